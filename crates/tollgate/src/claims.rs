@@ -1,0 +1,273 @@
+//! Claims: the ready [`StandardClaims`] type and the [`Claims`] wrapper handed to handlers.
+
+use std::{fmt, ops::Deref, sync::Arc};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+/// The claims tollgate knows: the registered JWT claims (RFC 7519 §4.1) and the ones its
+/// revocation and policy layers use.
+///
+/// [`VerifyLayer`](crate::verify::VerifyLayer) always decodes these (they carry what it
+/// validates), and puts them into the request extensions as `Claims<StandardClaims>`, whatever
+/// claims type the handlers use. Unknown claims are ignored.
+///
+/// Numeric dates (`exp`, `nbf`, `iat`) must be JSON numbers (a fraction is truncated); a string
+/// is a malformed token. A claim repeated in the payload is a malformed token too.
+///
+/// # Example
+///
+/// ```
+/// use tollgate::StandardClaims;
+///
+/// let claims = StandardClaims {
+///     sub: Some("42".to_owned()),
+///     perms: vec!["customer:read".to_owned()],
+///     ..StandardClaims::default()
+/// };
+/// assert_eq!(claims.sub.as_deref(), Some("42"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandardClaims {
+    /// Issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Subject: the user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Audience: one value or several.
+    #[serde(default, skip_serializing_if = "Audience::is_empty")]
+    pub aud: Audience,
+    /// Expiry, seconds since the Unix epoch.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "numeric_date"
+    )]
+    pub exp: Option<i64>,
+    /// Not before, seconds since the Unix epoch.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "numeric_date"
+    )]
+    pub nbf: Option<i64>,
+    /// Issued at, seconds since the Unix epoch.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "numeric_date"
+    )]
+    pub iat: Option<i64>,
+    /// Token id: the key of revocation entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// Session id: ending the session revokes every token carrying it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Organization (tenant) id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Role names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Permissions, `resource:action`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub perms: Vec<String>,
+    /// OAuth scopes, space separated (RFC 9068 §2.2.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Permission version: compared with the subject's current one by the revocation layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ver: Option<u64>,
+    /// `access` or `refresh`: keeps one kind of token from being used as the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+}
+
+/// The `aud` claim: absent, one string, or an array of strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audience(Vec<String>);
+
+impl Audience {
+    /// An audience of the given values.
+    pub fn new<I, S>(values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self(values.into_iter().map(Into::into).collect())
+    }
+
+    /// Whether the claim is absent (or an empty array).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `value` is one of the audiences.
+    #[must_use]
+    pub fn contains(&self, value: &str) -> bool {
+        self.0.iter().any(|aud| aud == value)
+    }
+
+    /// The audiences.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(value: &str) -> Self {
+        Self(vec![value.to_owned()])
+    }
+}
+
+impl From<String> for Audience {
+    fn from(value: String) -> Self {
+        Self(vec![value])
+    }
+}
+
+impl Serialize for Audience {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_str(one),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AudienceVisitor;
+
+        impl<'de> de::Visitor<'de> for AudienceVisitor {
+            type Value = Audience;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Audience, E> {
+                Ok(Audience(vec![value.to_owned()]))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
+                let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+                while let Some(value) = seq.next_element::<String>()? {
+                    values.push(value);
+                }
+                Ok(Audience(values))
+            }
+        }
+
+        deserializer.deserialize_any(AudienceVisitor)
+    }
+}
+
+/// Deserialize a NumericDate: a JSON number (fractions truncated), never a string.
+fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    struct NumericDateVisitor;
+
+    impl de::Visitor<'_> for NumericDateVisitor {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a NumericDate (a JSON number of seconds)")
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<i64, E> {
+            Ok(value)
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<i64, E> {
+            i64::try_from(value).map_err(|_| E::custom("NumericDate out of range"))
+        }
+
+        #[allow(clippy::cast_possible_truncation)]
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<i64, E> {
+            // Within ±2^53 every integer is exact; beyond that a date is meaningless anyway.
+            const LIMIT: f64 = 9_007_199_254_740_992.0;
+            if value.is_finite() && value.abs() < LIMIT {
+                Ok(value.trunc() as i64)
+            } else {
+                Err(E::custom("NumericDate out of range"))
+            }
+        }
+    }
+
+    deserializer.deserialize_any(NumericDateVisitor).map(Some)
+}
+
+/// Verified claims of type `C`, as handed to handlers.
+///
+/// [`VerifyLayer`](crate::verify::VerifyLayer) inserts it into the request extensions once the
+/// token is verified; with the `axum` feature it is an extractor (and `Option<Claims<C>>` is
+/// one for routes where the token is optional). With tonic, read it from
+/// `request.extensions().get::<Claims<C>>()`.
+///
+/// The value is shared (`Arc`), so cloning it is cheap.
+///
+/// See the [`verify`](crate::verify) module docs for an example.
+pub struct Claims<C = StandardClaims>(pub Arc<C>);
+
+impl<C> Claims<C> {
+    /// Wrap claims.
+    pub fn new(claims: C) -> Self {
+        Self(Arc::new(claims))
+    }
+}
+
+impl<C> Clone for Claims<C> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<C> Deref for Claims<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        &self.0
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for Claims<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Claims").field(&self.0).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audience_is_a_string_or_an_array() {
+        let one: StandardClaims = serde_json::from_str(r#"{"aud":"a"}"#).unwrap();
+        assert!(one.aud.contains("a"));
+        let many: StandardClaims = serde_json::from_str(r#"{"aud":["a","b"]}"#).unwrap();
+        assert!(many.aud.contains("b"));
+        assert!(serde_json::from_str::<StandardClaims>(r#"{"aud":3}"#).is_err());
+        assert_eq!(
+            serde_json::to_string(&Audience::from("a")).unwrap(),
+            r#""a""#
+        );
+    }
+
+    #[test]
+    fn numeric_dates_are_numbers() {
+        let claims: StandardClaims = serde_json::from_str(r#"{"exp":10.9,"iat":5}"#).unwrap();
+        assert_eq!(claims.exp, Some(10));
+        assert_eq!(claims.iat, Some(5));
+        assert!(serde_json::from_str::<StandardClaims>(r#"{"exp":"10"}"#).is_err());
+        assert!(serde_json::from_str::<StandardClaims>(r#"{"exp":1e300}"#).is_err());
+        assert!(serde_json::from_str::<StandardClaims>(r#"{"exp":null}"#).is_err());
+    }
+
+    #[test]
+    fn duplicate_claims_are_refused() {
+        assert!(serde_json::from_str::<StandardClaims>(r#"{"exp":1,"exp":2}"#).is_err());
+        assert!(serde_json::from_str::<StandardClaims>(r#"{"sub":"a","sub":"b"}"#).is_err());
+    }
+}

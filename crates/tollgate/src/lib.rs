@@ -1,0 +1,135 @@
+//! Composable tower layers for JWT authentication, revocation and authorization.
+//!
+//! tollgate checks bearer JWTs in front of any tower service (axum routers, tonic servers):
+//!
+//! - [`VerifyLayer`] verifies the token on every request without touching any store:
+//!   signature with a key bound to one algorithm (chosen by `kid`, never by the token's
+//!   header), then `exp`, `nbf`, `iat`, `iss`, `aud`, `typ` and required claims. It hands
+//!   [`Claims`] to the handlers.
+//! - [`RevocationLayer`], on the routes that opt in, asks a
+//!   [`RevocationStore`](revocation::RevocationStore) whether the token was revoked, its
+//!   session ended, its subject cut off, or its permissions changed.
+//! - [`RequireLayer`] checks permissions, roles, scopes and the
+//!   organization against the claims.
+//!
+//! Each rejection is one [`AuthError`], answered with an RFC 6750 challenge and an RFC 9457
+//! problem body over HTTP, or a `grpc-status` for gRPC calls, through a replaceable
+//! [`Responder`](response::Responder).
+//!
+//! # Example
+//!
+//! Verify on every route; check revocation and a permission on one:
+//!
+//! ```
+//! # #[cfg(all(feature = "axum", feature = "memory-store"))]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, body::Body, routing::{delete, get}};
+//! use http::{Request, StatusCode, header::AUTHORIZATION};
+//! use tollgate::{
+//!     Algorithm, Claims, StandardClaims, TrustedIssuer, Verifier, VerifyLayer,
+//!     key::Key,
+//!     policy::{Authorizer, Policy},
+//!     revocation::{MemoryStore, RevocationLayer, RevocationStore},
+//! };
+//! use tower::ServiceExt;
+//!
+//! let secret = b"a secret of at least thirty-two bytes!";
+//! let verifier = Verifier::new(
+//!     TrustedIssuer::new("https://auth.example", Key::hmac(Algorithm::HS256, secret)?)
+//!         .add_audience("crm-api"),
+//! );
+//! let revocations = MemoryStore::new();
+//! let authorizer = Authorizer::new();
+//!
+//! async fn me(Claims(claims): Claims<StandardClaims>) -> String {
+//!     claims.sub.clone().unwrap_or_default()
+//! }
+//!
+//! let app = Router::new()
+//!     .route("/me", get(me))
+//!     .merge(
+//!         Router::new()
+//!             .route("/customers/{id}", delete(|| async { StatusCode::NO_CONTENT }))
+//!             .route_layer(authorizer.require(Policy::permission("customer:delete")?))
+//!             .route_layer(RevocationLayer::new(revocations.clone())),
+//!     )
+//!     .layer(VerifyLayer::new(verifier));
+//!
+//! # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+//! # let token = jsonwebtoken::encode(
+//! #     &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+//! #     &serde_json::json!({
+//! #         "iss": "https://auth.example", "aud": "crm-api", "sub": "42", "jti": "t-1",
+//! #         "iat": now, "exp": now + 300, "perms": ["customer:*"],
+//! #     }),
+//! #     &jsonwebtoken::EncodingKey::from_secret(secret),
+//! # )?;
+//! let call = |method: &str, uri: &str| {
+//!     Request::builder()
+//!         .method(method)
+//!         .uri(uri)
+//!         .header(AUTHORIZATION, format!("Bearer {token}"))
+//!         .body(Body::empty())
+//! };
+//! assert_eq!(app.clone().oneshot(call("GET", "/me")?).await?.status(), StatusCode::OK);
+//! assert_eq!(app.clone().oneshot(call("DELETE", "/customers/7")?).await?.status(), StatusCode::NO_CONTENT);
+//!
+//! // Logout: the token is refused where revocation is checked, and still works elsewhere.
+//! revocations.revoke_token("t-1", (now + 300) as i64).await?;
+//! assert_eq!(app.clone().oneshot(call("DELETE", "/customers/7")?).await?.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(app.oneshot(call("GET", "/me")?).await?.status(), StatusCode::OK);
+//! # Ok(())
+//! # }
+//! # #[cfg(not(all(feature = "axum", feature = "memory-store")))]
+//! # fn main() {}
+//! ```
+//!
+//! # Order
+//!
+//! Verify first, then revocation, then policy: the later layers read the claims the verify
+//! layer puts into the request extensions. With axum's `Router::layer` / `route_layer` the
+//! layer added last runs first; with `ServiceBuilder` the layer added first runs first.
+//!
+//! # Feature flags
+//!
+//! | feature | what it enables |
+//! |---|---|
+//! | `axum` | [`Claims`] and `Option<Claims>` extractors, `IntoResponse` for [`AuthError`] |
+//! | `tonic` | `From<AuthError> for tonic::Status` |
+//! | `jwks-remote` | [`key::RemoteJwks`]: a JWK Set fetched over HTTPS and kept fresh |
+//! | `memory-store` | [`revocation::MemoryStore`]: the in-process revocation store (moka) |
+//! | `verify-cache` | [`verify::VerifiedCache`]: a repeated token skips parsing and the signature check (moka) |
+//! | `full` | all of the above |
+//!
+//! No feature is on by default. The crypto backend is aws-lc-rs, for verification and (through
+//! `jsonwebtoken`'s `aws_lc_rs` feature) for key parsing.
+//!
+//! # Getting help
+//!
+//! `docs/` in the repository has the security model (with the RFC 8725 checklist), the
+//! revocation data model, policy recipes, sessions and performance figures. Questions and bugs
+//! go to the issue tracker.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod claims;
+pub mod key;
+pub mod policy;
+pub mod response;
+pub mod revocation;
+pub mod verify;
+
+mod body;
+mod error;
+#[cfg(feature = "axum")]
+pub mod extract;
+#[cfg(feature = "tonic")]
+mod grpc;
+
+pub use body::ResponseBody;
+pub use claims::{Audience, Claims, StandardClaims};
+pub use error::{AuthError, ConfigError, ErrorKind};
+pub use key::Algorithm;
+pub use policy::RequireLayer;
+pub use revocation::RevocationLayer;
+pub use verify::{TrustedIssuer, Verifier, VerifyLayer};

@@ -1,0 +1,80 @@
+//! Verification: the stateless layer that checks a JWT on every request without touching any
+//! store.
+//!
+//! [`VerifyLayer`] reads the token (by default from `Authorization: Bearer`), has a
+//! [`Verifier`] check it, and puts the claims into the request extensions:
+//! `Claims<StandardClaims>` always (the revocation and policy layers read it), and
+//! `Claims<C>` for your own claims type. A rejected request never reaches the inner service;
+//! it gets a 401 (or 503 when a remote key source is down) rendered by the layer's
+//! [`Responder`](crate::response::Responder).
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use http::{Request, Response, StatusCode, header::AUTHORIZATION};
+//! use tollgate::{Algorithm, Claims, StandardClaims, key::Key, verify::{TrustedIssuer, Verifier, VerifyLayer}};
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let secret = b"a secret of at least thirty-two bytes!";
+//! let verifier = Verifier::new(
+//!     TrustedIssuer::new("https://auth.example", Key::hmac(Algorithm::HS256, secret)?)
+//!         .add_audience("crm-api"),
+//! )
+//! .typ("at+jwt")?;
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifyLayer::new(verifier))
+//!     .service(service_fn(|request: Request<String>| async move {
+//!         let claims = request.extensions().get::<Claims<StandardClaims>>().unwrap();
+//!         Ok::<_, Infallible>(Response::new(format!("hello {}", claims.sub.as_deref().unwrap_or("?"))))
+//!     }));
+//!
+//! # let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() + 60;
+//! # let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+//! # header.typ = Some("at+jwt".into());
+//! # let token = jsonwebtoken::encode(
+//! #     &header,
+//! #     &serde_json::json!({"iss": "https://auth.example", "aud": "crm-api", "sub": "42", "exp": exp}),
+//! #     &jsonwebtoken::EncodingKey::from_secret(secret),
+//! # )?;
+//! // A request with a valid token reaches the handler...
+//! let request = Request::get("/").header(AUTHORIZATION, format!("Bearer {token}")).body(String::new())?;
+//! let response = service.clone().oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//!
+//! // ...one without a token gets a 401 challenge.
+//! let response = service.oneshot(Request::get("/").body(String::new())?).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.headers()["www-authenticate"], "Bearer");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What is checked
+//!
+//! See [`Verifier`] for the checks and their order, and `docs/security.md` for the RFC 8725
+//! checklist.
+
+#[cfg(feature = "verify-cache")]
+mod cache;
+mod future;
+mod jws;
+mod layer;
+mod service;
+mod source;
+mod verifier;
+
+#[cfg(feature = "verify-cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "verify-cache")))]
+pub use cache::VerifiedCache;
+pub use future::ResponseFuture;
+pub use layer::VerifyLayer;
+#[cfg(feature = "axum")]
+pub(crate) use service::Anonymous;
+pub use service::Verify;
+pub use source::TokenSource;
+pub use verifier::{DEFAULT_MAX_TOKEN_LEN, TrustedIssuer, Verified, Verifier};

@@ -1,0 +1,275 @@
+//! Claim validation: time claims with leeway, issuers and audiences, token types, required
+//! claims, several issuers.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tollgate::{Algorithm, ConfigError, ErrorKind, StandardClaims, TrustedIssuer, Verifier};
+
+use crate::support::{AUDIENCE, ISSUER, TestKey, claims, now};
+
+async fn check(verifier: &Verifier, key: &TestKey, payload: &Value) -> Result<(), ErrorKind> {
+    let token = key.sign(payload);
+    verifier
+        .verify::<StandardClaims>(&token)
+        .await
+        .map(drop)
+        .map_err(|e| e.kind())
+}
+
+fn with(claim: &str, value: Value) -> Value {
+    let mut payload = claims();
+    if value.is_null() {
+        payload.as_object_mut().unwrap().remove(claim);
+    } else {
+        payload[claim] = value;
+    }
+    payload
+}
+
+#[tokio::test]
+async fn time_claims() {
+    let key = TestKey::new(Algorithm::HS256);
+    let verifier = key.verifier();
+    let now = now();
+    assert_eq!(
+        check(&verifier, &key, &with("exp", json!(now - 1))).await,
+        Err(ErrorKind::Expired)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("exp", json!(now))).await,
+        Err(ErrorKind::Expired)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("exp", Value::Null)).await,
+        Err(ErrorKind::MissingClaim)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("nbf", json!(now + 60))).await,
+        Err(ErrorKind::NotYetValid)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("iat", json!(now + 60))).await,
+        Err(ErrorKind::IssuedInFuture)
+    );
+    assert_eq!(
+        check(
+            &verifier,
+            &key,
+            &with("exp", json!((now + 60) as f64 + 0.5))
+        )
+        .await,
+        Ok(())
+    );
+
+    let lenient = verifier.clone().leeway(Duration::from_secs(120)).unwrap();
+    assert_eq!(
+        check(&lenient, &key, &with("exp", json!(now - 60))).await,
+        Ok(())
+    );
+    assert_eq!(
+        check(&lenient, &key, &with("nbf", json!(now + 60))).await,
+        Ok(())
+    );
+    assert_eq!(
+        check(&lenient, &key, &with("iat", json!(now + 60))).await,
+        Ok(())
+    );
+    assert_eq!(
+        check(&lenient, &key, &with("exp", json!(now - 600))).await,
+        Err(ErrorKind::Expired)
+    );
+
+    let no_exp = verifier.clone().require_exp(false);
+    assert_eq!(
+        check(&no_exp, &key, &with("exp", Value::Null)).await,
+        Ok(())
+    );
+    assert!(matches!(
+        verifier.leeway(Duration::from_secs(7200)),
+        Err(ConfigError::OutOfRange { .. })
+    ));
+}
+
+#[tokio::test]
+async fn issuer_and_audience_are_required_once_configured() {
+    let key = TestKey::new(Algorithm::HS256);
+    let verifier = key.verifier();
+    assert_eq!(
+        check(&verifier, &key, &with("iss", json!("https://other.test"))).await,
+        Err(ErrorKind::InvalidIssuer)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("iss", Value::Null)).await,
+        Err(ErrorKind::InvalidIssuer)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("aud", json!("other"))).await,
+        Err(ErrorKind::InvalidAudience)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("aud", Value::Null)).await,
+        Err(ErrorKind::InvalidAudience)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("aud", json!([]))).await,
+        Err(ErrorKind::InvalidAudience)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("aud", json!(["other", AUDIENCE]))).await,
+        Ok(())
+    );
+
+    let any = Verifier::new(TrustedIssuer::any_issuer(key.key.clone()))
+        .typ("at+jwt")
+        .unwrap();
+    assert_eq!(check(&any, &key, &with("iss", Value::Null)).await, Ok(()));
+    assert_eq!(check(&any, &key, &with("aud", Value::Null)).await, Ok(()));
+}
+
+#[tokio::test]
+async fn refresh_tokens_are_not_access_tokens() {
+    let key = TestKey::new(Algorithm::HS256);
+    let verifier = key.verifier().token_type("access").unwrap();
+    let refresh = with("token_type", json!("refresh"));
+    assert_eq!(
+        check(&verifier, &key, &refresh).await,
+        Err(ErrorKind::InvalidType)
+    );
+    let untyped = with("token_type", Value::Null);
+    assert_eq!(
+        check(&verifier, &key, &untyped).await,
+        Err(ErrorKind::InvalidType)
+    );
+
+    let by_header = |typ: Option<&str>| {
+        let token = key.sign_typ(typ, &claims());
+        let verifier = verifier.clone();
+        async move {
+            verifier
+                .verify::<StandardClaims>(&token)
+                .await
+                .map(drop)
+                .map_err(|e| e.kind())
+        }
+    };
+    assert_eq!(
+        by_header(Some("refresh+jwt")).await,
+        Err(ErrorKind::InvalidType)
+    );
+    assert_eq!(by_header(Some("JWT")).await, Err(ErrorKind::InvalidType));
+    assert_eq!(by_header(None).await, Err(ErrorKind::InvalidType));
+    assert_eq!(by_header(Some("application/at+jwt")).await, Ok(()));
+    assert_eq!(by_header(Some("AT+JWT")).await, Ok(()));
+}
+
+#[tokio::test]
+async fn required_claims() {
+    let key = TestKey::new(Algorithm::HS256);
+    let verifier = key
+        .verifier()
+        .require_claim("jti")
+        .unwrap()
+        .require_claim("tenant")
+        .unwrap();
+    assert_eq!(
+        check(&verifier, &key, &claims()).await,
+        Err(ErrorKind::MissingClaim)
+    );
+    assert_eq!(
+        check(&verifier, &key, &with("tenant", json!("t1"))).await,
+        Ok(())
+    );
+    let mut no_jti = with("tenant", json!("t1"));
+    no_jti.as_object_mut().unwrap().remove("jti");
+    assert_eq!(
+        check(&verifier, &key, &no_jti).await,
+        Err(ErrorKind::MissingClaim)
+    );
+}
+
+#[tokio::test]
+async fn several_issuers_are_routed_by_iss() {
+    let a = TestKey::new(Algorithm::HS256);
+    let b = TestKey::new(Algorithm::ES256);
+    let verifier =
+        Verifier::new(TrustedIssuer::new("https://a.test", a.key.clone()).add_audience("api-a"))
+            .add_issuer(TrustedIssuer::new("https://b.test", b.key.clone()).add_audience("api-b"))
+            .unwrap();
+    let for_issuer = |iss: &str, aud: &str| {
+        let mut payload = claims();
+        payload["iss"] = json!(iss);
+        payload["aud"] = json!(aud);
+        payload
+    };
+    assert_eq!(
+        check(&verifier, &a, &for_issuer("https://a.test", "api-a")).await,
+        Ok(())
+    );
+    assert_eq!(
+        check(&verifier, &b, &for_issuer("https://b.test", "api-b")).await,
+        Ok(())
+    );
+    // b's audience is not a's, and a token naming a but signed by b is refused.
+    assert_eq!(
+        check(&verifier, &a, &for_issuer("https://a.test", "api-b")).await,
+        Err(ErrorKind::InvalidAudience)
+    );
+    assert_eq!(
+        check(&verifier, &b, &for_issuer("https://a.test", "api-a")).await,
+        Err(ErrorKind::UnsupportedAlgorithm)
+    );
+    assert_eq!(
+        check(&verifier, &a, &for_issuer("https://c.test", "api-a")).await,
+        Err(ErrorKind::InvalidIssuer)
+    );
+    assert_eq!(
+        check(&verifier, &a, &with("iss", Value::Null)).await,
+        Err(ErrorKind::InvalidIssuer)
+    );
+
+    assert!(matches!(
+        verifier
+            .clone()
+            .add_issuer(TrustedIssuer::new("https://a.test", a.key.clone())),
+        Err(ConfigError::DuplicateIssuer { .. })
+    ));
+    assert!(matches!(
+        verifier.add_issuer(TrustedIssuer::any_issuer(a.key.clone())),
+        Err(ConfigError::AmbiguousIssuer)
+    ));
+}
+
+#[derive(Debug, Deserialize)]
+struct MyClaims {
+    sub: String,
+    department: String,
+}
+
+#[tokio::test]
+async fn claims_are_typed_by_the_user() {
+    let key = TestKey::new(Algorithm::EdDSA);
+    let verifier = key.verifier();
+    let token = key.sign(&with("department", json!("sales")));
+    let verified = verifier.verify::<MyClaims>(&token).await.unwrap();
+    assert_eq!(verified.claims().department, "sales");
+    assert_eq!(verified.claims().sub, "user-1");
+    assert_eq!(verified.standard().jti, claims_jti(&verified));
+    assert_eq!(verified.algorithm(), Algorithm::EdDSA);
+    // A token without the user's required field is malformed for that type.
+    let token = key.sign(&claims());
+    assert_eq!(
+        verifier
+            .verify::<MyClaims>(&token)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Malformed
+    );
+    let _ = ISSUER;
+}
+
+fn claims_jti(verified: &tollgate::verify::Verified<MyClaims>) -> Option<String> {
+    verified.standard().jti.clone()
+}

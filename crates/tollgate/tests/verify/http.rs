@@ -1,0 +1,283 @@
+//! The layer over real HTTP on loopback, with axum.
+
+use std::net::SocketAddr;
+
+use axum::{Router, body::Body, routing::get};
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use serde_json::{Value, json};
+use tollgate::{
+    Algorithm, AuthError, Claims, ErrorKind, StandardClaims,
+    verify::{TokenSource, VerifyLayer},
+};
+use tower::ServiceExt;
+
+use crate::support::{TestKey, claims, now};
+
+async fn me(Claims(claims): Claims<StandardClaims>) -> String {
+    claims.sub.clone().unwrap_or_default()
+}
+
+async fn maybe(claims: Option<Claims<StandardClaims>>) -> String {
+    claims.map_or_else(
+        || "anonymous".to_owned(),
+        |c| c.sub.clone().unwrap_or_default(),
+    )
+}
+
+fn app(key: &TestKey) -> Router {
+    let verifier = key.verifier();
+    let teapot = |error: &AuthError, _: &HeaderMap| {
+        let mut response = Response::new(Bytes::from(format!("no: {}", error.kind().code())));
+        *response.status_mut() = StatusCode::IM_A_TEAPOT;
+        response
+    };
+    Router::new()
+        .route("/me", get(me))
+        .route_layer(VerifyLayer::new(verifier.clone()))
+        .merge(
+            Router::new()
+                .route("/maybe", get(maybe))
+                .route_layer(VerifyLayer::new(verifier.clone()).optional(true)),
+        )
+        .merge(
+            Router::new()
+                .route("/teapot", get(me))
+                .route_layer(VerifyLayer::new(verifier.clone()).with_responder(teapot)),
+        )
+        .merge(
+            Router::new()
+                .route("/cookie", get(me))
+                .route_layer(VerifyLayer::new(verifier).source(TokenSource::cookie("at"))),
+        )
+        .route("/unprotected", get(me))
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+struct Answer {
+    status: StatusCode,
+    challenge: Option<String>,
+    content_type: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn problem(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, String)]) -> Answer {
+    let client = reqwest::Client::new();
+    let mut request = client.get(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    Answer {
+        status: response.status(),
+        challenge: header("www-authenticate"),
+        content_type: header("content-type"),
+        body: response.text().await.unwrap(),
+    }
+}
+
+fn bearer(token: &str) -> Vec<(&'static str, String)> {
+    vec![("authorization", format!("Bearer {token}"))]
+}
+
+#[tokio::test]
+async fn accepts_a_valid_token_and_hands_claims_to_the_handler() {
+    let key = TestKey::new(Algorithm::ES256);
+    let addr = serve(app(&key)).await;
+    let answer = get_with(addr, "/me", &bearer(&key.sign(&claims()))).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, "user-1");
+}
+
+#[tokio::test]
+async fn missing_token_is_a_bare_challenge() {
+    let key = TestKey::new(Algorithm::HS256);
+    let addr = serve(app(&key)).await;
+    let answer = get_with(addr, "/me", &[]).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.challenge.as_deref(), Some("Bearer"));
+    assert_eq!(
+        answer.content_type.as_deref(),
+        Some("application/problem+json")
+    );
+    let problem = answer.problem();
+    assert_eq!(problem["status"], 401);
+    assert_eq!(problem["code"], "missing_token");
+    assert_eq!(problem["title"], "Unauthorized");
+}
+
+#[tokio::test]
+async fn each_reject_path_names_what_failed() {
+    let key = TestKey::new(Algorithm::HS256);
+    let addr = serve(app(&key)).await;
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 10);
+    let mut wrong_aud = claims();
+    wrong_aud["aud"] = json!("elsewhere");
+    let mut wrong_iss = claims();
+    wrong_iss["iss"] = json!("https://evil.test");
+    let mut future = claims();
+    future["nbf"] = json!(now() + 600);
+    let other = TestKey::new(Algorithm::HS384);
+    let cases = [
+        (key.sign(&expired), "token_expired"),
+        (key.sign(&wrong_aud), "invalid_audience"),
+        (key.sign(&wrong_iss), "invalid_issuer"),
+        (key.sign(&future), "token_not_yet_valid"),
+        (
+            key.sign_typ(Some("refresh+jwt"), &claims()),
+            "invalid_token_type",
+        ),
+        (other.sign(&claims()), "unsupported_algorithm"),
+        ("abc.def".to_owned(), "malformed_token"),
+        ("a".repeat(9000), "token_too_large"),
+    ];
+    for (token, code) in cases {
+        let answer = get_with(addr, "/me", &bearer(&token)).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{code}");
+        assert_eq!(
+            answer.challenge.as_deref(),
+            Some(r#"Bearer error="invalid_token""#),
+            "{code}"
+        );
+        assert_eq!(answer.problem()["code"], code);
+        assert!(
+            !answer.body.contains(&token),
+            "the body never echoes the token"
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_authorization_headers() {
+    let key = TestKey::new(Algorithm::HS256);
+    let addr = serve(app(&key)).await;
+    let answer = get_with(addr, "/me", &[("authorization", "Bearer".to_owned())]).await;
+    assert_eq!(answer.problem()["code"], "malformed_token");
+    let answer = get_with(
+        addr,
+        "/me",
+        &[("authorization", "Basic dXNlcjpwdw==".to_owned())],
+    )
+    .await;
+    assert_eq!(
+        answer.challenge.as_deref(),
+        Some("Bearer"),
+        "another scheme is no bearer token"
+    );
+    let token = key.sign(&claims());
+    let answer = get_with(
+        addr,
+        "/me",
+        &[
+            ("authorization", format!("Bearer {token}")),
+            ("authorization", format!("Bearer {token}")),
+        ],
+    )
+    .await;
+    assert_eq!(
+        answer.problem()["code"],
+        "malformed_token",
+        "two Authorization headers"
+    );
+    let answer = get_with(addr, "/me", &[("authorization", format!("bEaReR {token}"))]).await;
+    assert_eq!(answer.status, StatusCode::OK, "scheme is case-insensitive");
+    // A header far larger than any token is refused without harm, and the server goes on.
+    let answer = get_with(addr, "/me", &bearer(&"x".repeat(60_000))).await;
+    assert!(answer.status.is_client_error());
+    let answer = get_with(addr, "/me", &bearer(&token)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn optional_mode_lets_anonymous_requests_through_but_not_bad_tokens() {
+    let key = TestKey::new(Algorithm::HS256);
+    let addr = serve(app(&key)).await;
+    assert_eq!(get_with(addr, "/maybe", &[]).await.body, "anonymous");
+    assert_eq!(
+        get_with(addr, "/maybe", &bearer(&key.sign(&claims())))
+            .await
+            .body,
+        "user-1"
+    );
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 10);
+    let answer = get_with(addr, "/maybe", &bearer(&key.sign(&expired))).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn custom_responses_replace_the_default() {
+    let key = TestKey::new(Algorithm::HS256);
+    let addr = serve(app(&key)).await;
+    let answer = get_with(addr, "/teapot", &[]).await;
+    assert_eq!(answer.status, StatusCode::IM_A_TEAPOT);
+    assert_eq!(answer.body, "no: missing_token");
+}
+
+#[tokio::test]
+async fn cookie_source() {
+    let key = TestKey::new(Algorithm::HS256);
+    let addr = serve(app(&key)).await;
+    let token = key.sign(&claims());
+    let answer = get_with(
+        addr,
+        "/cookie",
+        &[("cookie", format!("theme=dark; at={token}"))],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let answer = get_with(addr, "/cookie", &bearer(&token)).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNAUTHORIZED,
+        "this route reads only the cookie"
+    );
+}
+
+#[tokio::test]
+async fn wiring_mistakes_and_unknown_routes() {
+    let key = TestKey::new(Algorithm::HS256);
+    let addr = serve(app(&key)).await;
+    let answer = get_with(addr, "/unprotected", &bearer(&key.sign(&claims()))).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Claims without VerifyLayer"
+    );
+    let answer = get_with(addr, "/nowhere", &[]).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::NOT_FOUND,
+        "route_layer keeps 404 for unknown routes"
+    );
+}
+
+#[tokio::test]
+async fn the_rejection_is_in_the_response_extensions() {
+    let key = TestKey::new(Algorithm::HS256);
+    let response = app(&key)
+        .oneshot(Request::get("/me").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let error = response.extensions().get::<AuthError>().unwrap();
+    assert_eq!(error.kind(), ErrorKind::MissingToken);
+}

@@ -1,0 +1,129 @@
+//! Published vectors: RFC 7515 Appendix A.1 (HS256), A.2 (RS256), A.3 (ES256), and
+//! RFC 8037 Appendix A.4 (Ed25519). Each verifies with its published key and fails when any
+//! one byte changes. The RFC 7515 tokens expired in 2011, so their verifier's clock is set
+//! to before that expiry.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::jwk::Jwk;
+use serde::Deserialize;
+use tollgate::{
+    ErrorKind,
+    key::Key,
+    verify::{TrustedIssuer, Verifier},
+};
+
+const PAYLOAD_2011: &str = "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+
+const A1_HS256: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const A1_JWK: &str = r#"{"kty":"oct","alg":"HS256","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#;
+
+const A2_RS256: &str = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
+const A2_JWK: &str = r#"{"kty":"RSA","alg":"RS256","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ","e":"AQAB"}"#;
+
+const A3_ES256: &str = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+const A3_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+
+const ED25519: &str = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+const ED25519_JWK: &str =
+    r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+
+fn before_2011_expiry() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_300_819_000)
+}
+
+fn verifier(jwk: &str) -> Verifier {
+    let jwk: Jwk = serde_json::from_str(jwk).unwrap();
+    Verifier::new(TrustedIssuer::new("joe", Key::from_jwk(&jwk).unwrap()))
+        .with_clock(before_2011_expiry)
+}
+
+#[derive(Debug, Deserialize)]
+struct Joe {
+    iss: String,
+    #[serde(rename = "http://example.com/is_root")]
+    is_root: bool,
+}
+
+async fn verify(verifier: &Verifier, token: &str) -> Result<(), ErrorKind> {
+    verifier
+        .verify::<Joe>(token)
+        .await
+        .map(|verified| {
+            assert_eq!(verified.claims().iss, "joe");
+            assert!(verified.claims().is_root);
+        })
+        .map_err(|e| e.kind())
+}
+
+/// Every token that differs from `token` in one byte (each position, a few replacement
+/// values) is refused.
+async fn every_single_byte_change_is_refused(verifier: &Verifier, token: &str) {
+    let bytes = token.as_bytes();
+    for i in 0..bytes.len() {
+        for replacement in [b'A', b'z', b'0', b'_', b'-', b'.'] {
+            if bytes[i] == replacement {
+                continue;
+            }
+            let mut changed = bytes.to_vec();
+            changed[i] = replacement;
+            let changed = String::from_utf8(changed).unwrap();
+            assert!(
+                verifier
+                    .verify::<serde_json::Value>(&changed)
+                    .await
+                    .is_err(),
+                "accepted a token changed at byte {i}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn rfc7515_a1_hs256() {
+    let verifier = verifier(A1_JWK);
+    verify(&verifier, A1_HS256).await.unwrap();
+    every_single_byte_change_is_refused(&verifier, A1_HS256).await;
+}
+
+#[tokio::test]
+async fn rfc7515_a2_rs256() {
+    let verifier = verifier(A2_JWK);
+    verify(&verifier, A2_RS256).await.unwrap();
+    every_single_byte_change_is_refused(&verifier, A2_RS256).await;
+}
+
+#[tokio::test]
+async fn rfc7515_a3_es256() {
+    let verifier = verifier(A3_JWK);
+    verify(&verifier, A3_ES256).await.unwrap();
+    every_single_byte_change_is_refused(&verifier, A3_ES256).await;
+}
+
+#[tokio::test]
+async fn the_2011_vectors_are_expired_today() {
+    let jwk: Jwk = serde_json::from_str(A1_JWK).unwrap();
+    let verifier = Verifier::new(TrustedIssuer::new("joe", Key::from_jwk(&jwk).unwrap()));
+    assert_eq!(verify(&verifier, A1_HS256).await, Err(ErrorKind::Expired));
+    assert!(A1_HS256.contains(PAYLOAD_2011));
+}
+
+/// RFC 8037 A.4 signs the text "Example of Ed25519 signing", not a claims set: the signature
+/// verifies (the verifier gets past it to the payload, which is not a JSON object, so the
+/// token is malformed as a JWT), while any changed signature fails as a signature.
+#[tokio::test]
+async fn rfc8037_a4_ed25519() {
+    let verifier = verifier(ED25519_JWK);
+    assert_eq!(verify(&verifier, ED25519).await, Err(ErrorKind::Malformed));
+    let (input, signature) = ED25519.rsplit_once('.').unwrap();
+    let mut sig = signature.as_bytes().to_vec();
+    sig[10] = if sig[10] == b'A' { b'B' } else { b'A' };
+    let changed = format!("{input}.{}", String::from_utf8(sig).unwrap());
+    assert_eq!(
+        verify(&verifier, &changed).await,
+        Err(ErrorKind::InvalidSignature)
+    );
+    let (header, _) = input.split_once('.').unwrap();
+    let other_payload = format!("{header}.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmC.{signature}");
+    assert!(verify(&verifier, &other_payload).await.is_err());
+}

@@ -1,0 +1,119 @@
+//! Redis stores for [tollgate]: the revocation store, with a coherent local cache.
+//!
+//! # Overview
+//!
+//! [`RedisRevocationStore`] implements tollgate's
+//! [`RevocationStore`](tollgate::revocation::RevocationStore), so several instances of an
+//! application share their revocations: a token revoked through one instance is refused by
+//! all of them.
+//!
+//! - **One round trip per check**: one `MGET` of the token's (up to) four keys answers all
+//!   four questions (revoked `jti`, ended `sid`, the subject's cut-off and permission
+//!   version), decided by tollgate's [`decide`](tollgate::revocation::decide) rule.
+//! - **Entries expire on their own**: every key expires (`EXPIREAT`) at the `until` it was
+//!   written with plus a [leeway](revocation::Builder::leeway) (60 s by default, like
+//!   tollgate's `MemoryStore`), so Redis holds only what can still match a valid token.
+//! - **Atomic writes**: each write is one Lua script that merges with what is stored (a later
+//!   cut-off replaces an earlier one and never the reverse, the highest version wins, an
+//!   expiry is never shortened), sets the expiry and publishes the write on the channel
+//!   `<prefix>revocations`. A write that fails returns an error: it is never dropped.
+//! - **Bounded calls**: every call is bounded by a timeout (250 ms by default) and fails with
+//!   [`StoreErrorKind::Timeout`](tollgate::revocation::StoreErrorKind::Timeout) or
+//!   [`Unavailable`](tollgate::revocation::StoreErrorKind::Unavailable); the revocation
+//!   layer's failure policy decides what the request gets. The connection
+//!   ([`redis::aio::ConnectionManager`]) reconnects on its own: when Redis comes back, checks
+//!   succeed again without a restart.
+//! - **Coherent local cache** ([`LocalCache`]): most checks become memory look-ups. Each
+//!   instance subscribes to the channel and drops what a write makes stale as soon as its
+//!   message arrives; while the subscription is down the cache is bypassed and emptied, and a
+//!   background task resubscribes with backoff. No answer that a later write could change is
+//!   trusted longer than the cache's `time_to_live` (2 s by default): that is the
+//!   propagation bound when messages are lost; with a healthy subscription a revocation
+//!   reaches every instance within one pub/sub delivery.
+//!
+//! # Key layout
+//!
+//! ```text
+//! <prefix>jti:<jti>   "1:<until>"          a revoked token
+//! <prefix>sid:<sid>   "1:<until>"          an ended session
+//! <prefix>cut:<sub>   "<at>:<until>"       tokens of <sub> issued at or before <at> are refused
+//! <prefix>ver:<sub>   "<version>:<until>"  tokens of <sub> with a lower `ver` are stale
+//! <prefix>revocations                      the channel; a message is a key without the prefix
+//! ```
+//!
+//! The prefix is `tollgate:` unless set with
+//! [`Builder::prefix`](revocation::Builder::prefix); `<until>` is the `until` of the write
+//! plus the leeway, and the key expires then.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use tollgate::revocation::{RevocationLayer, RevocationStore, Status, TokenRef};
+//! use tollgate_redis::{LocalCache, RedisRevocationStore};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+//!     let store = RedisRevocationStore::builder(client)
+//!         .prefix("myapp:")?
+//!         .timeout(Duration::from_millis(250))?
+//!         .local_cache(LocalCache::new())
+//!         .build()?;
+//!
+//!     // Logout: revoke the token until it expires. An error means it was not stored.
+//!     store.revoke_token("token-1", 1_900_000_900).await?;
+//!
+//!     // What the revocation layer asks on every request of a route that opts in.
+//!     let token = TokenRef::new("token-1", 1_900_000_900);
+//!     assert_eq!(store.check(&token).await?, Status::Revoked);
+//!
+//!     // Put it behind `VerifyLayer` on the routes that must refuse revoked tokens.
+//!     let _layer = RevocationLayer::new(store);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Redis Cluster and Sentinel
+//!
+//! - **Cluster** (feature `cluster`): build a `redis::cluster::ClusterClient`, get its
+//!   `get_async_connection().await?` and pass it to
+//!   [`Builder::with_connection`](revocation::Builder::with_connection); pass a
+//!   [`redis::Client`] for any one node to [`RedisRevocationStore::builder`] for the local
+//!   cache's subscription (`PUBLISH` reaches the subscribers of every node). The cluster
+//!   connection splits the check's `MGET` by slot and routes each write script by its one
+//!   key; a hash-tagged prefix such as `{tollgate}:` keeps everything in one slot (one
+//!   node per check) if preferred.
+//! - **Sentinel** (feature `sentinel`): build a `redis::sentinel::SentinelClient` for the
+//!   master (`SentinelServerType::Master`) and start from
+//!   `RedisRevocationStore::sentinel(sentinel_client)`. Its connection
+//!   (`revocation::SentinelConnection`) asks the sentinels for the master and asks again
+//!   after a failover (a lost connection, `READONLY` or `MASTERDOWN`); the local cache
+//!   resubscribes through the master the sentinels name.
+//! - Any other deployment: [`Builder::with_connection`](revocation::Builder::with_connection)
+//!   takes any `redis::aio::ConnectionLike + Clone + Send + Sync + 'static`.
+//!
+//! # Feature flags
+//!
+//! | feature    | what it enables                                                         |
+//! |------------|-------------------------------------------------------------------------|
+//! | `cluster`  | `redis/cluster-async`: cluster connections for `Builder::with_connection` |
+//! | `sentinel` | `RedisRevocationStore::sentinel` and `SentinelConnection`                 |
+//! | `full`     | all of the above                                                        |
+//!
+//! # Getting help
+//!
+//! `docs/revocation-redis.md` in the repository covers the key layout, the local cache's
+//! coherence and propagation bound, outages, Cluster and Sentinel, and sizing;
+//! `docs/revocation.md` the data model and the layer. Issues go to the repository's tracker.
+//!
+//! [tollgate]: https://docs.rs/tollgate
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod revocation;
+#[cfg(feature = "session")]
+pub mod session;
+
+pub use redis;
+pub use revocation::{LocalCache, RedisRevocationStore};

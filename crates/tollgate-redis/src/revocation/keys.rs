@@ -1,0 +1,175 @@
+//! The key layout in Redis, the values stored under the keys, and the write script.
+//!
+//! ```text
+//! <prefix>jti:<jti>   "1:<until>"          a revoked token
+//! <prefix>sid:<sid>   "1:<until>"          an ended session
+//! <prefix>cut:<sub>   "<at>:<until>"       the subject's cut-off (issued at or before <at>)
+//! <prefix>ver:<sub>   "<version>:<until>"  the subject's current permission version
+//! <prefix>revocations                      the pub/sub channel; each message is a key
+//!                                          without the prefix ("jti:<jti>", ...)
+//! ```
+//!
+//! `<until>` is the write's `until` plus the store's leeway. Every key expires at its
+//! `<until>` (`EXPIREAT`). The `<until>` in the value lets the write
+//! script keep the later expiry when two writes meet.
+
+use tollgate::revocation::{StoreError, StoreErrorKind};
+
+/// What a key is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Jti,
+    Sid,
+    Cut,
+    Ver,
+}
+
+impl Kind {
+    /// The part of the key between the prefix and the id, with its separator.
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Self::Jti => "jti:",
+            Self::Sid => "sid:",
+            Self::Cut => "cut:",
+            Self::Ver => "ver:",
+        }
+    }
+
+    /// The kind and the id of a published message, or `None` for a message this version does
+    /// not know.
+    pub(crate) fn parse_message(message: &[u8]) -> Option<(Self, &str)> {
+        let message = std::str::from_utf8(message).ok()?;
+        [Self::Jti, Self::Sid, Self::Cut, Self::Ver]
+            .into_iter()
+            .find_map(|kind| Some((kind, message.strip_prefix(kind.tag())?)))
+    }
+}
+
+/// The names this store uses: keys and the channel, under one prefix.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    prefix: String,
+    channel: String,
+}
+
+impl Keys {
+    pub(crate) fn new(prefix: String) -> Self {
+        let channel = format!("{prefix}revocations");
+        Self { prefix, channel }
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub(crate) fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// The Redis key for `id` of `kind`.
+    pub(crate) fn key(&self, kind: Kind, id: &str) -> String {
+        let mut key = String::with_capacity(self.prefix.len() + 4 + id.len());
+        key.push_str(&self.prefix);
+        key.push_str(kind.tag());
+        key.push_str(id);
+        key
+    }
+
+    /// The message published for a write to `id` of `kind`: the key without the prefix.
+    pub(crate) fn message(kind: Kind, id: &str) -> String {
+        let mut message = String::with_capacity(4 + id.len());
+        message.push_str(kind.tag());
+        message.push_str(id);
+        message
+    }
+}
+
+/// A stored value `<value>:<until>`, parsed.
+pub(crate) fn parse_value<T: std::str::FromStr>(raw: &[u8]) -> Result<(T, i64), StoreError> {
+    let corrupt = || {
+        StoreError::new(
+            StoreErrorKind::Corrupt,
+            "a revocation entry is not of the form <value>:<until>",
+        )
+    };
+    let raw = std::str::from_utf8(raw).map_err(|_| corrupt())?;
+    let (value, until) = raw.split_once(':').ok_or_else(corrupt)?;
+    let until = until.parse().map_err(|_| corrupt())?;
+    Ok((value.parse().map_err(|_| corrupt())?, until))
+}
+
+/// The write script: store `<value>:<until>` under `KEYS[1]` keeping the larger value and the
+/// later `until` of what is there and what is written (so a later cut-off replaces an earlier
+/// one and never the reverse, a version never goes down, and an expiry is never shortened),
+/// set the key to expire at that `until`, and publish the message, all in one atomic step.
+///
+/// `ARGV`: value, until, channel, message. Values and untils are decimal integers; they are
+/// compared as strings (sign, then length, then digits) so that 64-bit values keep their
+/// precision (Lua numbers are doubles).
+pub(crate) const WRITE_SCRIPT: &str = r"
+local function cmp(a, b)
+  local na, nb = string.sub(a, 1, 1) == '-', string.sub(b, 1, 1) == '-'
+  if na ~= nb then
+    if na then return -1 else return 1 end
+  end
+  local r = 0
+  if #a ~= #b then
+    if #a < #b then r = -1 else r = 1 end
+  elseif a ~= b then
+    if a < b then r = -1 else r = 1 end
+  end
+  if na then r = -r end
+  return r
+end
+local value, untl = ARGV[1], ARGV[2]
+local old = redis.call('GET', KEYS[1])
+if old then
+  local sep = string.find(old, ':', 1, true)
+  if sep then
+    local old_value, old_until = string.sub(old, 1, sep - 1), string.sub(old, sep + 1)
+    if cmp(old_value, value) > 0 then value = old_value end
+    if cmp(old_until, untl) > 0 then untl = old_until end
+  end
+end
+redis.call('SET', KEYS[1], value .. ':' .. untl)
+redis.call('EXPIREAT', KEYS[1], untl)
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_messages_follow_the_layout() {
+        let keys = Keys::new("app:".to_owned());
+        assert_eq!(keys.key(Kind::Jti, "t-1"), "app:jti:t-1");
+        assert_eq!(keys.key(Kind::Sid, "s"), "app:sid:s");
+        assert_eq!(keys.key(Kind::Cut, "42"), "app:cut:42");
+        assert_eq!(keys.key(Kind::Ver, "42"), "app:ver:42");
+        assert_eq!(keys.channel(), "app:revocations");
+        assert_eq!(Keys::message(Kind::Ver, "42"), "ver:42");
+    }
+
+    #[test]
+    fn messages_parse_back_to_kind_and_id() {
+        assert_eq!(Kind::parse_message(b"jti:a:b"), Some((Kind::Jti, "a:b")));
+        assert_eq!(Kind::parse_message(b"cut:"), Some((Kind::Cut, "")));
+        assert_eq!(Kind::parse_message(b"other:x"), None);
+        assert_eq!(Kind::parse_message(b"\xff"), None);
+    }
+
+    #[test]
+    fn values_round_trip_and_garbage_is_corrupt() {
+        assert_eq!(
+            parse_value::<u64>(b"7:1900000000").unwrap(),
+            (7, 1_900_000_000)
+        );
+        assert_eq!(parse_value::<i64>(b"-5:10").unwrap(), (-5, 10));
+        for garbage in [&b"7"[..], b"x:1", b"7:x", b"\xff:1"] {
+            let error = parse_value::<u64>(garbage).unwrap_err();
+            assert_eq!(error.kind(), StoreErrorKind::Corrupt);
+        }
+    }
+}

@@ -1,0 +1,643 @@
+//! [`RedisRevocationStore`], its [`Builder`] and its [`CheckFuture`].
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use tokio::time;
+use tollgate::{
+    ConfigError,
+    revocation::{RevocationStore, Status, StoreError, StoreErrorKind, TokenRef},
+};
+
+use super::{
+    cache::{CacheState, Facts, LocalCache, SubscribeVia, Subscriber},
+    keys::{self, Keys, Kind, WRITE_SCRIPT},
+};
+
+/// A [`RevocationStore`] on Redis, optionally with a coherent [`LocalCache`] in front.
+///
+/// One check is one round trip (`MGET` of the token's keys), or none when the local cache
+/// knows the answer; every write is one atomic script that stores the entry with its expiry
+/// and publishes it on the revocation channel. Every call is bounded by the
+/// [`timeout`](Builder::timeout): a call that takes longer fails with
+/// [`StoreErrorKind::Timeout`], an unreachable or failing server with
+/// [`StoreErrorKind::Unavailable`].
+///
+/// The connection type `C` is a [`ConnectionManager`] (one multiplexed connection that
+/// reconnects on its own) unless another is given with [`Builder::with_connection`], for
+/// example a cluster connection.
+///
+/// Handles are cheap to clone and share one connection and one local cache.
+///
+/// See the [crate docs](crate) for an example.
+pub struct RedisRevocationStore<C = ConnectionManager> {
+    inner: Arc<Inner<C>>,
+}
+
+struct Inner<C> {
+    connection: C,
+    keys: Keys,
+    timeout: Duration,
+    leeway: i64,
+    script: redis::Script,
+    cache: Option<Arc<CacheState>>,
+    local_cache: Option<LocalCache>,
+    // Aborts the subscriber task when the last handle goes.
+    _subscriber: Option<Subscriber>,
+}
+
+impl<C> Clone for RedisRevocationStore<C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<C> fmt::Debug for RedisRevocationStore<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisRevocationStore")
+            .field("prefix", &self.inner.keys.prefix())
+            .field("timeout", &self.inner.timeout)
+            .field("leeway", &self.inner.leeway)
+            .field("local_cache", &self.inner.local_cache)
+            .field("cache", &self.inner.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisRevocationStore {
+    /// The default prefix of every key and of the channel.
+    pub const DEFAULT_PREFIX: &'static str = "tollgate:";
+
+    /// The default bound on every store call.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+
+    /// The default leeway: entries are kept this long after their `until`.
+    pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+    /// A builder for a store on the server `client` points at.
+    ///
+    /// The defaults: prefix [`DEFAULT_PREFIX`](Self::DEFAULT_PREFIX), timeout
+    /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT), leeway
+    /// [`DEFAULT_LEEWAY`](Self::DEFAULT_LEEWAY), a [`ConnectionManager`] on `client` that
+    /// reconnects with backoff (at most 1 s between attempts), no local cache.
+    pub fn builder(client: redis::Client) -> Builder {
+        let connection_client = client.clone();
+        Builder::new(
+            SubscribeVia::Client(client),
+            Box::new(move || {
+                ConnectionManager::new_lazy_with_config(connection_client, default_config())
+            }),
+        )
+    }
+}
+
+/// The default configuration of every [`ConnectionManager`] the store makes.
+fn default_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new().set_max_delay(Duration::from_secs(1))
+}
+
+#[cfg(feature = "sentinel")]
+impl RedisRevocationStore<super::SentinelConnection> {
+    /// A builder for a store on the master of a Sentinel deployment: `sentinel` (built with
+    /// `SentinelServerType::Master`) is asked for the current master, again after a
+    /// failover (see [`SentinelConnection`](super::SentinelConnection)); the local cache
+    /// subscribes through the master it names at each (re)subscription.
+    ///
+    /// The defaults are those of [`builder`](RedisRevocationStore::builder).
+    #[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
+    pub fn sentinel(
+        sentinel: redis::sentinel::SentinelClient,
+    ) -> Builder<super::SentinelConnection> {
+        let connection = super::SentinelConnection::new(sentinel, default_config());
+        let via = SubscribeVia::Sentinel(connection.clone());
+        Builder::new(via, Box::new(move || Ok(connection)))
+    }
+}
+
+impl<C> RedisRevocationStore<C> {
+    /// The prefix of every key and of the channel.
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        self.inner.keys.prefix()
+    }
+
+    /// The pub/sub channel every write is published on: `<prefix>revocations`.
+    #[must_use]
+    pub fn channel(&self) -> &str {
+        self.inner.keys.channel()
+    }
+
+    /// The bound on every store call.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// How long entries are kept after their `until`.
+    #[must_use]
+    pub fn leeway(&self) -> Duration {
+        Duration::from_secs(u64::try_from(self.inner.leeway).unwrap_or(0))
+    }
+
+    /// The local cache settings, if the store has one.
+    #[must_use]
+    pub fn local_cache(&self) -> Option<&LocalCache> {
+        self.inner.local_cache.as_ref()
+    }
+
+    /// Whether the local cache is in use: the store has one and its subscription to the
+    /// channel is up. While this is `false`, every check asks Redis.
+    #[must_use]
+    pub fn is_subscribed(&self) -> bool {
+        self.inner
+            .cache
+            .as_ref()
+            .is_some_and(|cache| cache.is_subscribed())
+    }
+}
+
+impl<C> RedisRevocationStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// Store `value` for `id` of `kind` until `until` (plus the leeway) and publish it.
+    async fn write(
+        &self,
+        kind: Kind,
+        id: &str,
+        value: impl redis::ToRedisArgs,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let until = until.saturating_add(inner.leeway);
+        let mut invocation = inner.script.key(inner.keys.key(kind, id));
+        invocation
+            .arg(value)
+            .arg(until)
+            .arg(inner.keys.channel())
+            .arg(Keys::message(kind, id));
+        let mut connection = inner.connection.clone();
+        let result = time::timeout(
+            inner.timeout,
+            invocation.invoke_async::<redis::Value>(&mut connection),
+        )
+        .await;
+        // Read-your-writes on this instance, without waiting for the message; also after a
+        // failure or a timeout, since the write may have been stored all the same.
+        if let Some(cache) = &inner.cache {
+            cache.invalidate(kind, id);
+        }
+        match result {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(unavailable(error)),
+            Err(_) => Err(StoreError::timeout()),
+        }
+    }
+}
+
+fn unavailable(error: redis::RedisError) -> StoreError {
+    StoreError::new(StoreErrorKind::Unavailable, error)
+}
+
+/// The facts of a token, owned, for the check's future.
+struct OwnedToken {
+    jti: String,
+    exp: i64,
+    sub: Option<String>,
+    sid: Option<String>,
+    iat: Option<i64>,
+    ver: Option<u64>,
+}
+
+impl OwnedToken {
+    fn new(token: &TokenRef<'_>) -> Self {
+        Self {
+            jti: token.jti.to_owned(),
+            exp: token.exp,
+            sub: token.sub.map(ToOwned::to_owned),
+            sid: token.sid.map(ToOwned::to_owned),
+            iat: token.iat,
+            ver: token.ver,
+        }
+    }
+
+    fn as_ref(&self) -> TokenRef<'_> {
+        let mut token = TokenRef::new(&self.jti, self.exp);
+        token.sub = self.sub.as_deref();
+        token.sid = self.sid.as_deref();
+        token.iat = self.iat;
+        token.ver = self.ver;
+        token
+    }
+}
+
+/// Read the `MGET` answer: the token's key, then the session's, then the subject's two.
+fn parse_facts(token: &TokenRef<'_>, values: Vec<Option<Vec<u8>>>) -> Result<Facts, StoreError> {
+    let expected = 1 + usize::from(token.sid.is_some()) + 2 * usize::from(token.sub.is_some());
+    if values.len() != expected {
+        return Err(StoreError::new(
+            StoreErrorKind::Corrupt,
+            "MGET answered with the wrong number of values",
+        ));
+    }
+    let mut values = values.into_iter();
+    let mut next = || values.next().flatten();
+    let flag = |raw: Option<Vec<u8>>| -> Result<Option<i64>, StoreError> {
+        raw.map(|raw| keys::parse_value::<u8>(&raw).map(|(_, until)| until))
+            .transpose()
+    };
+    let mut facts = Facts {
+        jti: flag(next())?,
+        ..Facts::default()
+    };
+    if token.sid.is_some() {
+        facts.sid = flag(next())?;
+    }
+    if token.sub.is_some() {
+        facts.cut_off = next().map(|raw| keys::parse_value(&raw)).transpose()?;
+        facts.version = next().map(|raw| keys::parse_value(&raw)).transpose()?;
+    }
+    Ok(facts)
+}
+
+impl<C> RevocationStore for RedisRevocationStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    type CheckFuture = CheckFuture;
+
+    fn check(&self, token: &TokenRef<'_>) -> CheckFuture {
+        let epoch = self.inner.cache.as_ref().and_then(|cache| cache.begin());
+        if let (Some(cache), Some(_)) = (&self.inner.cache, epoch)
+            && let Some(status) = cache.lookup(token)
+        {
+            return CheckFuture::ready(Ok(status));
+        }
+
+        let keys = &self.inner.keys;
+        let mut names = Vec::with_capacity(4);
+        names.push(keys.key(Kind::Jti, token.jti));
+        if let Some(sid) = token.sid {
+            names.push(keys.key(Kind::Sid, sid));
+        }
+        if let Some(sub) = token.sub {
+            names.push(keys.key(Kind::Cut, sub));
+            names.push(keys.key(Kind::Ver, sub));
+        }
+        let owned = OwnedToken::new(token);
+        let inner = Arc::clone(&self.inner);
+        CheckFuture::pending(Box::pin(async move {
+            let mut connection = inner.connection.clone();
+            let mut mget = redis::cmd("MGET");
+            mget.arg(&names);
+            let values: Vec<Option<Vec<u8>>> =
+                time::timeout(inner.timeout, mget.query_async(&mut connection))
+                    .await
+                    .map_err(|_| StoreError::timeout())?
+                    .map_err(unavailable)?;
+            let token = owned.as_ref();
+            let facts = parse_facts(&token, values)?;
+            if let (Some(cache), Some(epoch)) = (&inner.cache, epoch) {
+                cache.fill(epoch, &token, &facts);
+            }
+            Ok(facts.decide(&token))
+        }))
+    }
+
+    /// The local cache's answer, when it has one (the subscription is up and every entry the
+    /// token needs is cached): the layer then needs no future at all.
+    fn check_now(&self, token: &TokenRef<'_>) -> Option<Result<Status, StoreError>> {
+        let cache = self.inner.cache.as_ref()?;
+        cache.begin()?;
+        cache.lookup(token).map(Ok)
+    }
+
+    async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), StoreError> {
+        self.write(Kind::Jti, jti, 1, until).await
+    }
+
+    async fn end_session(&self, sid: &str, until: i64) -> Result<(), StoreError> {
+        self.write(Kind::Sid, sid, 1, until).await
+    }
+
+    async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), StoreError> {
+        self.write(Kind::Cut, sub, at, until).await
+    }
+
+    async fn set_version(&self, sub: &str, version: u64, until: i64) -> Result<(), StoreError> {
+        self.write(Kind::Ver, sub, version, until).await
+    }
+}
+
+/// How the builder makes the store's connection.
+type Connect<C> = Box<dyn FnOnce() -> redis::RedisResult<C> + Send>;
+
+/// A builder for [`RedisRevocationStore`], from [`RedisRevocationStore::builder`].
+///
+/// See the [crate docs](crate) for an example.
+#[must_use]
+pub struct Builder<C = ConnectionManager> {
+    subscribe_via: SubscribeVia,
+    connect: Connect<C>,
+    prefix: String,
+    timeout: Duration,
+    leeway: Duration,
+    local_cache: Option<LocalCache>,
+}
+
+impl<C> fmt::Debug for Builder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("subscribe_via", &self.subscribe_via)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("leeway", &self.leeway)
+            .field("local_cache", &self.local_cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// Settings for the default [`ConnectionManager`] (reconnect backoff, response and
+    /// connection timeouts). The store's own [`timeout`](Self::timeout) bounds every call
+    /// whatever these say.
+    ///
+    /// It (re)places the connection with a new [`ConnectionManager`] on the builder's client.
+    pub fn connection_config(mut self, config: ConnectionManagerConfig) -> Self {
+        let client = match &self.subscribe_via {
+            SubscribeVia::Client(client) => client.clone(),
+            #[cfg(feature = "sentinel")]
+            SubscribeVia::Sentinel(_) => return self,
+        };
+        self.connect = Box::new(move || ConnectionManager::new_lazy_with_config(client, config));
+        self
+    }
+}
+
+impl<C> Builder<C> {
+    fn new(subscribe_via: SubscribeVia, connect: Connect<C>) -> Self {
+        Self {
+            subscribe_via,
+            connect,
+            prefix: RedisRevocationStore::DEFAULT_PREFIX.to_owned(),
+            timeout: RedisRevocationStore::DEFAULT_TIMEOUT,
+            leeway: RedisRevocationStore::DEFAULT_LEEWAY,
+            local_cache: None,
+        }
+    }
+
+    /// Use `connection` for reads and writes instead of the one the builder would make: a
+    /// cluster connection (`redis::cluster_async::ClusterConnection`, feature `cluster`), or
+    /// any other reconnecting connection. The builder's client (or sentinel) is then used only
+    /// for the local cache's subscription.
+    pub fn with_connection<D>(self, connection: D) -> Builder<D>
+    where
+        D: Send + 'static,
+    {
+        Builder {
+            subscribe_via: self.subscribe_via,
+            connect: Box::new(move || Ok(connection)),
+            prefix: self.prefix,
+            timeout: self.timeout,
+            leeway: self.leeway,
+            local_cache: self.local_cache,
+        }
+    }
+
+    /// The prefix of every key and of the channel (default `tollgate:`). With Redis Cluster a
+    /// prefix with a hash tag (`{tollgate}:`) keeps every key in one slot; it is not needed,
+    /// since the cluster connection splits the check's `MGET` by slot.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Empty`] when `prefix` is empty: revocation keys must not mix with the
+    /// other keys of the database.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Result<Self, ConfigError> {
+        let prefix = prefix.into();
+        if prefix.is_empty() {
+            return Err(ConfigError::Empty { setting: "prefix" });
+        }
+        self.prefix = prefix;
+        Ok(self)
+    }
+
+    /// The bound on every store call, checks and writes (default 250 ms). A call that takes
+    /// longer fails with [`StoreErrorKind::Timeout`]; a timed-out write may still have been
+    /// stored.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::OutOfRange`] when `timeout` is zero.
+    pub fn timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
+        if timeout.is_zero() {
+            return Err(ConfigError::OutOfRange {
+                setting: "timeout",
+                expected: "more than zero",
+            });
+        }
+        self.timeout = timeout;
+        Ok(self)
+    }
+
+    /// Keep every entry this much longer than its `until` (whole seconds; default one
+    /// minute), as tollgate's `MemoryStore` does.
+    ///
+    /// Set it to at least the verify layer's leeway: a token is accepted until `exp` plus
+    /// that leeway, and its revocation must outlive it. The cost is only that keys stay a
+    /// little longer.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Keep a coherent local cache in front of Redis (see [`LocalCache`]).
+    pub fn local_cache(mut self, local_cache: LocalCache) -> Self {
+        self.local_cache = Some(local_cache);
+        self
+    }
+
+    /// Build the store. Nothing is sent to Redis yet: the connection is made on first use
+    /// (so an application can start while Redis is down; its checks fail until Redis is up),
+    /// and the local cache's subscription by a background task.
+    ///
+    /// # Errors
+    ///
+    /// When the connection cannot be set up from its configuration.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a Tokio runtime (the connection and the subscription need one).
+    pub fn build(self) -> Result<RedisRevocationStore<C>, redis::RedisError>
+    where
+        C: ConnectionLike + Clone + Send + Sync + 'static,
+    {
+        let connection = (self.connect)()?;
+        let keys = Keys::new(self.prefix);
+        let cache = self
+            .local_cache
+            .as_ref()
+            .map(|settings| Arc::new(CacheState::new(settings)));
+        let subscriber = cache
+            .as_ref()
+            .zip(self.local_cache.as_ref())
+            .map(|(cache, settings)| {
+                Subscriber::spawn(
+                    self.subscribe_via.clone(),
+                    keys.channel().to_owned(),
+                    Arc::clone(cache),
+                    settings.heartbeat_interval(),
+                )
+            });
+        Ok(RedisRevocationStore {
+            inner: Arc::new(Inner {
+                connection,
+                keys,
+                timeout: self.timeout,
+                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
+                script: redis::Script::new(WRITE_SCRIPT),
+                cache,
+                local_cache: self.local_cache,
+                _subscriber: subscriber,
+            }),
+        })
+    }
+}
+
+/// The future of [`RedisRevocationStore::check`](RevocationStore::check): ready at once when
+/// the local cache answers, one Redis round trip otherwise.
+#[must_use = "futures do nothing unless polled"]
+pub struct CheckFuture {
+    kind: CheckKind,
+}
+
+type BoxedCheck = Pin<Box<dyn Future<Output = Result<Status, StoreError>> + Send>>;
+
+enum CheckKind {
+    Ready(Option<Result<Status, StoreError>>),
+    Pending(BoxedCheck),
+}
+
+impl CheckFuture {
+    fn ready(result: Result<Status, StoreError>) -> Self {
+        Self {
+            kind: CheckKind::Ready(Some(result)),
+        }
+    }
+
+    fn pending(future: BoxedCheck) -> Self {
+        Self {
+            kind: CheckKind::Pending(future),
+        }
+    }
+}
+
+impl fmt::Debug for CheckFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.kind {
+            CheckKind::Ready(Some(_)) => "ready",
+            CheckKind::Ready(None) => "done",
+            CheckKind::Pending(_) => "pending",
+        };
+        f.debug_struct("CheckFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl Future for CheckFuture {
+    type Output = Result<Status, StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.kind {
+            CheckKind::Ready(result) => Poll::Ready(
+                result
+                    .take()
+                    .expect("CheckFuture polled after it completed"),
+            ),
+            CheckKind::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mget_answers_are_read_in_key_order() {
+        let mut token = TokenRef::new("j", 10);
+        token.sid = Some("s");
+        token.sub = Some("u");
+        let facts = parse_facts(
+            &token,
+            vec![
+                None,
+                Some(b"1:30".to_vec()),
+                Some(b"7:40".to_vec()),
+                Some(b"3:50".to_vec()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(facts.jti, None);
+        assert_eq!(facts.sid, Some(30));
+        assert_eq!(facts.cut_off, Some((7, 40)));
+        assert_eq!(facts.version, Some((3, 50)));
+
+        let bare = TokenRef::new("j", 10);
+        let facts = parse_facts(&bare, vec![Some(b"1:30".to_vec())]).unwrap();
+        assert_eq!(facts.jti, Some(30));
+        let error = parse_facts(&bare, vec![None, None]).unwrap_err();
+        assert_eq!(error.kind(), StoreErrorKind::Corrupt);
+    }
+
+    #[test]
+    fn builder_rejects_an_empty_prefix_and_a_zero_timeout() {
+        let client = redis::Client::open("redis://127.0.0.1:1/").unwrap();
+        let builder = RedisRevocationStore::builder(client);
+        let builder = builder.prefix("").unwrap_err();
+        assert!(matches!(builder, ConfigError::Empty { setting: "prefix" }));
+        let client = redis::Client::open("redis://127.0.0.1:1/").unwrap();
+        let error = RedisRevocationStore::builder(client)
+            .timeout(Duration::ZERO)
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            ConfigError::OutOfRange {
+                setting: "timeout",
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn calls_to_an_unreachable_server_fail_within_the_timeout() {
+        // Port 1 on loopback refuses connections.
+        let client = redis::Client::open("redis://127.0.0.1:1/").unwrap();
+        let store = RedisRevocationStore::builder(client)
+            .timeout(Duration::from_millis(200))
+            .unwrap()
+            .build()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let error = store.check(&TokenRef::new("j", 10)).await.unwrap_err();
+        assert!(matches!(
+            error.kind(),
+            StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+        ));
+        let error = store.revoke_token("j", 10).await.unwrap_err();
+        assert!(matches!(
+            error.kind(),
+            StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+        ));
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,121 @@
+//! Sessions for tollgate: issuing token pairs, refresh rotation with reuse detection, session
+//! stores, and JWKS publishing.
+//!
+//! # Overview
+//!
+//! - An [`Issuer`] mints an access token (`typ: at+jwt`) and a refresh token
+//!   (`typ: refresh+jwt`) per session, signed with one [`SigningKey`] (HMAC, RSA, ECDSA or
+//!   EdDSA) and verifiable with several ([`VerificationKey`], for key rotation). It builds the
+//!   tollgate [`Verifier`](tollgate::verify::Verifier)s that accept exactly its access tokens
+//!   or exactly its refresh tokens, and (feature `axum`) serves its public keys as
+//!   `/.well-known/jwks.json`.
+//! - A [`SessionManager`] opens sessions ([`login`](SessionManager::login)), refreshes them by
+//!   rotation ([`refresh`](SessionManager::refresh): one atomic store step, exactly one of
+//!   concurrent refreshes wins, a spent token presented again ends the session), lists and
+//!   ends them, and writes the ends to a tollgate
+//!   [`RevocationStore`](tollgate::revocation::RevocationStore) so that access tokens die
+//!   too on the routes that check revocation. It serves RFC 7009 revocation (feature `axum`)
+//!   and purges dead sessions in the background ([`cleanup::CleanupTask`]).
+//! - A [`SessionStore`] keeps the sessions: [`MemoryStore`] here, SQLite and PostgreSQL with
+//!   the `sqlite` / `postgres` features, Redis in `tollgate-redis`. All pass one behaviour
+//!   suite ([`suite`], feature `test-suite`).
+//!
+//! The guide `docs/sessions.md` in the repository covers the lifecycle, rotation and reuse
+//! detection, the grace interval, the choice of store, cleanup and the cut-off same-second
+//! rule.
+//!
+//! # Example
+//!
+//! ```
+//! use tollgate::{Algorithm, StandardClaims, revocation::MemoryStore as Revocations};
+//! use tollgate_session::{
+//!     ClaimsError, Issuer, MemoryStore, NewSession, Session, SessionManager, SigningKey,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let issuer = Issuer::new("crm", "crm-api", SigningKey::generate("2026-11", Algorithm::ES256)?);
+//!
+//! // The subject's current claims, loaded at login and at every refresh.
+//! let claims = |session: Session| async move {
+//!     Ok::<_, ClaimsError>(StandardClaims {
+//!         org: Some("7".to_owned()),
+//!         perms: vec!["customer:read".to_owned()],
+//!         ver: Some(1),
+//!         ..StandardClaims::default()
+//!     })
+//! };
+//! let sessions = SessionManager::new(issuer, MemoryStore::new(), claims)?
+//!     .with_revocation(Revocations::new());
+//!
+//! let (session, pair) = sessions.login(NewSession::new("42").remember_me(true)).await?;
+//! let access = sessions.access_verifier().verify::<StandardClaims>(pair.access_token()).await?;
+//! assert_eq!(access.standard().sid.as_deref(), Some(session.id.as_str()));
+//!
+//! let next = sessions.refresh(pair.refresh_token()).await?;
+//! assert!(sessions.refresh(pair.refresh_token()).await.is_err()); // reuse: the session ends
+//! assert!(sessions.refresh(next.refresh_token()).await.is_err());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `axum` | [`Issuer::jwks_handler`] and [`SessionManager::revocation_handler`] (RFC 7009), on `axum-core` |
+//! | `sqlite` | [`store::SqliteStore`] (sqlx), with its migrations |
+//! | `postgres` | [`store::PostgresStore`] (sqlx), with its migrations |
+//! | `sqlx` | both SQL stores |
+//! | `test-suite` | [`suite`]: the behaviour suite every store passes, for store implementations |
+//! | `full` | all of the above |
+//!
+//! # Getting help
+//!
+//! Open an issue in the tollgate repository; `docs/` there holds the architecture and the
+//! security model.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod cleanup;
+mod error;
+#[cfg(feature = "axum")]
+pub mod handler;
+mod issuer;
+pub mod key;
+mod manager;
+mod revocation;
+mod session;
+pub mod source;
+pub mod store;
+#[cfg(feature = "test-suite")]
+pub mod suite;
+
+pub use error::{SessionError, SessionErrorKind};
+pub use issuer::{
+    ACCESS_TOKEN_TYPE, ACCESS_TYP, IssueError, IssueErrorKind, Issuer, REFRESH_TOKEN_TYPE,
+    REFRESH_TYP, TokenPair,
+};
+pub use key::{SigningKey, VerificationKey};
+pub use manager::{Revoked, SessionManager};
+pub use revocation::NoRevocation;
+pub use session::{NewSession, Session};
+pub use source::{ClaimsError, ClaimsSource};
+pub use store::{MemoryStore, SessionStore};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+/// 128 random bits, base64url without padding (22 characters): token and session ids.
+pub(crate) fn random_id() -> Result<String, aws_lc_rs::error::Unspecified> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Seconds since the Unix epoch (0 for a clock before it).
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
+}

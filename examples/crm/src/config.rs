@@ -1,0 +1,510 @@
+//! Configuration: command-line flags, each with an environment variable, validated at start.
+
+use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf, str::FromStr, time::Duration};
+
+use clap::{Parser, ValueEnum};
+use tollgate::revocation::FailurePolicy;
+
+/// The longest token lifetime accepted (the issuer's own bound).
+const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+/// The largest clock-skew allowance accepted (the issuer's own bound).
+const MAX_LEEWAY: Duration = Duration::from_secs(600);
+/// The shortest HS256 secret accepted, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// The command line of `crm`. Every flag has an environment variable; see the README's
+/// configuration table.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "crm",
+    version,
+    about = "A sample CRM API protected by tollgate",
+    long_about = None
+)]
+pub struct Cli {
+    /// Address to bind.
+    #[arg(
+        long,
+        env = "CRM_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    pub listen: SocketAddr,
+
+    /// SQLite (`sqlite://file.db?mode=rwc`) or PostgreSQL (`postgres://...`) URL.
+    #[arg(
+        long,
+        env = "CRM_DATABASE_URL",
+        default_value = "sqlite://crm.db?mode=rwc",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Redis URL: revocations and sessions are shared through Redis (several instances).
+    #[arg(
+        long,
+        env = "CRM_REDIS_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub redis_url: Option<String>,
+
+    /// HS256 secret, at least 32 bytes. Default: a random secret kept in the database.
+    #[arg(
+        long,
+        env = "CRM_JWT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true,
+        conflicts_with = "jwt_private_key"
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// PEM file with an RSA, P-256 or Ed25519 private key: sign asymmetrically and publish
+    /// `/.well-known/jwks.json`.
+    #[arg(long, env = "CRM_JWT_PRIVATE_KEY", value_name = "PEM_FILE")]
+    pub jwt_private_key: Option<PathBuf>,
+
+    /// Access token lifetime.
+    #[arg(long, env = "CRM_ACCESS_TTL", default_value = "30m", value_name = "DURATION", value_parser = parse_ttl)]
+    pub access_ttl: Duration,
+
+    /// Refresh token and session lifetime.
+    #[arg(long, env = "CRM_REFRESH_TTL", default_value = "7d", value_name = "DURATION", value_parser = parse_ttl)]
+    pub refresh_ttl: Duration,
+
+    /// Session lifetime when login asks `remember_me`.
+    #[arg(long, env = "CRM_REMEMBER_ME_TTL", default_value = "30d", value_name = "DURATION", value_parser = parse_ttl)]
+    pub remember_me_ttl: Duration,
+
+    /// Clock-skew allowance on `exp` and `nbf`.
+    #[arg(long, env = "CRM_LEEWAY", default_value = "0s", value_name = "DURATION", value_parser = parse_leeway)]
+    pub leeway: Duration,
+
+    /// The `iss` claim, checked on every token.
+    #[arg(long, env = "CRM_ISSUER", default_value = "crm", value_parser = parse_non_empty)]
+    pub issuer: String,
+
+    /// The `aud` claim, checked on every token.
+    #[arg(long, env = "CRM_AUDIENCE", default_value = "crm-api", value_parser = parse_non_empty)]
+    pub audience: String,
+
+    /// Email of the superuser `admin`, created or updated at start.
+    #[arg(
+        long,
+        env = "CRM_ADMIN_EMAIL",
+        value_name = "EMAIL",
+        requires = "admin_password"
+    )]
+    pub admin_email: Option<String>,
+
+    /// Password of the superuser `admin`.
+    #[arg(
+        long,
+        env = "CRM_ADMIN_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true,
+        requires = "admin_email"
+    )]
+    pub admin_password: Option<String>,
+
+    /// Login attempts allowed per client IP and per username (`N/s`, `N/min`, `N/hour`).
+    #[arg(
+        long,
+        env = "CRM_LOGIN_RATE",
+        default_value = "5/min",
+        value_name = "RATE"
+    )]
+    pub login_rate: LoginRate,
+
+    /// What sensitive routes do when the revocation store cannot answer.
+    #[arg(
+        long,
+        env = "CRM_REVOCATION_FAILURE",
+        default_value = "closed",
+        value_enum
+    )]
+    pub revocation_failure: RevocationFailure,
+}
+
+/// `closed` or `open`: the failure policy of the revocation layer on sensitive routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RevocationFailure {
+    /// Refuse the request with 503 and `Retry-After`.
+    Closed,
+    /// Let the request through, log a warning and count it.
+    Open,
+}
+
+impl From<RevocationFailure> for FailurePolicy {
+    fn from(value: RevocationFailure) -> Self {
+        match value {
+            RevocationFailure::Closed => FailurePolicy::Closed,
+            RevocationFailure::Open => FailurePolicy::Open,
+        }
+    }
+}
+
+/// A login rate: `count` attempts per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginRate {
+    /// Attempts allowed in a burst, and per period.
+    pub count: NonZeroU32,
+    /// The period.
+    pub per: Duration,
+}
+
+impl FromStr for LoginRate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (count, unit) = s
+            .split_once('/')
+            .ok_or_else(|| format!("invalid rate `{s}`: expected N/s, N/min or N/hour"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid rate `{s}`: `{count}` is not a whole number"))?;
+        let count = NonZeroU32::new(count)
+            .filter(|count| count.get() <= 1_000_000)
+            .ok_or_else(|| format!("invalid rate `{s}`: the count must be 1 to 1000000"))?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            other => {
+                return Err(format!(
+                    "invalid rate `{s}`: unknown unit `{other}` (use s, min or hour)"
+                ));
+            }
+        };
+        Ok(Self { count, per })
+    }
+}
+
+impl fmt::Display for LoginRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.per.as_secs() {
+            1 => "s",
+            60 => "min",
+            _ => "hour",
+        };
+        write!(f, "{}/{unit}", self.count)
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|error| format!("invalid duration `{s}`: {error}"))
+}
+
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let ttl = parse_duration(s)?;
+    if ttl < Duration::from_secs(1) || ttl > MAX_TTL {
+        return Err(format!("`{s}` is out of range: between 1s and 10 years"));
+    }
+    Ok(ttl)
+}
+
+fn parse_leeway(s: &str) -> Result<Duration, String> {
+    let leeway = parse_duration(s)?;
+    if leeway > MAX_LEEWAY {
+        return Err(format!("`{s}` is out of range: at most 10m"));
+    }
+    Ok(leeway)
+}
+
+fn parse_non_empty(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    Ok(s.to_owned())
+}
+
+/// A configuration error found at start: it names the flag and what is wrong, on one line.
+#[derive(Debug)]
+pub struct StartError {
+    flag: Option<&'static str>,
+    message: String,
+}
+
+impl StartError {
+    /// An error about `flag` (e.g. `--redis-url`).
+    pub fn flag(flag: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            flag: Some(flag),
+            message: message.into(),
+        }
+    }
+
+    /// An error not tied to one flag.
+    pub fn other(message: impl Into<String>) -> Self {
+        Self {
+            flag: None,
+            message: message.into(),
+        }
+    }
+
+    /// The flag the error is about, if any.
+    #[must_use]
+    pub fn flag_name(&self) -> Option<&'static str> {
+        self.flag
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line: newlines of underlying errors are folded.
+        let message = self.message.replace(['\n', '\r'], " ");
+        match self.flag {
+            Some(flag) => write!(f, "{flag}: {message}"),
+            None => f.write_str(&message),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// How the tokens are signed.
+#[derive(Clone)]
+pub enum Signing {
+    /// HS256 with this secret (`--jwt-secret`).
+    Secret(Vec<u8>),
+    /// The PEM private key in this file (`--jwt-private-key`).
+    PrivateKey(PathBuf),
+    /// HS256 with a random secret generated once and kept in the database.
+    Generated,
+}
+
+impl fmt::Debug for Signing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Secret(_) => f.write_str("Secret(<redacted>)"),
+            Self::PrivateKey(path) => f.debug_tuple("PrivateKey").field(path).finish(),
+            Self::Generated => f.write_str("Generated"),
+        }
+    }
+}
+
+/// The superuser ensured at start.
+#[derive(Clone)]
+pub struct Admin {
+    /// Its email.
+    pub email: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl fmt::Debug for Admin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admin")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The validated configuration of the app.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Database URL (`sqlite:` or `postgres:`).
+    pub database_url: String,
+    /// Redis URL, when revocations and sessions are shared through Redis.
+    pub redis_url: Option<String>,
+    /// How tokens are signed.
+    pub signing: Signing,
+    /// Access token lifetime.
+    pub access_ttl: Duration,
+    /// Refresh token and session lifetime.
+    pub refresh_ttl: Duration,
+    /// Session lifetime with `remember_me`.
+    pub remember_me_ttl: Duration,
+    /// Clock-skew allowance.
+    pub leeway: Duration,
+    /// `iss`.
+    pub issuer: String,
+    /// `aud`.
+    pub audience: String,
+    /// The superuser to ensure at start.
+    pub admin: Option<Admin>,
+    /// Login attempts per client IP and per username.
+    pub login_rate: LoginRate,
+    /// What sensitive routes do when the revocation store fails.
+    pub revocation_failure: FailurePolicy,
+    /// The prefix of the app's Redis keys (not a flag: `crm:`).
+    pub redis_prefix: String,
+}
+
+impl Config {
+    /// Parse and validate the command line (and the environment).
+    ///
+    /// # Errors
+    ///
+    /// clap's error for flags that do not parse (print it with [`clap::Error::exit`] for
+    /// `--help` and `--version`), or a [`StartError`] naming the flag.
+    pub fn from_args<I, T>(args: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Cli::try_parse_from(args).map_err(ConfigError::Clap)?;
+        Self::from_cli(cli).map_err(ConfigError::Start)
+    }
+
+    /// Validate parsed flags (the checks that must not echo a secret).
+    ///
+    /// # Errors
+    ///
+    /// A [`StartError`] naming the flag.
+    pub fn from_cli(cli: Cli) -> Result<Self, StartError> {
+        let database_url = cli.database_url.trim().to_owned();
+        if !is_sqlite_url(&database_url) && !is_postgres_url(&database_url) {
+            return Err(StartError::flag(
+                "--database-url",
+                "expected a `sqlite:` or `postgres://` URL",
+            ));
+        }
+        let signing = match (cli.jwt_secret, cli.jwt_private_key) {
+            (Some(secret), _) => {
+                if secret.len() < MIN_SECRET_LEN {
+                    return Err(StartError::flag(
+                        "--jwt-secret",
+                        format!(
+                            "the secret is {} bytes long, at least {MIN_SECRET_LEN} are required",
+                            secret.len()
+                        ),
+                    ));
+                }
+                Signing::Secret(secret.into_bytes())
+            }
+            (None, Some(path)) => Signing::PrivateKey(path),
+            (None, None) => Signing::Generated,
+        };
+        let admin = match (cli.admin_email, cli.admin_password) {
+            (Some(email), Some(password)) => {
+                let email = crate::validate::email(&email)
+                    .map_err(|reason| StartError::flag("--admin-email", reason))?;
+                crate::validate::password(&password)
+                    .map_err(|reason| StartError::flag("--admin-password", reason))?;
+                Some(Admin { email, password })
+            }
+            _ => None,
+        };
+        if cli.access_ttl > cli.refresh_ttl {
+            return Err(StartError::flag(
+                "--access-ttl",
+                "must not be longer than --refresh-ttl",
+            ));
+        }
+        Ok(Self {
+            listen: cli.listen,
+            database_url,
+            redis_url: cli.redis_url.filter(|url| !url.trim().is_empty()),
+            signing,
+            access_ttl: cli.access_ttl,
+            refresh_ttl: cli.refresh_ttl,
+            remember_me_ttl: cli.remember_me_ttl,
+            leeway: cli.leeway,
+            issuer: cli.issuer,
+            audience: cli.audience,
+            admin,
+            login_rate: cli.login_rate,
+            revocation_failure: cli.revocation_failure.into(),
+            redis_prefix: "crm:".to_owned(),
+        })
+    }
+}
+
+/// Why the configuration was refused.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// A flag did not parse (or `--help` / `--version` was asked).
+    Clap(clap::Error),
+    /// A flag parsed but its value is refused.
+    Start(StartError),
+}
+
+pub(crate) fn is_sqlite_url(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+pub(crate) fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` without its password, for messages and logs.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{tail}")
+            } else {
+                format!("{scheme}://{user}@{host}{tail}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        let rate: LoginRate = "5/min".parse().unwrap();
+        assert_eq!(rate.count.get(), 5);
+        assert_eq!(rate.per, Duration::from_secs(60));
+        assert!("0/min".parse::<LoginRate>().is_err());
+        assert!("5/week".parse::<LoginRate>().is_err());
+        assert!("five/min".parse::<LoginRate>().is_err());
+        assert_eq!("10/s".parse::<LoginRate>().unwrap().to_string(), "10/s");
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("redis://:hunter2@host:6379/0"),
+            "redis://:***@host:6379/0"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@h/db?x=1"),
+            "postgres://u:***@h/db?x=1"
+        );
+        assert_eq!(redact_url("redis://host"), "redis://host");
+    }
+
+    #[test]
+    fn a_short_secret_names_the_flag_without_echoing_it() {
+        let Err(ConfigError::Start(error)) =
+            Config::from_args(["crm", "--jwt-secret", "too-short-secret"])
+        else {
+            panic!("accepted a short secret");
+        };
+        let line = error.to_string();
+        assert!(line.starts_with("--jwt-secret:"), "{line}");
+        assert!(!line.contains("too-short-secret"), "{line}");
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let config = Config::from_args(["crm"]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://crm.db?mode=rwc");
+        assert_eq!(config.access_ttl, Duration::from_secs(1800));
+        assert_eq!(config.refresh_ttl, Duration::from_secs(7 * 86400));
+        assert_eq!(config.remember_me_ttl, Duration::from_secs(30 * 86400));
+        assert_eq!(config.leeway, Duration::ZERO);
+        assert_eq!(config.login_rate.to_string(), "5/min");
+        assert_eq!(config.revocation_failure, FailurePolicy::Closed);
+    }
+}

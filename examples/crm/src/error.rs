@@ -1,0 +1,318 @@
+//! The app's error answers: RFC 9457 problem bodies, with RFC 6750 challenges on 401/403.
+
+use std::{borrow::Cow, error::Error as StdError, time::Duration};
+
+use axum::{
+    extract::{FromRequest, Request},
+    http::{
+        HeaderValue, StatusCode,
+        header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
+    },
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tollgate::AuthError;
+use tollgate_session::{SessionError, SessionErrorKind};
+
+/// An error answer: status, a stable `code`, a `detail`, and the headers that go with it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: Cow<'static, str>,
+    challenge: Option<&'static str>,
+    retry_after: Option<u64>,
+    extra: Map<String, Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            challenge: None,
+            retry_after: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// 400: malformed JSON, a missing field, a wrong type, a bad query.
+    pub fn bad_request(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", detail)
+    }
+
+    /// 422: a well-formed request that fails validation.
+    pub fn unprocessable(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            detail,
+        )
+    }
+
+    /// 409: a duplicate.
+    pub fn conflict(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+
+    /// 404: no such resource (or one of another organization).
+    pub fn not_found(what: &'static str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
+    }
+
+    /// 404 for an unknown route.
+    pub fn no_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    }
+
+    /// 405 for a known route and another method.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not accept this method",
+        )
+    }
+
+    /// 415: a body that is not JSON.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be JSON (content-type: application/json)",
+        )
+    }
+
+    /// 401 for wrong credentials, or a suspended user (the same answer for both).
+    pub fn invalid_credentials() -> Self {
+        let mut error = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "invalid username, email or password",
+        );
+        error.challenge = Some("Bearer");
+        error
+    }
+
+    /// 401 for a wrong current password.
+    pub fn wrong_password() -> Self {
+        let mut error = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "the old password is wrong",
+        );
+        error.challenge = Some("Bearer");
+        error
+    }
+
+    /// 401 `invalid_token` with this code and detail.
+    pub fn invalid_token(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        let mut error = Self::new(StatusCode::UNAUTHORIZED, code, detail);
+        error.challenge = Some(r#"Bearer error="invalid_token""#);
+        error
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_attempts(retry_after: Duration) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many login attempts: retry later",
+        );
+        error.retry_after = Some(retry_after.as_secs_f64().ceil().max(1.0) as u64);
+        error
+    }
+
+    /// 503 with `Retry-After`: a store cannot answer. The cause is logged, not sent.
+    pub fn unavailable(what: &'static str, source: &dyn StdError) -> Self {
+        tracing::error!(error = %source, "{what} unavailable");
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("the {what} is unavailable: retry later"),
+        );
+        error.retry_after = Some(1);
+        error
+    }
+
+    /// 500: a bug or an unexpected failure. The cause is logged, not sent.
+    pub fn internal(source: &dyn StdError) -> Self {
+        tracing::error!(error = %source, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "an unexpected error occurred",
+        )
+    }
+
+    /// Add a member to the problem body.
+    #[must_use]
+    pub fn with_member(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The status.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert("type".to_owned(), "about:blank".into());
+        body.insert(
+            "title".to_owned(),
+            self.status.canonical_reason().unwrap_or("Error").into(),
+        );
+        body.insert("status".to_owned(), self.status.as_u16().into());
+        body.insert("detail".to_owned(), self.detail.into_owned().into());
+        body.insert("code".to_owned(), self.code.into());
+        body.extend(self.extra);
+        let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(challenge) = self.challenge {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => Self::unavailable("database", &error),
+            _ => Self::internal(&error),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> Self {
+        match error.kind() {
+            SessionErrorKind::Unavailable => Self::unavailable("session store", &error),
+            SessionErrorKind::Issue => Self::internal(&error),
+            kind => {
+                let (code, detail) = match error.auth_error() {
+                    Some(auth) => (auth.kind().code(), auth.kind().description()),
+                    None => (kind.code(), kind.description()),
+                };
+                Self::invalid_token(code, detail)
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let kind = error.kind();
+        if kind.status() == StatusCode::SERVICE_UNAVAILABLE {
+            return Self::unavailable("revocation store", &error);
+        }
+        Self::invalid_token(kind.code(), kind.description())
+    }
+}
+
+impl From<tollgate::revocation::StoreError> for ApiError {
+    fn from(error: tollgate::revocation::StoreError) -> Self {
+        Self::unavailable("revocation store", &error)
+    }
+}
+
+/// A JSON body: any syntax error, missing field or wrong type is a 400 problem (axum's
+/// `Json` answers 422 for the last two, which the contract reserves for validation).
+///
+/// A body with a `content-type` other than JSON is a 415; a body without one is read as JSON.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(&request) {
+            return Err(ApiError::unsupported_media_type());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// An optional JSON body: empty is `None`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for OptionalJsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(&request);
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        if !json {
+            return Err(ApiError::unsupported_media_type());
+        }
+        parse_json(&bytes).map(|value| Self(Some(value)))
+    }
+}
+
+fn is_json(request: &Request) -> bool {
+    let Some(content_type) = request.headers().get(CONTENT_TYPE) else {
+        return true;
+    };
+    let Ok(content_type) = content_type.to_str() else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|error| {
+        let detail = match error.classify() {
+            serde_json::error::Category::Data => format!("invalid request body: {error}"),
+            _ => format!("malformed JSON: {error}"),
+        };
+        ApiError::bad_request(detail)
+    })
+}

@@ -1,0 +1,101 @@
+//! The `crm` server.
+//!
+//! Run with
+//!
+//! ```text
+//! cargo run --release -p crm
+//! ```
+//!
+//! Flags and environment variables: `crm --help` or `examples/crm/README.md`. Logs go to
+//! stderr; set `CRM_LOG` (e.g. `CRM_LOG=debug` or `CRM_LOG=info,tollgate=debug`) for more.
+
+use std::process::ExitCode;
+
+use crm::{AppState, Config, ConfigError};
+use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
+
+fn main() -> ExitCode {
+    let config = match Config::from_args(std::env::args_os()) {
+        Ok(config) => config,
+        Err(ConfigError::Clap(error)) => {
+            if !error.use_stderr() {
+                // --help, --version
+                let _ = error.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line: clap's first line names the flag and the problem.
+            let rendered = error.render().to_string();
+            let line = rendered
+                .lines()
+                .next()
+                .unwrap_or("error: invalid arguments");
+            eprintln!("{line}");
+            return ExitCode::from(2);
+        }
+        Err(ConfigError::Start(error)) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+
+    init_tracing();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+async fn run(config: Config) -> ExitCode {
+    // Bind first: a busy port is reported before anything else is logged.
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: --listen: cannot bind {}: {error}", config.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = match AppState::build(&config).await {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(address = %config.listen, "listening");
+    let db = state.db.clone();
+    let served = crm::serve(listener, crm::app(state), crm::shutdown_signal()).await;
+    db.close().await;
+    match served {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = std::env::var("CRM_LOG")
+        .ok()
+        .and_then(|spec| spec.parse::<Targets>().ok())
+        .unwrap_or_else(|| {
+            Targets::new()
+                .with_default(tracing::Level::INFO)
+                .with_target("sqlx", tracing::Level::WARN)
+        });
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .init();
+}

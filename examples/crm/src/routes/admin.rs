@@ -1,0 +1,144 @@
+//! `/api/admin/users`: the users of the caller's organization (every organization for a
+//! superuser).
+
+use std::sync::Arc;
+
+use axum::{
+    Json,
+    extract::{Path, Query, State, rejection::QueryRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use tollgate::revocation::RevocationStore;
+
+use super::{Caller, PageQuery, auth, page};
+use crate::{
+    db::{Db, NewUser, User, is_unique_violation},
+    error::{ApiError, JsonBody},
+    password, roles,
+    state::{Manager, Settings},
+    views::AdminUserView,
+};
+
+/// `GET /api/admin/users?limit=&offset=`.
+pub async fn list(
+    State(db): State<Db>,
+    caller: Caller,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<Vec<AdminUserView>>, ApiError> {
+    let page = page(query)?;
+    let users = db.users(caller.scope(), page).await?;
+    Ok(Json(users.iter().map(AdminUserView::from).collect()))
+}
+
+/// `POST /api/admin/users` body.
+#[derive(Debug, Deserialize)]
+pub struct CreateBody {
+    username: String,
+    email: String,
+    password: String,
+    roles: Vec<String>,
+}
+
+/// `POST /api/admin/users`: a user in the caller's organization.
+pub async fn create(
+    State(db): State<Db>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<Response, ApiError> {
+    let (username, email) = auth::new_user_fields(&body.username, &body.email, &body.password)?;
+    let roles = roles::parse(&body.roles).map_err(ApiError::unprocessable)?;
+    if db.taken(&username, &email).await? != crate::db::Taken::Neither {
+        return Err(auth::duplicate(&db, &username, &email).await?);
+    }
+    let user = NewUser {
+        username: username.clone(),
+        email: email.clone(),
+        password_hash: password::hash(body.password).await?,
+        roles,
+        is_superuser: false,
+    };
+    let user = match db.create_user(caller.organization_id(), &user).await {
+        Ok(user) => user,
+        Err(error) if is_unique_violation(&error) => {
+            return Err(auth::duplicate(&db, &username, &email).await?);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    tracing::info!(by = %caller.user_id(), user = %user.id, "user created");
+    Ok((StatusCode::CREATED, Json(AdminUserView::from(&user))).into_response())
+}
+
+/// The user `id` as the caller may see it: in its organization and not a superuser, unless
+/// the caller is a superuser. 404 otherwise.
+async fn target(db: &Db, caller: &Caller, id: &str) -> Result<User, ApiError> {
+    let user = db.user(id).await?;
+    match user {
+        Some(user)
+            if caller.is_superuser()
+                || (user.organization_id == caller.organization_id() && !user.is_superuser) =>
+        {
+            Ok(user)
+        }
+        _ => Err(ApiError::not_found("user")),
+    }
+}
+
+/// `PUT /api/admin/users/{id}/roles` body.
+#[derive(Debug, Deserialize)]
+pub struct RolesBody {
+    roles: Vec<String>,
+}
+
+/// `PUT /api/admin/users/{id}/roles` (sensitive): replace the roles and bump the permission
+/// version, so the user's older access tokens are stale on sensitive routes.
+pub async fn set_roles(
+    State(db): State<Db>,
+    State(sessions): State<Manager>,
+    State(settings): State<Arc<Settings>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RolesBody>,
+) -> Result<Json<AdminUserView>, ApiError> {
+    target(&db, &caller, &id).await?;
+    let roles = roles::parse(&body.roles).map_err(ApiError::unprocessable)?;
+    let user = db
+        .set_roles(&id, &roles)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let version = u64::try_from(user.permission_version).unwrap_or(0);
+    sessions
+        .revocation()
+        .set_version(&user.id, version, settings.access_deadline())
+        .await?;
+    tracing::info!(by = %caller.user_id(), user = %user.id, version, "roles changed");
+    Ok(Json(AdminUserView::from(&user)))
+}
+
+/// `POST /api/admin/users/{id}/suspend` (sensitive): refuse logins, end every session and
+/// every token of the user.
+pub async fn suspend(
+    State(db): State<Db>,
+    State(sessions): State<Manager>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = target(&db, &caller, &id).await?;
+    db.set_suspended(&user.id, true).await?;
+    let ended = sessions.end_all(&user.id).await?;
+    tracing::info!(by = %caller.user_id(), user = %user.id, ended, "user suspended");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/admin/users/{id}/reinstate` (sensitive): allow logins again.
+pub async fn reinstate(
+    State(db): State<Db>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = target(&db, &caller, &id).await?;
+    db.set_suspended(&user.id, false).await?;
+    tracing::info!(by = %caller.user_id(), user = %user.id, "user reinstated");
+    Ok(StatusCode::NO_CONTENT)
+}

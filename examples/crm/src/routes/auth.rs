@@ -1,0 +1,446 @@
+//! `/api/auth/...`: register, login, refresh, verify, me, logout, sessions, password.
+
+use std::sync::Arc;
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use serde_json::json;
+use tollgate::{
+    ErrorKind, StandardClaims,
+    revocation::{FailurePolicy, RevocationStore, Status, TokenRef},
+};
+use tollgate_session::{NewSession, SessionErrorKind, SessionStore};
+
+use super::{Caller, Client};
+use crate::{
+    db::{Db, NewUser, Taken, is_unique_violation, unix_now},
+    error::{ApiError, JsonBody, OptionalJsonBody},
+    limit::LoginLimiter,
+    password,
+    roles::Role,
+    state::{Manager, Settings},
+    validate,
+    views::{Me, SessionView, Tokens, UserView},
+};
+
+/// Usernames nobody can register: the superuser's.
+pub(crate) const RESERVED_USERNAMES: [&str; 1] = ["admin"];
+
+/// `POST /api/auth/register` body.
+#[derive(Debug, Deserialize)]
+pub struct RegisterBody {
+    username: String,
+    email: String,
+    password: String,
+    #[serde(default)]
+    organization: Option<String>,
+    #[serde(default)]
+    device_info: Option<String>,
+}
+
+/// The validated fields of a new user; 422 otherwise.
+pub(crate) fn new_user_fields(
+    username: &str,
+    email: &str,
+    password: &str,
+) -> Result<(String, String), ApiError> {
+    let username = validate::username(username).map_err(ApiError::unprocessable)?;
+    if RESERVED_USERNAMES
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(&username))
+    {
+        return Err(ApiError::unprocessable("this username is reserved"));
+    }
+    let email = validate::email(email).map_err(ApiError::unprocessable)?;
+    validate::password(password).map_err(ApiError::unprocessable)?;
+    Ok((username, email))
+}
+
+/// The 409 for a duplicate username or email.
+pub(crate) async fn duplicate(db: &Db, username: &str, email: &str) -> Result<ApiError, ApiError> {
+    Ok(match db.taken(username, email).await? {
+        Taken::Username => ApiError::conflict("a user with this username already exists"),
+        Taken::Email => ApiError::conflict("a user with this email already exists"),
+        Taken::Neither => ApiError::conflict("a user with this username or email already exists"),
+    })
+}
+
+fn new_session(
+    user_id: &str,
+    client: &Client,
+    remember_me: bool,
+    device: Option<String>,
+) -> NewSession {
+    let mut session = NewSession::new(user_id)
+        .remember_me(remember_me)
+        .ip_address(client.ip.to_string());
+    if let Some(agent) = &client.user_agent {
+        session = session.user_agent(agent.clone());
+    }
+    if let Some(device) = device
+        .map(|device| device.trim().chars().take(200).collect::<String>())
+        .filter(|device| !device.is_empty())
+    {
+        session = session.device_info(device);
+    }
+    session
+}
+
+/// `POST /api/auth/register`: a new organization, its admin, and a first session.
+pub async fn register(
+    State(db): State<Db>,
+    State(sessions): State<Manager>,
+    client: Client,
+    JsonBody(body): JsonBody<RegisterBody>,
+) -> Result<Response, ApiError> {
+    let (username, email) = new_user_fields(&body.username, &body.email, &body.password)?;
+    let organization = validate::optional("organization", body.organization.as_deref(), 200)
+        .map_err(ApiError::unprocessable)?
+        .unwrap_or_else(|| username.clone());
+    if db.taken(&username, &email).await? != Taken::Neither {
+        return Err(duplicate(&db, &username, &email).await?);
+    }
+    let user = NewUser {
+        username: username.clone(),
+        email: email.clone(),
+        password_hash: password::hash(body.password).await?,
+        roles: vec![Role::Admin],
+        is_superuser: false,
+    };
+    let user = match db.create_organization_with_user(&organization, &user).await {
+        Ok(user) => user,
+        Err(error) if is_unique_violation(&error) => {
+            return Err(duplicate(&db, &username, &email).await?);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    tracing::info!(user = %user.id, organization = %user.organization_id, "user registered");
+    let (_, pair) = sessions
+        .login(new_session(&user.id, &client, false, body.device_info))
+        .await?;
+    Ok((StatusCode::CREATED, Json(Tokens::new(&pair, Some(&user)))).into_response())
+}
+
+/// `POST /api/auth/login` body.
+#[derive(Debug, Deserialize)]
+pub struct LoginBody {
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    password: String,
+    #[serde(default)]
+    remember_me: bool,
+    #[serde(default)]
+    device_info: Option<String>,
+}
+
+/// `POST /api/auth/login`: rate limited per client IP and per username.
+pub async fn login(
+    State(db): State<Db>,
+    State(sessions): State<Manager>,
+    State(limiter): State<Arc<LoginLimiter>>,
+    client: Client,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Response, ApiError> {
+    let (identifier, by_email) = match (&body.username, &body.email) {
+        (Some(username), None) => (username.as_str(), false),
+        (None, Some(email)) => (email.as_str(), true),
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "invalid request body: missing field `username` or `email`",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "give either username or email, not both",
+            ));
+        }
+    };
+    if let Err(wait) = limiter.check(client.ip, identifier) {
+        tracing::warn!(ip = %client.ip, "login rate limit reached");
+        return Err(ApiError::too_many_attempts(wait));
+    }
+    let user = if by_email {
+        db.user_by_email(identifier.trim()).await?
+    } else {
+        db.user_by_username(identifier.trim()).await?
+    };
+    let hash = user.as_ref().map(|user| user.password_hash.clone());
+    let matches = password::verify(body.password, hash).await?;
+    let Some(user) = user.filter(|user| matches && !user.suspended) else {
+        tracing::info!(ip = %client.ip, "login refused");
+        return Err(ApiError::invalid_credentials());
+    };
+    let (_, pair) = match sessions
+        .login(new_session(
+            &user.id,
+            &client,
+            body.remember_me,
+            body.device_info,
+        ))
+        .await
+    {
+        Ok(opened) => opened,
+        // Suspended between the check and the session.
+        Err(error) if error.kind() == SessionErrorKind::Refused => {
+            return Err(ApiError::invalid_credentials());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    tracing::info!(user = %user.id, "login");
+    Ok(Json(Tokens::new(&pair, Some(&user))).into_response())
+}
+
+/// `POST /api/auth/token/refresh` body.
+#[derive(Debug, Deserialize)]
+pub struct RefreshBody {
+    refresh: String,
+}
+
+/// `POST /api/auth/token/refresh`: rotate the refresh token.
+pub async fn refresh(
+    State(sessions): State<Manager>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<Response, ApiError> {
+    let pair = sessions.refresh(&body.refresh).await?;
+    Ok(Json(Tokens::new(&pair, None)).into_response())
+}
+
+/// `POST /api/auth/token/verify` body.
+#[derive(Debug, Deserialize)]
+pub struct VerifyBody {
+    token: String,
+}
+
+/// `POST /api/auth/token/verify`: signature, expiry and revocation of an access or refresh
+/// token (for a refresh token: also that its session is live and it is not spent).
+pub async fn verify(
+    State(sessions): State<Manager>,
+    State(settings): State<Arc<Settings>>,
+    JsonBody(body): JsonBody<VerifyBody>,
+) -> Result<Response, ApiError> {
+    let invalid = |code: &'static str, detail: &'static str| {
+        ApiError::invalid_token(code, detail).with_member("valid", false)
+    };
+    let (claims, token_type) = match sessions
+        .access_verifier()
+        .verify::<StandardClaims>(&body.token)
+        .await
+    {
+        Ok(verified) => (verified.standard().clone(), "access"),
+        Err(access_error) => match sessions
+            .refresh_verifier()
+            .verify::<StandardClaims>(&body.token)
+            .await
+        {
+            Ok(verified) => (verified.standard().clone(), "refresh"),
+            Err(refresh_error) => {
+                let error = if access_error.kind() == ErrorKind::InvalidType {
+                    refresh_error
+                } else {
+                    access_error
+                };
+                if error.kind() == ErrorKind::KeySourceUnavailable {
+                    return Err(error.into());
+                }
+                return Err(invalid(error.kind().code(), error.kind().description()));
+            }
+        },
+    };
+    let Some(token) = TokenRef::from_claims(&claims) else {
+        return Err(invalid(
+            ErrorKind::MissingJti.code(),
+            ErrorKind::MissingJti.description(),
+        ));
+    };
+    let status = match sessions.revocation().check(&token).await {
+        Ok(status) => status,
+        Err(error) if settings.revocation_failure == FailurePolicy::Open => {
+            tracing::warn!(%error, "revocation store unavailable: token verification fails open");
+            Status::Active
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let refused = match status {
+        Status::Revoked => Some(ErrorKind::Revoked),
+        Status::SessionEnded => Some(ErrorKind::SessionEnded),
+        Status::CutOff => Some(ErrorKind::CutOff),
+        // A refresh token carries no `ver`: a refresh is how a client gets current claims.
+        Status::Stale if token_type == "access" => Some(ErrorKind::StaleClaims),
+        _ => None,
+    };
+    if let Some(kind) = refused {
+        return Err(invalid(kind.code(), kind.description()));
+    }
+    if token_type == "refresh" {
+        let live = match (&claims.sid, &claims.jti, &claims.sub) {
+            (Some(sid), Some(jti), Some(sub)) => sessions
+                .store()
+                .get(sid)
+                .await
+                .map_err(|error| ApiError::unavailable("session store", &error))?
+                .filter(|session| session.subject == *sub && session.is_live(unix_now()))
+                .map(|session| session.refresh_jti == *jti),
+            _ => None,
+        };
+        match live {
+            None => {
+                return Err(invalid(
+                    SessionErrorKind::Ended.code(),
+                    SessionErrorKind::Ended.description(),
+                ));
+            }
+            Some(false) => {
+                return Err(invalid(
+                    "refresh_token_spent",
+                    "the refresh token was already used",
+                ));
+            }
+            Some(true) => {}
+        }
+    }
+    Ok(Json(json!({ "valid": true, "token_type": token_type, "exp": claims.exp })).into_response())
+}
+
+/// `GET /api/auth/me`.
+pub async fn me(State(db): State<Db>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    let user = db.user(caller.user_id()).await?.ok_or_else(|| {
+        ApiError::invalid_token("unknown_user", "the token's user does not exist")
+    })?;
+    Ok(Json(Me {
+        user: UserView::from(&user),
+    }))
+}
+
+/// `POST /api/auth/logout` body.
+#[derive(Debug, Deserialize)]
+pub struct LogoutBody {
+    #[serde(default)]
+    refresh: Option<String>,
+}
+
+/// `POST /api/auth/logout` (sensitive): end the session, spend its refresh token, revoke the
+/// access token. A `refresh` token given in the body ends its session too (if it is one of
+/// the caller's).
+pub async fn logout(
+    State(sessions): State<Manager>,
+    caller: Caller,
+    OptionalJsonBody(body): OptionalJsonBody<LogoutBody>,
+) -> Result<StatusCode, ApiError> {
+    sessions.logout(&caller.claims).await?;
+    if let Some(refresh) = body.and_then(|body| body.refresh)
+        && let Ok(verified) = sessions
+            .refresh_verifier()
+            .verify::<StandardClaims>(&refresh)
+            .await
+    {
+        {
+            let claims = verified.standard();
+            if claims.sub == caller.claims.sub
+                && claims.sid != caller.claims.sid
+                && let Some(sid) = &claims.sid
+            {
+                sessions.end_session(sid).await?;
+            }
+        }
+    }
+    tracing::info!(user = %caller.user_id(), "logout");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/auth/logout-all` (sensitive): end every session of the caller; every access
+/// token issued until now is refused on sensitive routes.
+pub async fn logout_all(
+    State(sessions): State<Manager>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    let ended = sessions.end_all(caller.user_id()).await?;
+    tracing::info!(user = %caller.user_id(), ended, "logout everywhere");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/auth/sessions`: the caller's live sessions.
+pub async fn list_sessions(
+    State(sessions): State<Manager>,
+    caller: Caller,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
+    let list = sessions.sessions(caller.user_id()).await?;
+    let current = caller.claims.sid.as_deref();
+    Ok(Json(
+        list.iter()
+            .map(|session| SessionView::new(session, current))
+            .collect(),
+    ))
+}
+
+/// `DELETE /api/auth/sessions/{id}` (sensitive): end one of the caller's sessions.
+pub async fn end_session(
+    State(sessions): State<Manager>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let session = sessions.session(&id).await?;
+    match session {
+        Some(session) if session.subject == caller.user_id() && session.is_live(unix_now()) => {
+            sessions.end_session(&id).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::not_found("session")),
+    }
+}
+
+/// `POST /api/auth/password` body.
+#[derive(Debug, Deserialize)]
+pub struct PasswordBody {
+    old_password: String,
+    new_password: String,
+}
+
+/// `POST /api/auth/password` (sensitive): change the password; every other session ends and
+/// every access token issued before now is refused on sensitive routes (the caller refreshes
+/// to get a new one: its own session and refresh token stay valid).
+pub async fn change_password(
+    State(db): State<Db>,
+    State(sessions): State<Manager>,
+    State(settings): State<Arc<Settings>>,
+    caller: Caller,
+    JsonBody(body): JsonBody<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    validate::password(&body.new_password).map_err(ApiError::unprocessable)?;
+    let user = db.user(caller.user_id()).await?.ok_or_else(|| {
+        ApiError::invalid_token("unknown_user", "the token's user does not exist")
+    })?;
+    if !password::verify(body.old_password, Some(user.password_hash.clone())).await? {
+        return Err(ApiError::wrong_password());
+    }
+    let hash = password::hash(body.new_password).await?;
+    db.set_password(&user.id, &hash).await?;
+
+    let sid = caller.claims.sid.as_deref().unwrap_or_default();
+    sessions.end_others(&user.id, sid).await?;
+    // Refuse every token of the user minted before the current session's latest pair: the
+    // older access tokens of this session too. The latest pair itself (its refresh token
+    // included) was minted at the session's last activity and stays valid...
+    if let Some(current) = sessions.session(sid).await? {
+        sessions
+            .revocation()
+            .cut_off(
+                &user.id,
+                current.last_activity - 1,
+                settings.access_deadline(),
+            )
+            .await?;
+    }
+    // ...except the access token presented now, which predates the change.
+    if let (Some(jti), Some(exp)) = (&caller.claims.jti, caller.claims.exp) {
+        sessions.revocation().revoke_token(jti, exp).await?;
+    }
+    tracing::info!(user = %user.id, "password changed");
+    Ok(StatusCode::NO_CONTENT)
+}

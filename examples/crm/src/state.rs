@@ -1,0 +1,340 @@
+//! The application state, its substates, and how it is built from a [`Config`].
+
+use std::{sync::Arc, time::Duration};
+
+use axum::extract::FromRef;
+use tollgate::{
+    ConfigError, StandardClaims,
+    policy::{Authorizer, Policy, RequireLayer},
+    revocation::{FailurePolicy, RevocationLayer},
+    verify::VerifyLayer,
+};
+use tollgate_redis::{LocalCache, RedisRevocationStore, redis, session::RedisSessionStore};
+use tollgate_session::{Issuer, SessionManager};
+
+use crate::{
+    config::{Config, StartError, redact_url},
+    db::{Db, NewUser, unix_now},
+    keys,
+    limit::LoginLimiter,
+    password,
+    roles::SUPERUSER_ROLE,
+    stores::{Revocations, Sessions, UserClaims},
+};
+
+/// The session manager of the app.
+pub type Manager = SessionManager<Sessions, UserClaims, Revocations>;
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Sessions: login, refresh, logout.
+    pub sessions: Manager,
+    /// Login rate limits.
+    pub limiter: Arc<LoginLimiter>,
+    /// Settings the handlers need.
+    pub settings: Arc<Settings>,
+    /// The prepared auth layers.
+    pub layers: Arc<Layers>,
+    _background: Arc<Background>,
+}
+
+/// Settings the handlers need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Access token lifetime.
+    pub access_ttl: Duration,
+    /// Clock-skew allowance.
+    pub leeway: Duration,
+    /// What to do when the revocation store fails (sensitive routes, token verification).
+    pub revocation_failure: FailurePolicy,
+}
+
+impl Settings {
+    /// Until when a revocation entry must last to outlive every access token minted up to now.
+    #[must_use]
+    pub fn access_deadline(&self) -> i64 {
+        let secs = self.access_ttl.as_secs() + self.leeway.as_secs() + 1;
+        unix_now().saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+}
+
+/// The auth layers, prepared once: verify (every protected route), revocation (sensitive
+/// routes) and one policy layer per permission the routes require.
+#[derive(Debug, Clone)]
+pub struct Layers {
+    /// Verifies access tokens.
+    pub verify: VerifyLayer<StandardClaims>,
+    /// Checks revocation on sensitive routes.
+    pub revocation: RevocationLayer<Revocations>,
+    /// `customer:read`.
+    pub customer_read: RequireLayer,
+    /// `customer:create`.
+    pub customer_create: RequireLayer,
+    /// `customer:update`.
+    pub customer_update: RequireLayer,
+    /// `customer:delete`.
+    pub customer_delete: RequireLayer,
+    /// `user:read`.
+    pub user_read: RequireLayer,
+    /// `user:create`.
+    pub user_create: RequireLayer,
+    /// `role:assign`.
+    pub role_assign: RequireLayer,
+    /// `user:suspend`.
+    pub user_suspend: RequireLayer,
+}
+
+impl Layers {
+    fn new(sessions: &Manager, failure: FailurePolicy) -> Result<Self, ConfigError> {
+        // Tokens carry their permissions in `perms`; a superuser's carry the `superuser` role.
+        let authorizer = Authorizer::new().superuser_role(SUPERUSER_ROLE)?;
+        let require = |permission: &str| {
+            Ok::<_, ConfigError>(authorizer.require(Policy::permission(permission)?))
+        };
+        Ok(Self {
+            verify: VerifyLayer::new(sessions.access_verifier().clone()),
+            revocation: RevocationLayer::new(sessions.revocation().clone()).failure_policy(failure),
+            customer_read: require("customer:read")?,
+            customer_create: require("customer:create")?,
+            customer_update: require("customer:update")?,
+            customer_delete: require("customer:delete")?,
+            user_read: require("user:read")?,
+            user_create: require("user:create")?,
+            role_assign: require("role:assign")?,
+            user_suspend: require("user:suspend")?,
+        })
+    }
+}
+
+macro_rules! substate {
+    ($ty:ty, $field:ident) => {
+        impl FromRef<AppState> for $ty {
+            fn from_ref(state: &AppState) -> Self {
+                state.$field.clone()
+            }
+        }
+    };
+}
+
+substate!(Db, db);
+substate!(Manager, sessions);
+substate!(Arc<LoginLimiter>, limiter);
+substate!(Arc<Settings>, settings);
+
+/// Background upkeep: purge dead sessions and old revocation entries. Stops when the last
+/// state is dropped.
+#[derive(Debug)]
+struct Background(tokio::task::JoinHandle<()>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl AppState {
+    /// Connect the stores, run the migrations, prepare the keys and the superuser: everything
+    /// the app needs, checked at start.
+    ///
+    /// # Errors
+    ///
+    /// A [`StartError`] naming the flag whose value does not work (an unreachable database or
+    /// Redis, an unreadable key file, ...).
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+
+        let (revocations, session_store) = match &config.redis_url {
+            Some(url) => {
+                let (revocations, sessions) = redis_stores(url, config).await?;
+                (Revocations::Redis(revocations), Sessions::Redis(sessions))
+            }
+            None => (
+                Revocations::memory(db.clone(), config.leeway)
+                    .await
+                    .map_err(|error| {
+                        StartError::flag(
+                            "--database-url",
+                            format!("cannot load the revocations: {error}"),
+                        )
+                    })?,
+                Sessions::sql(&db),
+            ),
+        };
+
+        let key = keys::signing_key(&config.signing, &db).await?;
+        let issuer = Issuer::new(config.issuer.clone(), config.audience.clone(), key)
+            .access_ttl(config.access_ttl)
+            .map_err(|e| StartError::flag("--access-ttl", e.to_string()))?
+            .refresh_ttl(config.refresh_ttl)
+            .map_err(|e| StartError::flag("--refresh-ttl", e.to_string()))?
+            .remember_me_ttl(config.remember_me_ttl)
+            .map_err(|e| StartError::flag("--remember-me-ttl", e.to_string()))?
+            .leeway(config.leeway)
+            .map_err(|e| StartError::flag("--leeway", e.to_string()))?;
+        let algorithm = issuer.signing_key().algorithm();
+        let kid = issuer.signing_key().kid().to_owned();
+        let sessions = SessionManager::new(issuer, session_store, UserClaims::new(db.clone()))
+            .map_err(|e| StartError::other(format!("cannot build the token verifiers: {e}")))?
+            .with_revocation(revocations);
+
+        let settings = Settings {
+            access_ttl: config.access_ttl,
+            leeway: config.leeway,
+            revocation_failure: config.revocation_failure,
+        };
+        let layers = Layers::new(&sessions, config.revocation_failure)
+            .map_err(|e| StartError::other(format!("cannot build the auth layers: {e}")))?;
+
+        if let Some(admin) = &config.admin {
+            ensure_superuser(&db, &admin.email, &admin.password).await?;
+        }
+
+        let limiter = Arc::new(LoginLimiter::new(config.login_rate));
+        limiter.spawn_housekeeping();
+        let background = Background(tokio::spawn(upkeep(sessions.clone(), db.clone())));
+
+        tracing::info!(
+            database = if matches!(db, Db::Sqlite(_)) { "sqlite" } else { "postgres" },
+            sessions = sessions.store().describe(),
+            revocations = sessions.revocation().describe(),
+            algorithm = %algorithm,
+            kid = %kid,
+            "crm ready"
+        );
+
+        Ok(Self {
+            db,
+            sessions,
+            limiter,
+            settings: Arc::new(settings),
+            layers: Arc::new(layers),
+            _background: Arc::new(background),
+        })
+    }
+}
+
+/// Connect to Redis, check it answers PING, and build the revocation and session stores on
+/// it (keys under `crm:`).
+async fn redis_stores(
+    url: &str,
+    config: &Config,
+) -> Result<(RedisRevocationStore, RedisSessionStore), StartError> {
+    let shown = redact_url(url);
+    let client = redis::Client::open(url).map_err(|error| {
+        StartError::flag("--redis-url", format!("invalid URL {shown}: {error}"))
+    })?;
+    let ping = async {
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+    };
+    match tokio::time::timeout(Duration::from_secs(3), ping).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => {
+            return Err(StartError::flag(
+                "--redis-url",
+                format!("cannot reach Redis at {shown}: {error}"),
+            ));
+        }
+        Err(_) => {
+            return Err(StartError::flag(
+                "--redis-url",
+                format!("cannot reach Redis at {shown}: no answer to PING within 3s"),
+            ));
+        }
+    }
+    let revocations = RedisRevocationStore::builder(client.clone())
+        .prefix(config.redis_prefix.clone())
+        .map_err(|e| StartError::other(e.to_string()))?
+        .leeway(config.leeway.max(Duration::from_secs(60)))
+        .local_cache(LocalCache::new())
+        .build()
+        .map_err(|error| StartError::flag("--redis-url", format!("{shown}: {error}")))?;
+    let sessions = RedisSessionStore::builder(client)
+        .prefix(config.redis_prefix.clone())
+        .map_err(|e| StartError::other(e.to_string()))?
+        .build()
+        .map_err(|error| StartError::flag("--redis-url", format!("{shown}: {error}")))?;
+    Ok((revocations, sessions))
+}
+
+/// Make sure the superuser `admin` exists with this email and password.
+async fn ensure_superuser(db: &Db, email: &str, password: &str) -> Result<(), StartError> {
+    let fail = |error: sqlx::Error| {
+        StartError::flag(
+            "--admin-email",
+            format!("cannot create the superuser: {error}"),
+        )
+    };
+    let hash_failed = |_| StartError::flag("--admin-password", "cannot hash the password");
+    if let Some(other) = db.user_by_email(email).await.map_err(fail)?
+        && other.username != "admin"
+    {
+        {
+            return Err(StartError::flag(
+                "--admin-email",
+                format!("{email} belongs to another user ({})", other.username),
+            ));
+        }
+    }
+    match db.user_by_username("admin").await.map_err(fail)? {
+        Some(user) if !user.is_superuser => Err(StartError::flag(
+            "--admin-email",
+            "the username `admin` belongs to a regular user; rename that user first",
+        )),
+        Some(user) => {
+            if !password::verify(password.to_owned(), Some(user.password_hash.clone()))
+                .await
+                .unwrap_or(false)
+            {
+                let hash = password::hash(password.to_owned())
+                    .await
+                    .map_err(hash_failed)?;
+                db.set_password(&user.id, &hash).await.map_err(fail)?;
+            }
+            db.make_superuser(&user.id, email).await.map_err(fail)?;
+            tracing::info!("superuser `admin` is up to date");
+            Ok(())
+        }
+        None => {
+            let hash = password::hash(password.to_owned())
+                .await
+                .map_err(hash_failed)?;
+            let user = NewUser {
+                username: "admin".to_owned(),
+                email: email.to_owned(),
+                password_hash: hash,
+                roles: Vec::new(),
+                is_superuser: true,
+            };
+            db.create_organization_with_user("Administration", &user)
+                .await
+                .map_err(fail)?;
+            tracing::info!("superuser `admin` created");
+            Ok(())
+        }
+    }
+}
+
+/// Purge dead sessions and old revocation entries every ten minutes.
+async fn upkeep(sessions: Manager, db: Db) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match sessions.purge().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "dead sessions purged"),
+            Err(error) => tracing::warn!(%error, "session purge failed"),
+        }
+        if matches!(sessions.revocation(), Revocations::Memory { .. })
+            && let Err(error) = db.purge_revocations(unix_now() - 3600).await
+        {
+            tracing::warn!(%error, "revocation purge failed");
+        }
+    }
+}

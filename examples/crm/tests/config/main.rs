@@ -1,0 +1,190 @@
+//! Bad configuration: the compiled `crm` exits non-zero with one line naming the flag.
+
+use std::{
+    net::TcpListener,
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
+
+fn temp_db() -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "crm-config-test-{}-{:?}",
+        std::process::id(),
+        std::time::Instant::now()
+    ));
+    let dir = std::path::PathBuf::from(dir.to_string_lossy().replace(
+        |c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '-',
+        "-",
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("crm.db").display());
+    (dir, url)
+}
+
+fn run(args: &[&str]) -> Output {
+    let (dir, url) = temp_db();
+    let output = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .args(["--database-url", &url])
+        .args(args)
+        .env_remove("CRM_JWT_SECRET")
+        .env_remove("CRM_REDIS_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    output
+}
+
+/// The process failed, and printed exactly one line on stderr that names `flag`.
+#[track_caller]
+fn assert_one_line(output: &Output, flag: &str) -> String {
+    assert!(!output.status.success(), "exited with {:?}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "expected one line, got:\n{stderr}");
+    assert!(
+        lines[0].contains(flag),
+        "`{flag}` not named in: {}",
+        lines[0]
+    );
+    lines[0].to_owned()
+}
+
+#[test]
+fn an_unparsable_duration_is_refused() {
+    for flag in [
+        "--access-ttl",
+        "--refresh-ttl",
+        "--remember-me-ttl",
+        "--leeway",
+    ] {
+        let output = run(&[flag, "30 parsecs"]);
+        assert_one_line(&output, flag);
+    }
+    assert_one_line(&run(&["--leeway", "1h"]), "--leeway");
+    assert_one_line(&run(&["--access-ttl", "0s"]), "--access-ttl");
+    let output = run(&["--access-ttl", "8d"]);
+    assert_one_line(&output, "--access-ttl");
+}
+
+#[test]
+fn a_short_secret_is_refused_without_being_printed() {
+    let output = run(&["--jwt-secret", "hunter2-is-short"]);
+    let line = assert_one_line(&output, "--jwt-secret");
+    assert!(!line.contains("hunter2"), "{line}");
+    // From the environment too.
+    let (dir, url) = temp_db();
+    let output = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .args(["--database-url", &url])
+        .env("CRM_JWT_SECRET", "short")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    assert_one_line(&output, "--jwt-secret");
+}
+
+#[test]
+fn an_unreachable_redis_is_refused() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let output = run(&["--redis-url", &format!("redis://:secret@127.0.0.1:{port}/")]);
+    let line = assert_one_line(&output, "--redis-url");
+    assert!(
+        !line.contains("secret"),
+        "the password is not printed: {line}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_one_line(&run(&["--redis-url", "not a url"]), "--redis-url");
+}
+
+#[test]
+fn other_bad_values_name_their_flag() {
+    assert_one_line(&run(&["--login-rate", "5/week"]), "--login-rate");
+    assert_one_line(&run(&["--login-rate", "0/min"]), "--login-rate");
+    assert_one_line(
+        &run(&["--revocation-failure", "maybe"]),
+        "--revocation-failure",
+    );
+    assert_one_line(&run(&["--listen", "localhost"]), "--listen");
+    assert_one_line(&run(&["--issuer", ""]), "--issuer");
+    assert_one_line(
+        &run(&["--jwt-private-key", "/nonexistent/key.pem"]),
+        "--jwt-private-key",
+    );
+    let not_a_key = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    assert_one_line(&run(&["--jwt-private-key", not_a_key]), "--jwt-private-key");
+    assert_one_line(
+        &run(&[
+            "--admin-email",
+            "not-an-email",
+            "--admin-password",
+            "long enough",
+        ]),
+        "--admin-email",
+    );
+    assert_one_line(
+        &run(&[
+            "--admin-email",
+            "root@example.com",
+            "--admin-password",
+            "short",
+        ]),
+        "--admin-password",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .args(["--database-url", "mysql://localhost/crm"])
+        .output()
+        .unwrap();
+    assert_one_line(&output, "--database-url");
+    let output = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .args([
+            "--database-url",
+            "sqlite:///nonexistent/dir/crm.db?mode=rwc",
+        ])
+        .output()
+        .unwrap();
+    assert_one_line(&output, "--database-url");
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let output = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--listen",
+        "--database-url",
+        "--redis-url",
+        "--jwt-secret",
+        "--jwt-private-key",
+        "--access-ttl",
+        "--refresh-ttl",
+        "--remember-me-ttl",
+        "--leeway",
+        "--issuer",
+        "--audience",
+        "--admin-email",
+        "--admin-password",
+        "--login-rate",
+        "--revocation-failure",
+        "CRM_LISTEN",
+        "CRM_REVOCATION_FAILURE",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+}

@@ -1,0 +1,156 @@
+//! Revocation checks: the in-process `MemoryStore`, and tollgate-redis's store through its
+//! coherent local cache and direct (one `MGET` round trip).
+//!
+//! The Redis groups need a Redis: `TOLLGATE_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6379`);
+//! without it they are skipped with a message. They use a private key prefix and delete what
+//! they wrote.
+//!
+//! Run with `cargo bench -p tollgate-benches --bench stores`.
+
+use std::{
+    hint::black_box,
+    time::{Duration, Instant},
+};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tollgate::{
+    StandardClaims,
+    revocation::{MemoryStore, RevocationStore, Status, TokenRef},
+};
+use tollgate_benches::{claims, now, now_or_never};
+use tollgate_redis::{LocalCache, RedisRevocationStore};
+
+/// The claims of the benchmark token, and of another token whose `jti` is revoked.
+fn tokens() -> (StandardClaims, StandardClaims) {
+    let active = serde_json::from_value(claims("0f8fad5b-d9cb-469f-a165-70867728950e")).unwrap();
+    let revoked = serde_json::from_value(claims("7c9e6679-7425-40de-944b-e07fc1f90ae7")).unwrap();
+    (active, revoked)
+}
+
+/// Revoke `revoked`'s jti and 10 000 others, cut off 1 000 other subjects.
+async fn fill(store: &impl RevocationStore, revoked: &StandardClaims, count: usize) {
+    let until = now() + 3600;
+    store
+        .revoke_token(revoked.jti.as_deref().unwrap(), until)
+        .await
+        .unwrap();
+    for i in 0..count {
+        store
+            .revoke_token(&format!("{i:08x}-7425-40de-944b-e07fc1f90ae7"), until)
+            .await
+            .unwrap();
+        if i % 10 == 0 {
+            store
+                .cut_off(&format!("user-{i}"), now() - 10, until)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn memory(c: &mut Criterion) {
+    let (active, revoked) = tokens();
+    let store = MemoryStore::new();
+    now_or_never(fill(&store, &revoked, 10_000)).unwrap();
+    store.run_pending_tasks();
+    let active_ref = TokenRef::from_claims(&active).unwrap();
+    let revoked_ref = TokenRef::from_claims(&revoked).unwrap();
+    assert_eq!(
+        now_or_never(store.check(&active_ref)).unwrap().unwrap(),
+        Status::Active
+    );
+    assert_eq!(
+        now_or_never(store.check(&revoked_ref)).unwrap().unwrap(),
+        Status::Revoked
+    );
+
+    let mut group = c.benchmark_group("revocation/memory");
+    group.bench_function("active", |b| {
+        b.iter(|| now_or_never(store.check(black_box(&active_ref))))
+    });
+    group.bench_function("revoked", |b| {
+        b.iter(|| now_or_never(store.check(black_box(&revoked_ref))))
+    });
+    group.finish();
+}
+
+fn redis(c: &mut Criterion) {
+    let Ok(url) = std::env::var("TOLLGATE_TEST_REDIS_URL") else {
+        eprintln!(
+            "revocation/redis: skipped, set TOLLGATE_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379)"
+        );
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let prefix = format!("tollgate-bench:{}:", std::process::id());
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let (active, revoked) = tokens();
+    let active_ref = TokenRef::from_claims(&active).unwrap();
+    let revoked_ref = TokenRef::from_claims(&revoked).unwrap();
+
+    let (direct, cached) = runtime.block_on(async {
+        let direct = RedisRevocationStore::builder(client.clone())
+            .prefix(prefix.clone())
+            .unwrap()
+            .build()
+            .unwrap();
+        let cached = RedisRevocationStore::builder(client.clone())
+            .prefix(prefix.clone())
+            .unwrap()
+            .local_cache(LocalCache::new())
+            .build()
+            .unwrap();
+        fill(&direct, &revoked, 1_000).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !cached.is_subscribed() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(cached.is_subscribed(), "the local cache never subscribed");
+        for store in [&direct, &cached] {
+            assert_eq!(store.check(&active_ref).await.unwrap(), Status::Active);
+            assert_eq!(store.check(&revoked_ref).await.unwrap(), Status::Revoked);
+        }
+        (direct, cached)
+    });
+
+    let mut group = c.benchmark_group("revocation/redis");
+    for (name, store) in [("cached", &cached), ("direct", &direct)] {
+        for (status, token) in [("active", &active_ref), ("revoked", &revoked_ref)] {
+            group.bench_function(format!("{name}-{status}"), |b| {
+                b.iter_custom(|iters| {
+                    runtime.block_on(async {
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            black_box(store.check(black_box(token)).await.unwrap());
+                        }
+                        start.elapsed()
+                    })
+                });
+            });
+        }
+    }
+    group.finish();
+
+    runtime.block_on(async {
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        for chunk in keys.chunks(1000) {
+            let () = redis::cmd("DEL")
+                .arg(chunk)
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+        }
+    });
+}
+
+criterion_group!(benches, memory, redis);
+criterion_main!(benches);

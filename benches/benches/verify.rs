@@ -1,0 +1,111 @@
+//! Verification per algorithm: tollgate's `Verifier` (uncached and with the verified-token
+//! cache), `jsonwebtoken::decode` with the same checks, and the floor for the same token.
+//!
+//! The floor is what no verifier can skip: base64url decoding of the three segments (into
+//! stack buffers), the bare signature operation with aws-lc-rs on a key prepared once, and
+//! parsing the claims into the same typed struct (`StandardClaims`).
+//!
+//! Run with `cargo bench -p tollgate-benches --bench verify`.
+
+use std::hint::black_box;
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tollgate::{StandardClaims, verify::VerifiedCache};
+use tollgate_benches::{ALGORITHMS, Keys, RawKey, now_or_never};
+
+/// The floor: decode, verify the signature, parse the claims.
+fn floor(token: &str, key: &RawKey) -> StandardClaims {
+    let (signing_input, signature) = token.rsplit_once('.').unwrap();
+    let (header, payload) = signing_input.split_once('.').unwrap();
+    let mut header_buf = [0u8; 256];
+    let mut payload_buf = [0u8; 1024];
+    let mut signature_buf = [0u8; 512];
+    let header_len = URL_SAFE_NO_PAD
+        .decode_slice(header, &mut header_buf)
+        .unwrap();
+    black_box(&header_buf[..header_len]);
+    let payload_len = URL_SAFE_NO_PAD
+        .decode_slice(payload, &mut payload_buf)
+        .unwrap();
+    let signature_len = URL_SAFE_NO_PAD
+        .decode_slice(signature, &mut signature_buf)
+        .unwrap();
+    assert!(key.verify(signing_input.as_bytes(), &signature_buf[..signature_len]));
+    serde_json::from_slice(&payload_buf[..payload_len]).unwrap()
+}
+
+fn per_algorithm(c: &mut Criterion) {
+    for algorithm in ALGORITHMS {
+        let keys = Keys::new(algorithm);
+        let token = keys.token("0f8fad5b-d9cb-469f-a165-70867728950e");
+        let verifier = keys.verifier();
+        let cached = keys.verifier().cache(VerifiedCache::new(10_000));
+        let validation = keys.validation();
+        let raw = keys.raw();
+
+        // Sanity: every contender accepts the token and reads the same claims.
+        let ours = now_or_never(verifier.verify::<StandardClaims>(&token))
+            .unwrap()
+            .unwrap();
+        let theirs =
+            jsonwebtoken::decode::<StandardClaims>(&token, &keys.decoding, &validation).unwrap();
+        assert_eq!(**ours.claims(), theirs.claims);
+        assert_eq!(floor(&token, &raw), theirs.claims);
+
+        let mut group = c.benchmark_group(format!("verify/{algorithm}"));
+        group.bench_function("floor", |b| b.iter(|| floor(black_box(&token), &raw)));
+        group.bench_function("tollgate", |b| {
+            b.iter(|| now_or_never(verifier.verify::<StandardClaims>(black_box(&token))))
+        });
+        group.bench_function("tollgate-cached", |b| {
+            b.iter(|| now_or_never(cached.verify::<StandardClaims>(black_box(&token))))
+        });
+        group.bench_function("jsonwebtoken", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<StandardClaims>(
+                    black_box(&token),
+                    &keys.decoding,
+                    &validation,
+                )
+            })
+        });
+        group.finish();
+
+        if algorithm == tollgate::Algorithm::HS256 {
+            floor_parts(c, &token, &raw);
+        }
+    }
+}
+
+/// The floor's parts for HS256, to see where the time goes.
+fn floor_parts(c: &mut Criterion, token: &str, key: &RawKey) {
+    let (signing_input, signature) = token.rsplit_once('.').unwrap();
+    let (header, payload) = signing_input.split_once('.').unwrap();
+    let decoded_payload = URL_SAFE_NO_PAD.decode(payload).unwrap();
+    let decoded_signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+
+    let mut group = c.benchmark_group("floor-parts/HS256");
+    group.bench_function("base64url-3-segments", |b| {
+        b.iter(|| {
+            let mut header_buf = [0u8; 256];
+            let mut payload_buf = [0u8; 1024];
+            let mut signature_buf = [0u8; 512];
+            let h = URL_SAFE_NO_PAD.decode_slice(black_box(header), &mut header_buf);
+            let p = URL_SAFE_NO_PAD.decode_slice(black_box(payload), &mut payload_buf);
+            let s = URL_SAFE_NO_PAD.decode_slice(black_box(signature), &mut signature_buf);
+            black_box((&header_buf, &payload_buf, &signature_buf));
+            (h, p, s)
+        })
+    });
+    group.bench_function("hmac-sha256", |b| {
+        b.iter(|| key.verify(black_box(signing_input.as_bytes()), &decoded_signature))
+    });
+    group.bench_function("claims-json", |b| {
+        b.iter(|| serde_json::from_slice::<StandardClaims>(black_box(&decoded_payload)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_algorithm);
+criterion_main!(benches);

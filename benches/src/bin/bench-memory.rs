@@ -1,0 +1,171 @@
+//! Memory per revoked `jti`, at one million entries: in tollgate's in-process `MemoryStore`
+//! (growth of the process's resident set) and in Redis through tollgate-redis (growth of
+//! `INFO memory` `used_memory`). Also the memory per entry of the verified-token cache, at
+//! 100 000 tokens.
+//!
+//! Run with `cargo run --release -p tollgate-benches --bin bench-memory -- [redis-url|-] [count]`.
+//! Point it at a private Redis (`redis-server --port 6390 --save '' --appendonly no`): it
+//! writes under its own key prefix and deletes everything it wrote at the end, but
+//! `used_memory` counts the whole server. Ids are 36-byte UUID-like strings.
+
+use std::time::Instant;
+
+use tollgate::{
+    Algorithm, StandardClaims,
+    revocation::{MemoryStore, RevocationStore},
+    verify::VerifiedCache,
+};
+use tollgate_benches::{Keys, now, now_or_never};
+use tollgate_redis::RedisRevocationStore;
+
+fn jti(i: usize) -> String {
+    format!("{i:08x}-d9cb-469f-a165-70867728950e")
+}
+
+/// The resident set size of this process, in bytes.
+fn rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let redis_url = args.next().filter(|a| a != "-");
+    let count: usize = args.next().map_or(1_000_000, |c| c.parse().unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    verify_cache(100_000);
+    runtime.block_on(async {
+        memory_store(count).await;
+        if let Some(url) = redis_url {
+            redis_store(&url, count).await;
+        } else {
+            eprintln!("redis: skipped (pass a Redis URL as the first argument)");
+        }
+    });
+}
+
+fn verify_cache(count: usize) {
+    let keys = Keys::new(Algorithm::HS256);
+    let tokens: Vec<String> = (0..count).map(|i| keys.token(&jti(i))).collect();
+    let verifier = keys.verifier().cache(VerifiedCache::new(count as u64 * 2));
+    let before = rss();
+    for token in &tokens {
+        now_or_never(verifier.verify::<StandardClaims>(token))
+            .unwrap()
+            .unwrap();
+    }
+    let after = rss();
+    println!(
+        "VerifiedCache: {count} tokens of {} bytes, RSS +{:.1} MiB, {:.0} bytes per entry",
+        tokens[0].len(),
+        (after - before) as f64 / 1048576.0,
+        (after - before) as f64 / count as f64,
+    );
+}
+
+async fn memory_store(count: usize) {
+    let until = now() + 3600;
+    let store = MemoryStore::new();
+    store.revoke_token(&jti(usize::MAX), until).await.unwrap();
+    store.run_pending_tasks();
+    let before = rss();
+    let start = Instant::now();
+    for i in 0..count {
+        store.revoke_token(&jti(i), until).await.unwrap();
+    }
+    store.run_pending_tasks();
+    let elapsed = start.elapsed();
+    let after = rss();
+    assert_eq!(store.entry_count(), count as u64 + 1);
+    println!(
+        "MemoryStore: {count} revoked jti, RSS +{:.1} MiB, {:.0} bytes per entry ({:.2} s to write)",
+        (after - before) as f64 / 1048576.0,
+        (after - before) as f64 / count as f64,
+        elapsed.as_secs_f64()
+    );
+}
+
+async fn used_memory(connection: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(connection)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+async fn redis_store(url: &str, count: usize) {
+    let client = redis::Client::open(url).unwrap();
+    let prefix = format!("tollgate-memory-bench:{}:", std::process::id());
+    let store = RedisRevocationStore::builder(client.clone())
+        .prefix(prefix.clone())
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let until = now() + 3600;
+    // One write first: the script is loaded, the connection set up.
+    store.revoke_token(&jti(usize::MAX), until).await.unwrap();
+    let before = used_memory(&mut connection).await;
+    let start = Instant::now();
+    let tasks = 64;
+    let mut set = tokio::task::JoinSet::new();
+    for task in 0..tasks {
+        let store = store.clone();
+        set.spawn(async move {
+            for i in (task..count).step_by(tasks) {
+                store.revoke_token(&jti(i), until).await.unwrap();
+            }
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        done.unwrap();
+    }
+    let elapsed = start.elapsed();
+    let after = used_memory(&mut connection).await;
+    println!(
+        "Redis: {count} revoked jti (prefix {} bytes), used_memory +{:.1} MiB, {:.0} bytes per entry ({:.2} s to write)",
+        prefix.len(),
+        (after - before) as f64 / 1048576.0,
+        (after - before) as f64 / count as f64,
+        elapsed.as_secs_f64()
+    );
+
+    // Clean up: everything under the prefix.
+    let mut cursor: u64 = 0;
+    let mut deleted = 0usize;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(10_000)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            deleted += keys.len();
+            let () = redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+        }
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    println!("Redis: deleted {deleted} keys");
+}

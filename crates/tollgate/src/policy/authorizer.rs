@@ -223,8 +223,7 @@ impl Authorizer {
     ///
     /// As [`check`](Self::check).
     pub fn check_claims(&self, policy: &Policy, claims: &StandardClaims) -> Result<(), AuthError> {
-        self.settings
-            .check(policy, claims, &super::rule::empty_head())
+        self.settings.check_claims(policy, claims)
     }
 
     /// Whether `claims` hold a permission that grants `required`, from the configured

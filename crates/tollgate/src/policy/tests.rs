@@ -812,10 +812,19 @@ fn function_form_matches_the_layer() {
             .is_ok()
     );
 
-    // Without a request head: request-dependent parts see an empty request.
+    // Without a request head: claims-only policies are checked as usual, a policy that
+    // reads the request is never met (through the authorizer as through the policy).
     let viewer = roles(&["viewer"]).claims();
     assert!(authorizer.check_claims(&policy, &viewer).is_ok());
     assert!(policy.check_claims(&viewer).is_err());
+    let on_admin = Policy::on_path("/admin", policy.clone()).unwrap();
+    assert!(authorizer.check_claims(&on_admin, &viewer).is_err());
+    let not_org = Policy::not(Policy::org_from_header("x-org-id").unwrap());
+    assert!(authorizer.check_claims(&not_org, &viewer).is_err());
+    let or_request = Policy::role("nobody")
+        .unwrap()
+        .or(Policy::request_predicate(|_, _| true));
+    assert!(authorizer.check_claims(&or_request, &viewer).is_err());
     let tenant = Token {
         org: Some("acme"),
         ..Token::default()

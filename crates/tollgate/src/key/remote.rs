@@ -65,8 +65,9 @@ const USER_AGENT: &str = concat!("tollgate/", env!("CARGO_PKG_VERSION"));
 ///   unavailable), never 401.
 /// - **Safety.** Redirects are not followed, the response body is read incrementally and
 ///   refused past [`max_response_bytes`](RemoteJwksBuilder::max_response_bytes) (256 KiB),
-///   every fetch is bounded by a [`timeout`](RemoteJwksBuilder::timeout) (10 seconds), and
-///   plain `http` URLs are refused except to loopback addresses.
+///   every fetch is bounded by a [`timeout`](RemoteJwksBuilder::timeout) (10 seconds),
+///   plain `http` URLs are refused except to loopback addresses, and shared-secret (`oct`,
+///   HS*) keys in a fetched set are ignored: a published secret would let anyone sign.
 ///
 /// The whole story, with the failure modes, is in `docs/jwks.md`.
 ///
@@ -185,6 +186,12 @@ impl RemoteJwks {
     #[must_use]
     pub fn last_error(&self) -> Option<JwksError> {
         self.inner.lock().last_error.clone()
+    }
+
+    /// Whether the last fetch failed (what [`last_error`](Self::last_error) tells, without
+    /// cloning the error).
+    pub(crate) fn is_failing(&self) -> bool {
+        self.inner.lock().last_error.is_some()
     }
 
     /// The URL the key set is fetched from.
@@ -761,8 +768,20 @@ impl Inner {
             }
             body.extend_from_slice(&chunk);
         }
-        let keys = KeySet::from_jwks(&body, self.config.rsa_default)
+        let mut keys = KeySet::from_jwks(&body, self.config.rsa_default)
             .map_err(|error| JwksError::new(JwksErrorKind::InvalidJwks).with_source(error))?;
+        // A fetched set is public: a shared secret in it is known to whoever can fetch it and
+        // would let them sign any token. Such keys are never used.
+        let fetched = keys.len();
+        keys.keys.retain(|key| !key.algorithm().is_hmac());
+        if keys.len() < fetched {
+            tracing::warn!(
+                target: "tollgate::jwks",
+                url = %self.url,
+                skipped = fetched - keys.len(),
+                "ignoring shared-secret (`oct`) keys in a remote JWK Set"
+            );
+        }
         if keys.is_empty() {
             return Err(JwksError::new(JwksErrorKind::NoUsableKeys));
         }

@@ -762,6 +762,12 @@ impl Verifier {
         match issuer.keys.kind() {
             #[cfg(feature = "jwks-remote")]
             SourceKind::Remote(remote) if !refreshed => Step::Refresh(remote.clone()),
+            // No cached key fits and the key source could not be reached: "try again later",
+            // not "bad token" (the key may be one the source published since).
+            #[cfg(feature = "jwks-remote")]
+            SourceKind::Remote(remote) if remote.is_failing() => {
+                ErrorKind::KeySourceUnavailable.into()
+            }
             _ => ErrorKind::UnknownKey.into(),
         }
     }

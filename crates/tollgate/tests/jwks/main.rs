@@ -3,7 +3,8 @@
 //!
 //! - a key rotation while the app is under concurrent requests: no 5xx, no rejection;
 //! - the key source down with no cached key: 503 `key_source_unavailable`, never 401;
-//! - the key source down with a cached key: tokens still accepted;
+//! - the key source down with a cached key: tokens still accepted, and a token whose `kid`
+//!   no cached key fits is 503 (the source may have published it), not 401;
 //! - tokens with made-up `kid`s: 401 `unknown_key`, one fetch per cool-down.
 #![cfg(feature = "jwks-remote")]
 
@@ -331,6 +332,48 @@ async fn key_source_down_with_a_cached_key_keeps_accepting() {
     for _ in 0..20 {
         assert_eq!(call(&client, app, &token).await.0, StatusCode::OK);
     }
+}
+
+#[tokio::test]
+async fn key_source_down_and_no_cached_key_fits_is_503() {
+    let old = SigningKey::new("k1");
+    let new = SigningKey::new("k2");
+    let idp = Idp::start(&[&old]).await;
+    let jwks = RemoteJwks::new(&idp.url()).unwrap();
+    jwks.refresh().await.unwrap();
+    let app = serve_app(jwks.clone()).await;
+    let client = reqwest::Client::new();
+
+    // The provider rotates to a key this instance has not fetched, and goes down.
+    idp.publish(&[&old, &new]);
+    idp.down.store(true, Ordering::SeqCst);
+    assert!(jwks.refresh().await.is_err());
+    let response = client
+        .get(format!("http://{app}/me"))
+        .bearer_auth(new.token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key(http::header::RETRY_AFTER));
+    assert!(
+        !response
+            .headers()
+            .contains_key(http::header::WWW_AUTHENTICATE)
+    );
+    // The cached key still answers for its own tokens.
+    assert_eq!(
+        call(&client, app, &old.token("bob")).await.0,
+        StatusCode::OK
+    );
+
+    // The provider is back: the next miss fetches, and the new key verifies.
+    idp.down.store(false, Ordering::SeqCst);
+    jwks.refresh().await.unwrap();
+    assert_eq!(
+        call(&client, app, &new.token("alice")).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

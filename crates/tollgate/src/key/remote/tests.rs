@@ -222,6 +222,21 @@ async fn fetches_a_jwk_set_over_http() {
 }
 
 #[tokio::test]
+async fn shared_secret_keys_in_a_fetched_set_are_ignored() {
+    let secret = r#"{"kty":"oct","alg":"HS256","kid":"s","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#;
+    let public = serde_json::to_string(&jwk("a")).unwrap();
+    let server = Server::start(Reply::body(&format!(r#"{{"keys":[{secret},{public}]}}"#))).await;
+    let jwks = RemoteJwks::new(&server.url()).unwrap();
+    jwks.refresh().await.unwrap();
+    assert_eq!(kids(&jwks), ["a"]);
+
+    // A set of nothing but secrets has no usable key.
+    server.set(Reply::body(&format!(r#"{{"keys":[{secret}]}}"#)));
+    let error = jwks.refresh().await.unwrap_err();
+    assert_eq!(error.kind(), JwksErrorKind::NoUsableKeys);
+}
+
+#[tokio::test]
 async fn oversized_bodies_are_refused() {
     let padding = " ".repeat(DEFAULT_MAX_RESPONSE_BYTES);
     let body = format!("{}{padding}", jwks(&[&jwk("a")]));

@@ -1,6 +1,7 @@
 //! Published vectors: RFC 7515 Appendix A.1 (HS256), A.2 (RS256), A.3 (ES256), and
-//! RFC 8037 Appendix A.4 (Ed25519). Each verifies with its published key and fails when any
-//! one byte changes. The RFC 7515 tokens expired in 2011, so their verifier's clock is set
+//! RFC 8037 Appendix A (Ed25519). Each verifies with its published key and fails when any
+//! one byte changes (A.4 signs a text, not a claims set: its published key also signs a
+//! claims set here, for the same checks). The RFC 7515 tokens expired in 2011, so their verifier's clock is set
 //! to before that expiry.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -124,6 +125,38 @@ async fn rfc8037_a4_ed25519() {
         Err(ErrorKind::InvalidSignature)
     );
     let (header, _) = input.split_once('.').unwrap();
-    let other_payload = format!("{header}.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmC.{signature}");
-    assert!(verify(&verifier, &other_payload).await.is_err());
+    let other_payload = format!("{header}.SXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.{signature}");
+    assert_eq!(
+        verify(&verifier, &other_payload).await,
+        Err(ErrorKind::InvalidSignature)
+    );
+}
+
+/// RFC 8037 A.1's published private key (`d`), signing the RFC 7515 claims set: the token
+/// verifies with the published public key (A.2's `x`), and fails when any one byte changes.
+#[tokio::test]
+async fn rfc8037_key_signs_a_claims_set_that_fails_on_any_change() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+    let seed = URL_SAFE_NO_PAD
+        .decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
+        .unwrap();
+    // PKCS#8 v1 for an Ed25519 seed (RFC 8410 section 7): a fixed prefix and the 32 bytes.
+    let mut pkcs8 = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    pkcs8.extend_from_slice(&seed);
+    let claims = serde_json::json!({
+        "iss": "joe", "exp": 1_300_819_380, "http://example.com/is_root": true,
+    });
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ed_der(&pkcs8),
+    )
+    .unwrap();
+    let verifier = verifier(ED25519_JWK);
+    verify(&verifier, &token).await.unwrap();
+    every_single_byte_change_is_refused(&verifier, &token).await;
 }

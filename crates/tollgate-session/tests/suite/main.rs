@@ -1,6 +1,6 @@
 //! The one behaviour suite, run against every store in this crate on the real databases:
 //! memory, SQLite (a temporary file) and PostgreSQL (the server at
-//! `TOLLGATE_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`, in a schema
+//! `TOLLGATE_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`, in a schema
 //! of its own). The Redis store runs the same suite in `tollgate-redis`.
 #![cfg(feature = "test-suite")]
 
@@ -53,7 +53,7 @@ async fn postgres_store_passes_the_suite() {
     use sqlx::{Executor, postgres::PgPoolOptions};
     use tollgate_session::store::PostgresStore;
 
-    let url = std::env::var("TOLLGATE_TEST_POSTGRES_URL")
+    let url = std::env::var("TOLLGATE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let admin = match PgPoolOptions::new()
         .max_connections(1)

@@ -146,6 +146,14 @@ pub fn decide(
 /// since the Unix epoch), and the store drops it then, so storage stays bounded by what is
 /// live. A write that cannot be stored returns an error: it is never dropped silently.
 ///
+/// **Timeouts are the store's.** The layer waits for [`check`](RevocationStore::check) as
+/// long as it takes, and the core crate carries no timer of its own (it runs on any
+/// executor): a store that does I/O bounds every call and answers [`StoreError::timeout`]
+/// past its bound, which the layer's [`FailurePolicy`](super::FailurePolicy) then turns into
+/// 503 or a pass. The in-process [`MemoryStore`](super::MemoryStore) never waits;
+/// `tollgate-redis` bounds each call (250 ms by default). To bound a store that does not,
+/// wrap its futures in `tokio::time::timeout` in a small adapter.
+///
 /// Handles are cheap to clone (a store is shared by every request).
 pub trait RevocationStore: Clone + Send + Sync + 'static {
     /// The future returned by [`check`](RevocationStore::check).

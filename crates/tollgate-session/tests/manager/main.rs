@@ -315,6 +315,22 @@ async fn the_cleanup_task_purges_on_its_interval_and_stops_when_dropped() {
     }
     assert_eq!(store.len(), 1, "ended and expired sessions are purged");
     assert!(store.get(&live.id).await.unwrap().is_some());
+
+    // A session that expires later is purged by a later tick, not only by the first one.
+    store
+        .create(&Session {
+            id: "expired-later".to_owned(),
+            ..expired.clone()
+        })
+        .await
+        .unwrap();
+    for _ in 0..500 {
+        if store.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(store.len(), 1, "the next tick purges again");
     drop(task);
 
     // After the task is dropped, nothing purges any more.

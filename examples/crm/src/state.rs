@@ -10,7 +10,7 @@ use tollgate::{
     verify::VerifyLayer,
 };
 use tollgate_redis::{LocalCache, RedisRevocationStore, redis, session::RedisSessionStore};
-use tollgate_session::{Issuer, SessionManager};
+use tollgate_session::{Issuer, SessionManager, cleanup::CleanupTask};
 
 use crate::{
     config::{Config, StartError, redact_url},
@@ -124,16 +124,25 @@ substate!(Manager, sessions);
 substate!(Arc<LoginLimiter>, limiter);
 substate!(Arc<Settings>, settings);
 
-/// Background upkeep: purge dead sessions and old revocation entries. Stops when the last
+/// Background upkeep: the session store's cleanup task, and (with the in-process revocation
+/// store) the purge of the revocations the database keeps for restarts. Stops when the last
 /// state is dropped.
 #[derive(Debug)]
-struct Background(tokio::task::JoinHandle<()>);
+struct Background {
+    _sessions: CleanupTask,
+    revocations: Option<tokio::task::JoinHandle<()>>,
+}
 
 impl Drop for Background {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(task) = &self.revocations {
+            task.abort();
+        }
     }
 }
+
+/// How often dead sessions and old revocation entries are purged.
+const UPKEEP_EVERY: Duration = Duration::from_secs(600);
 
 impl AppState {
     /// Connect the stores, run the migrations, prepare the keys and the superuser: everything
@@ -195,7 +204,11 @@ impl AppState {
 
         let limiter = Arc::new(LoginLimiter::new(config.login_rate));
         limiter.spawn_housekeeping();
-        let background = Background(tokio::spawn(upkeep(sessions.clone(), db.clone())));
+        let background = Background {
+            _sessions: sessions.spawn_cleanup(UPKEEP_EVERY),
+            revocations: matches!(sessions.revocation(), Revocations::Memory { .. })
+                .then(|| tokio::spawn(purge_revocations(db.clone()))),
+        };
 
         tracing::info!(
             database = if matches!(db, Db::Sqlite(_)) { "sqlite" } else { "postgres" },
@@ -322,18 +335,11 @@ async fn ensure_superuser(db: &Db, email: &str, password: &str) -> Result<(), St
 }
 
 /// Purge dead sessions and old revocation entries every ten minutes.
-async fn upkeep(sessions: Manager, db: Db) {
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
+async fn purge_revocations(db: Db) {
+    let mut tick = tokio::time::interval(UPKEEP_EVERY);
     loop {
         tick.tick().await;
-        match sessions.purge().await {
-            Ok(0) => {}
-            Ok(purged) => tracing::debug!(purged, "dead sessions purged"),
-            Err(error) => tracing::warn!(%error, "session purge failed"),
-        }
-        if matches!(sessions.revocation(), Revocations::Memory { .. })
-            && let Err(error) = db.purge_revocations(unix_now() - 3600).await
-        {
+        if let Err(error) = db.purge_revocations(unix_now() - 3600).await {
             tracing::warn!(%error, "revocation purge failed");
         }
     }

@@ -3,6 +3,7 @@
 use std::{
     fmt,
     future::{Ready, ready},
+    sync::Arc,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -62,10 +63,16 @@ use super::{RevocationStore, Status, StoreError, TokenRef, decide};
 /// ```
 #[derive(Clone)]
 pub struct MemoryStore {
+    caches: Arc<Caches>,
+    leeway: u64,
+}
+
+/// The three caches, behind one `Arc`: a clone of the store (the layer's service is cloned
+/// for every request) is one reference count, not three caches' worth.
+struct Caches {
     tokens: Cache<Box<str>, Keep>,
     sessions: Cache<Box<str>, Keep>,
     subjects: Cache<Box<str>, Subject>,
-    leeway: u64,
 }
 
 /// How long an entry is kept: until this Unix time (seconds), `until` plus the leeway.
@@ -137,9 +144,11 @@ impl MemoryStore {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            tokens: cache(),
-            sessions: cache(),
-            subjects: cache(),
+            caches: Arc::new(Caches {
+                tokens: cache(),
+                sessions: cache(),
+                subjects: cache(),
+            }),
             leeway: Self::DEFAULT_LEEWAY.as_secs(),
         }
     }
@@ -165,23 +174,27 @@ impl MemoryStore {
     /// [`run_pending_tasks`](Self::run_pending_tasks)).
     #[must_use]
     pub fn entry_count(&self) -> u64 {
-        self.tokens.entry_count() + self.sessions.entry_count() + self.subjects.entry_count()
+        self.caches.tokens.entry_count()
+            + self.caches.sessions.entry_count()
+            + self.caches.subjects.entry_count()
     }
 
     /// Run moka's pending housekeeping now: remove expired entries and bring
     /// [`entry_count`](Self::entry_count) up to date. Never needed for correctness (an
     /// expired entry is never found by a check); useful in tests and before measuring.
     pub fn run_pending_tasks(&self) {
-        self.tokens.run_pending_tasks();
-        self.sessions.run_pending_tasks();
-        self.subjects.run_pending_tasks();
+        self.caches.tokens.run_pending_tasks();
+        self.caches.sessions.run_pending_tasks();
+        self.caches.subjects.run_pending_tasks();
     }
 
     /// The status of `token`: at most three look-ups, none of which allocates.
     fn status(&self, token: &TokenRef<'_>) -> Status {
-        let jti_revoked = self.tokens.contains_key(token.jti);
-        let session_ended = token.sid.is_some_and(|sid| self.sessions.contains_key(sid));
-        let subject = token.sub.and_then(|sub| self.subjects.get(sub));
+        let jti_revoked = self.caches.tokens.contains_key(token.jti);
+        let session_ended = token
+            .sid
+            .is_some_and(|sid| self.caches.sessions.contains_key(sid));
+        let subject = token.sub.and_then(|sub| self.caches.subjects.get(sub));
         decide(
             token,
             jti_revoked,
@@ -208,7 +221,8 @@ impl MemoryStore {
     }
 
     fn update_subject(&self, sub: &str, keep: Keep, update: impl FnOnce(&mut Subject)) {
-        self.subjects
+        self.caches
+            .subjects
             .entry(Box::from(sub))
             .and_compute_with(|current| {
                 let mut subject = current.map_or(
@@ -249,14 +263,14 @@ impl RevocationStore for MemoryStore {
 
     async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), StoreError> {
         if let Some(keep) = self.keep(until) {
-            Self::keep_longest(&self.tokens, jti, keep);
+            Self::keep_longest(&self.caches.tokens, jti, keep);
         }
         Ok(())
     }
 
     async fn end_session(&self, sid: &str, until: i64) -> Result<(), StoreError> {
         if let Some(keep) = self.keep(until) {
-            Self::keep_longest(&self.sessions, sid, keep);
+            Self::keep_longest(&self.caches.sessions, sid, keep);
         }
         Ok(())
     }
@@ -283,9 +297,9 @@ impl RevocationStore for MemoryStore {
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("tokens", &self.tokens.entry_count())
-            .field("sessions", &self.sessions.entry_count())
-            .field("subjects", &self.subjects.entry_count())
+            .field("tokens", &self.caches.tokens.entry_count())
+            .field("sessions", &self.caches.sessions.entry_count())
+            .field("subjects", &self.caches.subjects.entry_count())
             .field("leeway", &self.leeway)
             .finish()
     }

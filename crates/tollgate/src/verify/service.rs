@@ -1,4 +1,5 @@
 use std::{
+    any::TypeId,
     fmt,
     marker::PhantomData,
     sync::Arc,
@@ -64,7 +65,11 @@ pub(super) fn insert_claims<B, C: Send + Sync + 'static>(
 ) {
     let (claims, standard) = verified.into_parts();
     let extensions = request.extensions_mut();
-    extensions.insert(standard);
+    // When the handlers' type is the standard one, both are the same value: inserting it
+    // twice would box it twice and drop the first.
+    if TypeId::of::<C>() != TypeId::of::<StandardClaims>() {
+        extensions.insert(standard);
+    }
     extensions.insert(claims);
 }
 

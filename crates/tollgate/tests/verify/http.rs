@@ -281,3 +281,46 @@ async fn the_rejection_is_in_the_response_extensions() {
     let error = response.extensions().get::<AuthError>().unwrap();
     assert_eq!(error.kind(), ErrorKind::MissingToken);
 }
+
+/// The handlers' own claims type, beside the registered claims the other layers read.
+#[derive(Debug, serde::Deserialize)]
+struct Department {
+    sub: String,
+    department: String,
+}
+
+async fn department(
+    Claims(own): Claims<Department>,
+    Claims(standard): Claims<StandardClaims>,
+) -> String {
+    format!(
+        "{} {} {}",
+        own.sub,
+        own.department,
+        standard.jti.as_deref().unwrap_or("no jti")
+    )
+}
+
+#[tokio::test]
+async fn user_typed_claims_reach_the_handler_beside_the_standard_ones() {
+    let key = TestKey::new(Algorithm::HS256);
+    let app = Router::new()
+        .route("/department", get(department))
+        .route_layer(VerifyLayer::new(key.verifier()).claims::<Department>());
+    let addr = serve(app).await;
+
+    let mut payload = claims();
+    payload["department"] = json!("sales");
+    let jti = payload["jti"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {}", key.sign(&payload));
+    let answer = get_with(addr, "/department", &[("authorization", bearer)]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, format!("user-1 sales {jti}"));
+
+    // A token without the field the handlers' type requires is malformed, and refused
+    // before any handler runs.
+    let bearer = format!("Bearer {}", key.sign(&claims()));
+    let answer = get_with(addr, "/department", &[("authorization", bearer)]).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.problem()["code"], "malformed_token");
+}

@@ -12,10 +12,17 @@ use crate::{
 };
 
 async fn serve(key: &TestKey) -> SocketAddr {
+    serve_with(VerifyLayer::new(key.verifier())).await
+}
+
+async fn serve_with<R>(layer: VerifyLayer<tollgate::StandardClaims, R>) -> SocketAddr
+where
+    R: tollgate::response::Responder + Clone + Send + Sync + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = tonic::transport::Server::builder()
-        .layer(VerifyLayer::new(key.verifier()))
+        .layer(layer)
         .add_service(grpc::WhoAmI);
     tokio::spawn(async move {
         router
@@ -56,4 +63,68 @@ async fn rejections_are_unauthenticated() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn optional_mode_passes_calls_without_a_token_but_not_bad_tokens() {
+    let key = TestKey::new(Algorithm::ES256);
+    let addr = serve_with(VerifyLayer::new(key.verifier()).optional(true)).await;
+    // The service is reached, without claims (it answers INTERNAL "no claims" then).
+    let status = grpc::call(addr, "Get", None).await.unwrap_err();
+    assert_eq!(status.code(), Code::Internal);
+    assert_eq!(status.message(), "no claims");
+    let sub = grpc::call(addr, "Get", Some(&key.sign(&claims())))
+        .await
+        .unwrap();
+    assert_eq!(sub, "user-1");
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 5);
+    let status = grpc::call(addr, "Get", Some(&key.sign(&expired)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn a_custom_responder_answers_grpc_calls() {
+    let key = TestKey::new(Algorithm::HS256);
+    let responder = |error: &tollgate::AuthError, _: &http::HeaderMap| {
+        http::Response::builder()
+            .header("content-type", "application/grpc")
+            .header("grpc-status", "7")
+            .header("grpc-message", format!("custom: {}", error.kind().code()))
+            .body(bytes::Bytes::new())
+            .unwrap()
+    };
+    let addr = serve_with(VerifyLayer::new(key.verifier()).with_responder(responder)).await;
+    let status = grpc::call(addr, "Get", None).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(status.message(), "custom: missing_token");
+}
+
+/// The key source cannot be reached and no key is cached: UNAVAILABLE, never UNAUTHENTICATED.
+#[cfg(feature = "jwks-remote")]
+#[tokio::test]
+async fn key_source_down_is_unavailable() {
+    use tollgate::{Verifier, key::RemoteJwks, verify::TrustedIssuer};
+
+    // A port nothing listens on: bind one, note it, close it.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let jwks = RemoteJwks::builder_allow_http(&format!("http://{closed}/jwks.json"))
+        .unwrap()
+        .build()
+        .unwrap();
+    let verifier = Verifier::new(
+        TrustedIssuer::new(crate::support::ISSUER, jwks).add_audience(crate::support::AUDIENCE),
+    );
+    let addr = serve_with(VerifyLayer::new(verifier)).await;
+    let key = TestKey::new(Algorithm::ES256);
+    let status = grpc::call(addr, "Get", Some(&key.sign(&claims())))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
 }

@@ -324,3 +324,68 @@ async fn user_typed_claims_reach_the_handler_beside_the_standard_ones() {
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.problem()["code"], "malformed_token");
 }
+
+/// A `tracing` writer that keeps what it is given.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn each_rejection_is_a_tracing_event_naming_the_reason_never_the_token() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test's runtime runs on this thread only: the subscriber sees every event.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let key = TestKey::new(Algorithm::HS256);
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 60);
+    let expired = key.sign(&expired);
+    let forged = {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.typ = Some("at+jwt".to_owned());
+        let other = jsonwebtoken::EncodingKey::from_secret(b"another secret, also 32 bytes long");
+        jsonwebtoken::encode(&header, &claims(), &other).unwrap()
+    };
+    let app = Router::new()
+        .route("/me", get(me))
+        .route_layer(VerifyLayer::new(key.verifier()));
+    for (token, code) in [(&expired, "token_expired"), (&forged, "invalid_signature")] {
+        let request = Request::get("/me")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = logged
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("no event for {code}"));
+        assert!(line.contains("tollgate::rejection"), "{line}");
+        assert!(line.contains(code), "{line}");
+        assert!(line.contains("layer=\"verify\""), "{line}");
+        // Not the token, nor any of its segments.
+        for segment in token.split('.') {
+            assert!(
+                !logged.contains(segment),
+                "a token segment was logged: {logged}"
+            );
+        }
+    }
+}

@@ -158,6 +158,28 @@ async fn logout_ends_the_session_and_revokes_the_access_token() {
     assert!(!sessions.session(&session.id).await.unwrap().unwrap().active);
 }
 
+/// The idle timeout in real time: each refresh moves the deadline, a session left unused
+/// past it cannot be refreshed and is no longer listed.
+#[tokio::test]
+async fn an_idle_session_dies_and_a_used_one_lives_on() {
+    // Times are whole seconds: a timeout of 3 s leaves room for the rounding.
+    let sessions = manager().idle_timeout(Duration::from_secs(3)).unwrap();
+    let (session, pair) = sessions.login(NewSession::new("u10")).await.unwrap();
+    // Used within the timeout: refreshed, and the deadline moves with it.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let pair = sessions.refresh(pair.refresh_token()).await.unwrap();
+    let moved = sessions.session(&session.id).await.unwrap().unwrap();
+    assert!(moved.idle_expires_at > session.idle_expires_at);
+    assert_eq!(sessions.sessions("u10").await.unwrap().len(), 1);
+
+    // Left alone past the timeout (plus a second of rounding): refused for good.
+    tokio::time::sleep(Duration::from_millis(4100)).await;
+    let error = sessions.refresh(pair.refresh_token()).await.unwrap_err();
+    // The refresh token itself expires at the idle deadline, so it fails as a token first.
+    assert_eq!(error.kind(), SessionErrorKind::InvalidToken);
+    assert!(sessions.sessions("u10").await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn login_options_shape_the_session() {
     let issuer = Issuer::new(

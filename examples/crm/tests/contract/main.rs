@@ -874,6 +874,15 @@ async fn customer_permissions_and_organizations(env: Env) {
     let viewer = app.create_user(&admin, "viewer", &["viewer"]).await;
     let sales = app.create_user(&admin, "sales", &["sales"]).await;
     let manager = app.create_user(&admin, "manager", &["manager"]).await;
+    let nobody = app.create_user(&admin, "nobody", &[]).await;
+
+    // No role, no permission: even the list is 403, naming the scope it lacks.
+    let denied = app.get("/api/customers", Some(&nobody.access)).await;
+    denied.assert_problem(403);
+    assert_eq!(
+        denied.header("www-authenticate"),
+        r#"Bearer error="insufficient_scope", scope="customer:read""#
+    );
 
     let created = app
         .post(

@@ -38,18 +38,21 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    verify_cache(100_000);
-    runtime.block_on(async {
-        memory_store(count).await;
+    // What each measurement builds is kept alive to the end: memory one of them freed would
+    // be reused by the next, whose growth would then be undercounted.
+    let _cache = verify_cache(100_000);
+    let _store = runtime.block_on(async {
+        let store = memory_store(count).await;
         if let Some(url) = redis_url {
             redis_store(&url, count).await;
         } else {
             eprintln!("redis: skipped (pass a Redis URL as the first argument)");
         }
+        store
     });
 }
 
-fn verify_cache(count: usize) {
+fn verify_cache(count: usize) -> (Vec<String>, tollgate::Verifier) {
     let keys = Keys::new(Algorithm::HS256);
     let tokens: Vec<String> = (0..count).map(|i| keys.token(&jti(i))).collect();
     let verifier = keys.verifier().cache(VerifiedCache::new(count as u64 * 2));
@@ -66,9 +69,10 @@ fn verify_cache(count: usize) {
         (after - before) as f64 / 1048576.0,
         (after - before) as f64 / count as f64,
     );
+    (tokens, verifier)
 }
 
-async fn memory_store(count: usize) {
+async fn memory_store(count: usize) -> MemoryStore {
     let until = now() + 3600;
     let store = MemoryStore::new();
     store.revoke_token(&jti(usize::MAX), until).await.unwrap();
@@ -88,6 +92,7 @@ async fn memory_store(count: usize) {
         (after - before) as f64 / count as f64,
         elapsed.as_secs_f64()
     );
+    store
 }
 
 async fn used_memory(connection: &mut redis::aio::MultiplexedConnection) -> u64 {

@@ -478,7 +478,7 @@ async fn a_silent_subscription_is_noticed_within_two_heartbeats() {
     // The documented bound: two heartbeats (plus scheduling slack).
     let noticed = paused.elapsed();
     assert!(
-        noticed < 2 * heartbeat + Duration::from_millis(200),
+        noticed < 2 * heartbeat + Duration::from_millis(500),
         "{noticed:?}"
     );
     eprintln!("silent subscription noticed after {noticed:?} (heartbeat {heartbeat:?})");

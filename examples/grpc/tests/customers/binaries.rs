@@ -125,6 +125,68 @@ fn server_process_expects_the_crm_kid_of_the_secret() {
     assert!(stderr(&output).starts_with("grpc-client: Unauthenticated: "));
 }
 
+/// The real CRM (in-process, on SQLite) mints the tokens: its access token works on the
+/// server process given the same secret, with the CRM's permissions; its refresh token does
+/// not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_minted_by_the_crm_are_accepted_with_the_shared_secret() {
+    let secret = "a crm secret shared with the grpc server";
+    let dir = std::env::temp_dir().join(format!(
+        "grpc-crm-{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.join("crm.db").display());
+    let config =
+        crm::Config::from_args(["crm", "--database-url", &database, "--jwt-secret", secret])
+            .unwrap();
+    let state = crm::AppState::build(&config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let crm = tokio::spawn(crm::serve(listener, crm::app(state), async {
+        let _ = stopped.await;
+    }));
+
+    let registered: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/auth/register"))
+        .json(&serde_json::json!({
+            "username": "ada", "email": "ada@example.com", "password": "correct horse battery",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = registered["access"].as_str().unwrap().to_owned();
+    let refresh = registered["refresh"].as_str().unwrap().to_owned();
+
+    // Given only the secret, the server derives the CRM's `kid` for it.
+    let output = tokio::task::spawn_blocking(move || {
+        let server = ServerProcess::start(&["--jwt-secret", secret]);
+        (
+            server.client(Some(&access), &["list"]),
+            server.client(Some(&access), &["delete", "2"]),
+            server.client(Some(&refresh), &["list"]),
+        )
+    })
+    .await
+    .unwrap();
+    let (list, delete, with_refresh) = output;
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert_eq!(stdout(&list).lines().count(), 5);
+    // The CRM made ada the admin of her organization: `*:*`, so delete is allowed too.
+    assert!(delete.status.success(), "{}", stderr(&delete));
+    assert_eq!(with_refresh.status.code(), Some(1));
+    assert!(stderr(&with_refresh).starts_with("grpc-client: Unauthenticated: "));
+
+    let _ = stop.send(());
+    crm.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The CRM's derivation (examples/crm/src/keys.rs), written out independently.
 fn crm_kid(secret: &[u8]) -> String {
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};

@@ -189,6 +189,26 @@ async fn key_headers_in_the_token_are_ignored() {
         kind(&verifier, &token).await,
         Err(ErrorKind::UnsupportedAlgorithm)
     );
+
+    // The same with an algorithm the verifier does accept: the embedded key is still not
+    // used, the token's signature is checked with the configured key only.
+    let ours = TestKey::new(Algorithm::ES256);
+    let pkcs8 = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &aws_lc_rs::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    let attacker = jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref());
+    let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&attacker, jsonwebtoken::Algorithm::ES256)
+        .unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.jwk = Some(jwk);
+    header.typ = Some("at+jwt".into());
+    let token = jsonwebtoken::encode(&header, &claims(), &attacker).unwrap();
+    assert_eq!(
+        kind(&ours.verifier(), &token).await,
+        Err(ErrorKind::InvalidSignature)
+    );
 }
 
 #[tokio::test]

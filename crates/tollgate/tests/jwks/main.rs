@@ -169,6 +169,24 @@ async fn call(client: &reqwest::Client, app: SocketAddr, token: &str) -> (Status
     (status, code)
 }
 
+/// `GET /me` with `token` is a 503 with `Retry-After` and no challenge: "try again later",
+/// not "bad token".
+async fn assert_key_source_unavailable(client: &reqwest::Client, app: SocketAddr, token: &str) {
+    let response = client
+        .get(format!("http://{app}/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key(http::header::RETRY_AFTER));
+    assert!(
+        !response
+            .headers()
+            .contains_key(http::header::WWW_AUTHENTICATE)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_rotation_under_load_rejects_nothing() {
     let old = SigningKey::new("2026-01");
@@ -302,19 +320,7 @@ async fn key_source_down_without_a_cached_key_is_503() {
     let idp = Idp::start(&[&key]).await;
     idp.down.store(true, Ordering::SeqCst);
     let app = serve_app(RemoteJwks::new(&idp.url()).unwrap()).await;
-    let response = client
-        .get(format!("http://{app}/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(response.headers().contains_key(http::header::RETRY_AFTER));
-    assert!(
-        !response
-            .headers()
-            .contains_key(http::header::WWW_AUTHENTICATE)
-    );
+    assert_key_source_unavailable(&client, app, &token).await;
 }
 
 #[tokio::test]
@@ -348,19 +354,7 @@ async fn key_source_down_and_no_cached_key_fits_is_503() {
     idp.publish(&[&old, &new]);
     idp.down.store(true, Ordering::SeqCst);
     assert!(jwks.refresh().await.is_err());
-    let response = client
-        .get(format!("http://{app}/me"))
-        .bearer_auth(new.token("alice"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(response.headers().contains_key(http::header::RETRY_AFTER));
-    assert!(
-        !response
-            .headers()
-            .contains_key(http::header::WWW_AUTHENTICATE)
-    );
+    assert_key_source_unavailable(&client, app, &new.token("alice")).await;
     // The cached key still answers for its own tokens.
     assert_eq!(
         call(&client, app, &old.token("bob")).await.0,

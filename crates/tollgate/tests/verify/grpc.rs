@@ -33,6 +33,13 @@ where
     addr
 }
 
+/// A token of `key` that expired five seconds ago.
+fn expired(key: &TestKey) -> String {
+    let mut claims = claims();
+    claims["exp"] = json!(now() - 5);
+    key.sign(&claims)
+}
+
 #[tokio::test]
 async fn a_valid_token_reaches_the_service_with_its_claims() {
     let key = TestKey::new(Algorithm::EdDSA);
@@ -51,9 +58,7 @@ async fn rejections_are_unauthenticated() {
     assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(status.message(), "no bearer token was sent");
 
-    let mut expired = claims();
-    expired["exp"] = json!(now() - 5);
-    let status = grpc::call(addr, "Get", Some(&key.sign(&expired)))
+    let status = grpc::call(addr, "Get", Some(&expired(&key)))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
@@ -77,9 +82,7 @@ async fn optional_mode_passes_calls_without_a_token_but_not_bad_tokens() {
         .await
         .unwrap();
     assert_eq!(sub, "user-1");
-    let mut expired = claims();
-    expired["exp"] = json!(now() - 5);
-    let status = grpc::call(addr, "Get", Some(&key.sign(&expired)))
+    let status = grpc::call(addr, "Get", Some(&expired(&key)))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);

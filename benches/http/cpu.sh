@@ -19,7 +19,7 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/}
 TOKEN=$("$SERVER" token)
 TICK=$(getconf CLK_TCK)
 stacks=("$@")
-[ ${#stacks[@]} -gt 0 ] || stacks=(bare verify verify-cached verify-policy verify-revocation verify-redis-cached verify-redis-direct jwt-authorizer handwritten handwritten-redis)
+[ ${#stacks[@]} -gt 0 ] || stacks=(bare empty-layer verify verify-cached verify-policy verify-revocation verify-redis-cached verify-redis-direct jwt-authorizer handwritten handwritten-redis)
 
 printf '| stack | requests/s | user µs/req | system µs/req | total µs/req |\n|---|---:|---:|---:|---:|\n'
 for stack in "${stacks[@]}"; do

@@ -25,7 +25,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
-STACKS=${STACKS:-"bare verify verify-cached verify-policy verify-revocation verify-redis-cached verify-redis-direct jwt-authorizer handwritten handwritten-redis"}
+STACKS=${STACKS:-"bare empty-layer verify verify-cached verify-policy verify-revocation verify-redis-cached verify-redis-direct jwt-authorizer handwritten handwritten-redis"}
 
 for tool in wrk redis-server taskset curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool (Debian: apt-get install -y wrk redis-server util-linux curl)" >&2; exit 1; }
@@ -89,7 +89,7 @@ run_stack() {
   local ok
   ok=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$url")
   [ "$ok" = 200 ] || { echo "$stack: answered $ok with the token" >&2; kill "$pid"; return 1; }
-  if [ "$stack" != bare ]; then
+  if [ "$stack" != bare ] && [ "$stack" != empty-layer ]; then
     local refused
     refused=$(curl -s -o /dev/null -w '%{http_code}' "$url")
     [ "$refused" = 401 ] || { echo "$stack: answered $refused without a token" >&2; kill "$pid"; return 1; }

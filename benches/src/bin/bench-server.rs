@@ -4,7 +4,8 @@
 //! Run with `cargo run --release -p tollgate-benches --bin bench-server -- <mode> <port> [redis-url]`,
 //! or `... -- token` to print the HS256 token the load generator sends.
 //!
-//! Modes: `bare` (no authentication), `verify` (tollgate `VerifyLayer`), `verify-cached`
+//! Modes: `bare` (no authentication), `empty-layer` (bare plus a `route_layer` that does
+//! nothing: what axum's layering itself costs), `verify` (tollgate `VerifyLayer`), `verify-cached`
 //! (with the verified-token cache), `verify-policy` (plus `RequireLayer`),
 //! `verify-revocation` (plus `RevocationLayer` on the in-process `MemoryStore`),
 //! `verify-redis-cached` and `verify-redis-direct` (plus `RevocationLayer` on tollgate-redis,
@@ -75,6 +76,9 @@ async fn serve(mode: String, port: u16, redis: Option<String>, keys: Keys) {
     let verifier = keys.verifier();
     let app = match mode.as_str() {
         "bare" => route,
+        "empty-layer" => route.route_layer(tower::util::MapRequestLayer::new(
+            |request: axum::extract::Request| request,
+        )),
         "verify" => route.route_layer(VerifyLayer::new(verifier)),
         "verify-cached" => {
             route.route_layer(VerifyLayer::new(verifier.cache(VerifiedCache::new(10_000))))

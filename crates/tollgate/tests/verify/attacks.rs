@@ -311,6 +311,21 @@ async fn duplicate_names_are_refused() {
         claims().to_string().as_bytes(),
     );
     assert_eq!(kind(&verifier, &token).await, Err(ErrorKind::Malformed));
+
+    // A custom claim, duplicated, for a claims type that is a struct: refused too.
+    #[derive(Debug, serde::Deserialize)]
+    struct Team {
+        #[allow(dead_code)]
+        team: String,
+    }
+    let payload = format!(
+        r#"{{"iss":"{}","aud":"{}","exp":{exp},"team":"blue","team":"admins"}}"#,
+        support::ISSUER,
+        support::AUDIENCE
+    );
+    let token = hs256_raw(br#"{"alg":"HS256","typ":"at+jwt"}"#, payload.as_bytes());
+    let error = verifier.verify::<Team>(&token).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Malformed);
 }
 
 #[tokio::test]

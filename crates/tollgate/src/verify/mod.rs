@@ -29,8 +29,9 @@
 //! let service = ServiceBuilder::new()
 //!     .layer(VerifyLayer::new(verifier))
 //!     .service(service_fn(|request: Request<String>| async move {
-//!         let claims = request.extensions().get::<Claims<StandardClaims>>().unwrap();
-//!         Ok::<_, Infallible>(Response::new(format!("hello {}", claims.sub.as_deref().unwrap_or("?"))))
+//!         // Present whenever the layer let the request through.
+//!         let sub = request.extensions().get::<Claims<StandardClaims>>().and_then(|c| c.sub.clone());
+//!         Ok::<_, Infallible>(Response::new(format!("hello {}", sub.as_deref().unwrap_or("?"))))
 //!     }));
 //!
 //! # let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() + 60;

@@ -334,7 +334,7 @@ async fn ensure_superuser(db: &Db, email: &str, password: &str) -> Result<(), St
     }
 }
 
-/// Purge dead sessions and old revocation entries every ten minutes.
+/// Purge the database's copy of old revocation entries every ten minutes.
 async fn purge_revocations(db: Db) {
     let mut tick = tokio::time::interval(UPKEEP_EVERY);
     loop {

@@ -338,7 +338,7 @@ async fn the_cleanup_task_purges_on_its_interval_and_stops_when_dropped() {
     assert_eq!(store.len(), 1, "ended and expired sessions are purged");
     assert!(store.get(&live.id).await.unwrap().is_some());
 
-    // A session that expires later is purged by a later tick, not only by the first one.
+    // A dead session that appears after the first purge is purged by a later tick.
     store
         .create(&Session {
             id: "expired-later".to_owned(),

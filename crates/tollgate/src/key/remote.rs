@@ -299,9 +299,9 @@ impl RemoteJwksBuilder {
 
     /// The cool-down between fetches caused by unknown `kid`s (default 10 seconds).
     ///
-    /// A token with an unknown `kid` inside the cool-down is rejected at once (401 unknown
-    /// key, or 503 when no key set is usable), and one fetch is scheduled for the end of the
-    /// cool-down. This bounds what tokens with made-up `kid`s can cost the key source: one
+    /// A token with an unknown `kid` inside the cool-down is answered at once (401 unknown
+    /// key; 503 when the last fetch failed or no key set is usable), and one fetch is
+    /// scheduled for the end of the cool-down. This bounds what tokens with made-up `kid`s can cost the key source: one
     /// fetch per cool-down per process. The cool-down starts with each fetch caused by unknown
     /// `kid`s; periodic and explicit fetches do not start one. It is also the first retry delay after a failed
     /// fetch (doubling up to `refresh_interval`).

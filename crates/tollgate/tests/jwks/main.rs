@@ -361,7 +361,8 @@ async fn key_source_down_and_no_cached_key_fits_is_503() {
         StatusCode::OK
     );
 
-    // The provider is back: the next miss fetches, and the new key verifies.
+    // The provider is back: once a fetch succeeds (here an explicit one), the new key
+    // verifies.
     idp.down.store(false, Ordering::SeqCst);
     jwks.refresh().await.unwrap();
     assert_eq!(

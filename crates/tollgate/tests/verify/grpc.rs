@@ -111,13 +111,8 @@ async fn a_custom_responder_answers_grpc_calls() {
 async fn key_source_down_is_unavailable() {
     use tollgate::{Verifier, key::RemoteJwks, verify::TrustedIssuer};
 
-    // A port nothing listens on: bind one, note it, close it.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let jwks = RemoteJwks::builder_allow_http(&format!("http://{closed}/jwks.json"))
+    // Port 1 (tcpmux): nothing listens there, the connection is refused.
+    let jwks = RemoteJwks::builder_allow_http("http://127.0.0.1:1/jwks.json")
         .unwrap()
         .build()
         .unwrap();

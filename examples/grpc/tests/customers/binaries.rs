@@ -131,11 +131,11 @@ fn server_process_expects_the_crm_kid_of_the_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_minted_by_the_crm_are_accepted_with_the_shared_secret() {
     let secret = "a crm secret shared with the grpc server";
-    let dir = std::env::temp_dir().join(format!(
-        "grpc-crm-{}-{:?}",
-        std::process::id(),
-        std::time::SystemTime::now()
-    ));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("grpc-crm-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let database = format!("sqlite://{}?mode=rwc", dir.join("crm.db").display());
     let config =

@@ -171,7 +171,8 @@ impl MemoryStore {
     ///
     /// Approximate, as moka's counts are: expired entries are counted until moka's
     /// housekeeping removes them (it runs as the store is used, or on
-    /// [`run_pending_tasks`](Self::run_pending_tasks)).
+    /// [`run_pending_tasks`](Self::run_pending_tasks)), which can be up to about a second
+    /// after they expire (moka's timer wheel). An expired entry is never found by a check.
     #[must_use]
     pub fn entry_count(&self) -> u64 {
         self.caches.tokens.entry_count()
@@ -179,8 +180,8 @@ impl MemoryStore {
             + self.caches.subjects.entry_count()
     }
 
-    /// Run moka's pending housekeeping now: remove expired entries and bring
-    /// [`entry_count`](Self::entry_count) up to date. Never needed for correctness (an
+    /// Run moka's pending housekeeping now: remove the expired entries its timer wheel has
+    /// reached and bring [`entry_count`](Self::entry_count) up to date. Never needed for correctness (an
     /// expired entry is never found by a check); useful in tests and before measuring.
     pub fn run_pending_tasks(&self) {
         self.caches.tokens.run_pending_tasks();

@@ -23,8 +23,14 @@ fn temp_db() -> (std::path::PathBuf, String) {
 
 fn run(args: &[&str]) -> Output {
     let (dir, url) = temp_db();
-    let output = Command::new(env!("CARGO_BIN_EXE_crm"))
-        .args(["--database-url", &url])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crm"));
+    command.args(["--database-url", &url]);
+    // The server binds before it checks the rest: a free port each, so that parallel tests
+    // (and a crm running on 8080) never meet on the default address.
+    if !args.contains(&"--listen") {
+        command.args(["--listen", "127.0.0.1:0"]);
+    }
+    let output = command
         .args(args)
         .env_remove("CRM_JWT_SECRET")
         .env_remove("CRM_REDIS_URL")

@@ -114,6 +114,7 @@
 pub mod revocation;
 #[cfg(feature = "session")]
 pub mod session;
+mod settings;
 
 pub use redis;
 pub use revocation::{LocalCache, RedisRevocationStore};

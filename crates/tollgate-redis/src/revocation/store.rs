@@ -422,11 +422,7 @@ impl<C> Builder<C> {
     /// [`ConfigError::Empty`] when `prefix` is empty: revocation keys must not mix with the
     /// other keys of the database.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Result<Self, ConfigError> {
-        let prefix = prefix.into();
-        if prefix.is_empty() {
-            return Err(ConfigError::Empty { setting: "prefix" });
-        }
-        self.prefix = prefix;
+        self.prefix = crate::settings::prefix(prefix)?;
         Ok(self)
     }
 
@@ -438,13 +434,7 @@ impl<C> Builder<C> {
     ///
     /// [`ConfigError::OutOfRange`] when `timeout` is zero.
     pub fn timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
-        if timeout.is_zero() {
-            return Err(ConfigError::OutOfRange {
-                setting: "timeout",
-                expected: "more than zero",
-            });
-        }
-        self.timeout = timeout;
+        self.timeout = crate::settings::timeout(timeout)?;
         Ok(self)
     }
 

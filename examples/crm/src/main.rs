@@ -23,13 +23,7 @@ fn main() -> ExitCode {
                 let _ = error.print();
                 return ExitCode::SUCCESS;
             }
-            // One line: clap's first line names the flag and the problem.
-            let rendered = error.render().to_string();
-            let line = rendered
-                .lines()
-                .next()
-                .unwrap_or("error: invalid arguments");
-            eprintln!("{line}");
+            eprintln!("{}", one_line(&error));
             return ExitCode::from(2);
         }
         Err(ConfigError::Start(error)) => {
@@ -51,6 +45,22 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(config))
+}
+
+/// clap's message as one line: its first paragraph (the problem, and for a missing argument
+/// the flags it lists on the lines below), without the usage and the hints after it.
+fn one_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    if paragraph.is_empty() {
+        "error: invalid arguments".to_owned()
+    } else {
+        paragraph.join(" ")
+    }
 }
 
 async fn run(config: Config) -> ExitCode {

@@ -264,4 +264,26 @@ fn bad_configuration_exits_with_one_line() {
             "{args:?}: {stderr}"
         );
     }
+    // What the flag parser refuses: status 2, the flag named.
+    for (args, flag) in [
+        (&["--leeway", "30parsecs"][..], "--leeway"),
+        (
+            &["--revocation-failure", "maybe"][..],
+            "--revocation-failure",
+        ),
+        (&["--no-such-flag"][..], "--no-such-flag"),
+    ] {
+        let output = Command::new(SERVER)
+            .args(["--jwt-secret", "a test secret of at least thirty-two bytes"])
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = stderr(&output);
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(flag),
+            "{args:?}: {stderr}"
+        );
+    }
 }

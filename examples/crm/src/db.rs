@@ -336,15 +336,23 @@ impl Db {
     }
 
     /// Replace the password hash of user `id`.
-    pub async fn set_password(&self, id: &str, password_hash: &str) -> Result<(), sqlx::Error> {
+    pub async fn set_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+    ) -> Result<Option<User>, sqlx::Error> {
+        let sql = format!(
+            "UPDATE crm_users SET password_hash = $1, permission_version = permission_version + 1, \
+             updated_at = $2 WHERE id = $3 RETURNING {USER_COLUMNS}"
+        );
         on_db!(self, pool => {
-            sqlx::query("UPDATE crm_users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            let row = sqlx::query(&sql)
                 .bind(password_hash)
                 .bind(unix_now())
                 .bind(id)
-                .execute(pool)
+                .fetch_optional(pool)
                 .await?;
-            Ok(())
+            row.map(|row| user_from(&row)).transpose()
         })
     }
 

@@ -3,7 +3,7 @@
 use std::{borrow::Cow, error::Error as StdError, time::Duration};
 
 use axum::{
-    extract::{FromRequest, Request},
+    extract::{FromRequest, Request, rejection::BytesRejection},
     http::{
         HeaderValue, StatusCode,
         header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
@@ -13,7 +13,7 @@ use axum::{
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use tollgate::AuthError;
+use tollgate::{AuthError, ErrorKind};
 use tollgate_session::{SessionError, SessionErrorKind};
 
 /// An error answer: status, a stable `code`, a `detail`, and the headers that go with it.
@@ -90,6 +90,20 @@ impl ApiError {
         )
     }
 
+    /// A body that could not be read: 413 past the body limit (axum's 2 MB by default),
+    /// 400 otherwise.
+    pub fn unreadable_body(rejection: &BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large",
+            )
+        } else {
+            Self::bad_request(rejection.body_text())
+        }
+    }
+
     /// 401 for wrong credentials, or a suspended user (the same answer for both).
     pub fn invalid_credentials() -> Self {
         let mut error = Self::new(
@@ -124,7 +138,7 @@ impl ApiError {
         let mut error = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
-            "too many login attempts: retry later",
+            "too many attempts: retry later",
         );
         error.retry_after = Some(retry_after.as_secs_f64().ceil().max(1.0) as u64);
         error
@@ -226,10 +240,11 @@ impl From<SessionError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let kind = error.kind();
-        if kind.status() == StatusCode::SERVICE_UNAVAILABLE {
-            return Self::unavailable("revocation store", &error);
+        match kind {
+            ErrorKind::KeySourceUnavailable => Self::unavailable("key source", &error),
+            ErrorKind::StoreUnavailable => Self::unavailable("revocation store", &error),
+            _ => Self::invalid_token(kind.code(), kind.description()),
         }
-        Self::invalid_token(kind.code(), kind.description())
     }
 }
 
@@ -259,7 +274,7 @@ where
         }
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+            .map_err(|rejection| ApiError::unreadable_body(&rejection))?;
         parse_json(&bytes).map(JsonBody)
     }
 }
@@ -279,7 +294,7 @@ where
         let json = is_json(&request);
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+            .map_err(|rejection| ApiError::unreadable_body(&rejection))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
@@ -315,4 +330,33 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::bad_request(detail)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+
+    use super::*;
+
+    async fn status_of(body: Body) -> StatusCode {
+        let request = Request::builder()
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .unwrap();
+        match JsonBody::<Value>::from_request(request, &()).await {
+            Ok(_) => StatusCode::OK,
+            Err(error) => error.into_response().status(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_limit_is_413_and_a_broken_one_400() {
+        let too_large = vec![b' '; 3 << 20];
+        assert_eq!(
+            status_of(Body::from(too_large)).await,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(status_of(Body::from("{")).await, StatusCode::BAD_REQUEST);
+        assert_eq!(status_of(Body::from("{}")).await, StatusCode::OK);
+    }
 }

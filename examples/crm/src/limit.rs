@@ -1,4 +1,10 @@
-//! Login rate limiting per client IP and per username (governor's keyed GCRA limiters).
+//! Login rate limiting per client IP and per account (governor's keyed GCRA limiters).
+//!
+//! An attempt counts against its client IP first, then against the account it names: the
+//! user's id when the username or email is known (so both count against one budget), else
+//! the identifier as typed (trimmed, lowercased, at most 320 characters kept). A password
+//! change counts against the caller's account too: the old password cannot be guessed faster
+//! there than at login.
 
 use std::{
     net::IpAddr,
@@ -36,13 +42,19 @@ impl LoginLimiter {
         }
     }
 
-    /// Count one attempt by `ip` on `user`. `Err` holds how long to wait.
-    pub fn check(&self, ip: IpAddr, user: &str) -> Result<(), Duration> {
+    /// Count one attempt from `ip`. `Err` holds how long to wait.
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), Duration> {
         self.by_ip
             .check_key(&ip)
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))?;
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Count one attempt on `account`: a user id, or the identifier tried when it names no
+    /// user. `Err` holds how long to wait.
+    pub fn check_account(&self, account: &str) -> Result<(), Duration> {
+        let key: String = account.trim().to_lowercase().chars().take(320).collect();
         self.by_user
-            .check_key(&user.trim().to_lowercase())
+            .check_key(&key)
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 

@@ -140,7 +140,7 @@ pub struct LoginBody {
     device_info: Option<String>,
 }
 
-/// `POST /api/auth/login`: rate limited per client IP and per username.
+/// `POST /api/auth/login`: rate limited per client IP and per account (see [`LoginLimiter`]).
 pub async fn login(
     State(db): State<Db>,
     State(sessions): State<Manager>,
@@ -162,7 +162,7 @@ pub async fn login(
             ));
         }
     };
-    if let Err(wait) = limiter.check(client.ip, identifier) {
+    if let Err(wait) = limiter.check_ip(client.ip) {
         tracing::warn!(ip = %client.ip, "login rate limit reached");
         return Err(ApiError::too_many_attempts(wait));
     }
@@ -171,6 +171,11 @@ pub async fn login(
     } else {
         db.user_by_username(identifier.trim()).await?
     };
+    let account = user.as_ref().map_or(identifier, |user| user.id.as_str());
+    if let Err(wait) = limiter.check_account(account) {
+        tracing::warn!(ip = %client.ip, "login rate limit reached for an account");
+        return Err(ApiError::too_many_attempts(wait));
+    }
     let hash = user.as_ref().map(|user| user.password_hash.clone());
     let matches = password::verify(body.password, hash).await?;
     let Some(user) = user.filter(|user| matches && !user.suspended) else {
@@ -405,14 +410,28 @@ pub struct PasswordBody {
 /// `POST /api/auth/password` (sensitive): change the password; every other session ends and
 /// every access token issued before now is refused on sensitive routes (the caller refreshes
 /// to get a new one: its own session and refresh token stay valid).
+///
+/// Each call counts as an attempt on the caller's account in the login rate limit.
+///
+/// The older access tokens are refused through the permission version, bumped with the
+/// password in one statement: a token's `ver` is then stale, whichever session minted it and
+/// in whatever second, while refresh tokens carry no `ver` and so the caller's own refresh
+/// token keeps working (a cut-off by time could not spare it: it was minted in the same
+/// second as the session's latest access token).
 pub async fn change_password(
     State(db): State<Db>,
     State(sessions): State<Manager>,
     State(settings): State<Arc<Settings>>,
+    State(limiter): State<Arc<LoginLimiter>>,
     caller: Caller,
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
     validate::password(&body.new_password).map_err(ApiError::unprocessable)?;
+    // The old password is a password guess like a login's: same account budget.
+    if let Err(wait) = limiter.check_account(caller.user_id()) {
+        tracing::warn!(user = %caller.user_id(), "password change rate limit reached");
+        return Err(ApiError::too_many_attempts(wait));
+    }
     let user = db.user(caller.user_id()).await?.ok_or_else(|| {
         ApiError::invalid_token("unknown_user", "the token's user does not exist")
     })?;
@@ -420,27 +439,16 @@ pub async fn change_password(
         return Err(ApiError::wrong_password());
     }
     let hash = password::hash(body.new_password).await?;
-    db.set_password(&user.id, &hash).await?;
-
+    let user = db.set_password(&user.id, &hash).await?.ok_or_else(|| {
+        ApiError::invalid_token("unknown_user", "the token's user does not exist")
+    })?;
+    let version = u64::try_from(user.permission_version).unwrap_or(0);
+    sessions
+        .revocation()
+        .set_version(&user.id, version, settings.access_deadline())
+        .await?;
     let sid = caller.claims.sid.as_deref().unwrap_or_default();
     sessions.end_others(&user.id, sid).await?;
-    // Refuse every token of the user minted before the current session's latest pair: the
-    // older access tokens of this session too. The latest pair itself (its refresh token
-    // included) was minted at the session's last activity and stays valid...
-    if let Some(current) = sessions.session(sid).await? {
-        sessions
-            .revocation()
-            .cut_off(
-                &user.id,
-                current.last_activity - 1,
-                settings.access_deadline(),
-            )
-            .await?;
-    }
-    // ...except the access token presented now, which predates the change.
-    if let (Some(jti), Some(exp)) = (&caller.claims.jti, caller.claims.exp) {
-        sessions.revocation().revoke_token(jti, exp).await?;
-    }
     tracing::info!(user = %user.id, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }

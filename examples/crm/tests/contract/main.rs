@@ -335,6 +335,43 @@ async fn login_rate_limit(env: Env) {
     attempt([127, 0, 0, 30], target.to_uppercase())
         .await
         .assert_problem(429);
+
+    // Per account: the username and the email of one user draw on one budget.
+    let user = app.register("limited").await;
+    let by_email = |ip: [u8; 4]| {
+        let (app, email) = (&app, format!("{}@example.com", user.username));
+        async move {
+            app.send_from(
+                IpAddr::V4(Ipv4Addr::from(ip)),
+                Method::POST,
+                "/api/auth/login",
+                Some(json!({"email": email, "password": "wrong password"})),
+            )
+            .await
+        }
+    };
+    for n in 0..2 {
+        let response = attempt([127, 0, 0, 40 + n], user.username.clone()).await;
+        assert_eq!(response.status, 401, "{}", response.text);
+    }
+    assert_eq!(by_email([127, 0, 0, 42]).await.status, 401);
+    by_email([127, 0, 0, 43]).await.assert_problem(429);
+
+    // A password change guesses the old password: it counts against the account as well.
+    let changer = app.register("limited-change").await;
+    let change = || {
+        app.post(
+            "/api/auth/password",
+            Some(&changer.access),
+            json!({"old_password": "a wrong guess", "new_password": "a new password"}),
+        )
+    };
+    for _ in 0..3 {
+        change().await.assert_problem(401);
+    }
+    let limited = change().await;
+    limited.assert_problem(429);
+    assert!(!limited.header("retry-after").is_empty());
     app.stop().await;
 }
 
@@ -696,6 +733,14 @@ async fn password_change(env: Env) {
     .await
     .assert_problem(400);
 
+    // The current session refreshes (in the same second, most likely) before the change,
+    // which presents the session's older access token: the newer one must go as well.
+    let newer = app.refresh(&user.refresh).await;
+    assert_eq!(newer.status, 200, "{}", newer.text);
+    let newer_access = newer.body["access"].as_str().unwrap();
+    let newer_refresh = newer.body["refresh"].as_str().unwrap();
+    assert_eq!(app.sensitive(newer_access).await.status, 404);
+
     let changed = app
         .post(
             "/api/auth/password",
@@ -709,8 +754,14 @@ async fn password_change(env: Env) {
     app.refresh(&other.refresh).await.assert_problem(401);
     app.sensitive(&other.access).await.assert_problem(401);
     app.sensitive(&user.access).await.assert_problem(401);
+    app.sensitive(newer_access).await.assert_problem(401);
+    // Non-sensitive routes trust the signature until the token expires (the hybrid).
+    assert_eq!(
+        app.get("/api/auth/me", Some(newer_access)).await.status,
+        200
+    );
     // The current session goes on: its refresh token gives a working access token.
-    let refreshed = app.refresh(&user.refresh).await;
+    let refreshed = app.refresh(newer_refresh).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);
     let access = refreshed.body["access"].as_str().unwrap();
     assert_eq!(app.sensitive(access).await.status, 404);

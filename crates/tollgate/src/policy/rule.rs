@@ -13,7 +13,7 @@ use crate::{AuthError, ConfigError, ErrorKind, StandardClaims};
 ///
 /// A policy is parsed and validated when it is built (a malformed permission is a
 /// [`ConfigError`], never a run-time surprise) and is cheap to clone (an `Arc` inside).
-/// Checking it allocates nothing.
+/// Checking it allocates nothing when it grants (a refusal builds its `AuthError`).
 ///
 /// Enforce it with [`RequireLayer`](super::RequireLayer), or call [`Policy::check`] (or
 /// [`Authorizer::check`](super::Authorizer::check)) in a handler.

@@ -7,6 +7,7 @@
 //!   refused.
 //! - Restart durability: users, customers, sessions, the generated signing secret and the
 //!   in-process revocations survive a restart on the same database file.
+//! - SIGTERM: the process finishes the request in flight, then exits 0.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -19,6 +20,7 @@ use std::{
 
 use serde_json::json;
 use support::{Backend, Database, Env, Redis, TestApp, within};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tollgate_redis::LocalCache;
 
 /// A `crm` process on a free port, killed on drop.
@@ -261,12 +263,43 @@ async fn the_binary_stops_gracefully_on_sigterm() {
     let db = Database::sqlite();
     let Some(redis) = Redis::get() else { return };
     let mut process = Process::start(&db.url(), &redis.url()).await;
+
+    // A request in flight: its head and half its body sent, the handler reading the rest.
+    let body = r#"{"username": "nobody-here", "password": "not the password"}"#;
+    let address = process.app_base.trim_start_matches("http://").to_owned();
+    let mut connection = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/auth/login HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    let (first, rest) = body.split_at(body.len() / 2);
+    connection
+        .write_all(format!("{head}{first}").as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
     let started = Instant::now();
     let status = Command::new("kill")
         .args(["-TERM", &process.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+    // The server waits for it...
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        process.child.try_wait().unwrap().is_none(),
+        "crm exited with a request in flight"
+    );
+    // ...which completes with its answer once the body is all there.
+    connection.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    connection.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401 "), "{answer}");
+    assert!(answer.contains("invalid_credentials"), "{answer}");
+
     let exit = loop {
         if let Some(exit) = process.child.try_wait().unwrap() {
             break exit;

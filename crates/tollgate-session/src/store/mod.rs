@@ -25,7 +25,7 @@
 //! // ...and presenting it again ends the session.
 //! let outcome = store.rotate(&Rotation::new("s1", "r1", "r3", 1_200)).await?;
 //! assert!(matches!(outcome, RotateOutcome::Reused(_)));
-//! assert!(!store.get("s1").await?.unwrap().active);
+//! assert!(!store.get("s1").await?.expect("ended sessions are kept").active);
 //! # Ok(())
 //! # }
 //! ```

@@ -78,7 +78,7 @@
 //! store.revoke_token("token-1", 1_900_000_900).await?;
 //! let response = service.clone().oneshot(request()).await?;
 //! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-//! let error = response.extensions().get::<AuthError>().unwrap();
+//! let error = response.extensions().get::<AuthError>().expect("the rejection is attached");
 //! assert_eq!(error.kind(), ErrorKind::Revoked);
 //! # Ok(())
 //! # }

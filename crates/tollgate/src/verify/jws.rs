@@ -73,8 +73,16 @@ pub(crate) struct Header<'a> {
     pub(crate) kid: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub(crate) typ: Option<Cow<'a, str>>,
-    #[serde(default)]
+    /// Whether the member is there at all: `"crit": null` counts too.
+    #[serde(default, deserialize_with = "present")]
     pub(crate) crit: Option<serde::de::IgnoredAny>,
+}
+
+/// `Some` for any value, `null` included (serde's `Option` would read `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde::de::IgnoredAny>, D::Error> {
+    serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
 impl<'a> Header<'a> {
@@ -83,8 +91,8 @@ impl<'a> Header<'a> {
             return Err(ErrorKind::Malformed);
         }
         let header: Self = serde_json::from_slice(bytes).map_err(|_| ErrorKind::Malformed)?;
-        // tollgate understands no extension, so any `crit` (even an empty one, which RFC 7515
-        // §4.1.11 forbids) makes the token invalid.
+        // tollgate understands no extension, so any `crit` (even an empty one or `null`,
+        // which RFC 7515 §4.1.11 forbids) makes the token invalid.
         if header.crit.is_some() {
             return Err(ErrorKind::UnsupportedCritical);
         }

@@ -242,7 +242,13 @@ async fn hostile_kids() {
 #[tokio::test]
 async fn unknown_crit_is_refused() {
     let verifier = TestKey::new(Algorithm::HS256).verifier();
-    for crit in [json!(["exp"]), json!([]), json!(["b64"]), json!("x")] {
+    for crit in [
+        json!(["exp"]),
+        json!([]),
+        json!(["b64"]),
+        json!("x"),
+        json!(null),
+    ] {
         let header = json!({"alg": "HS256", "typ": "at+jwt", "crit": crit, "b64": false});
         let token = hs256_raw(
             header.to_string().as_bytes(),

@@ -68,6 +68,38 @@ async fn rejections_are_unauthenticated() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
+
+    // The other verification failures, each with its description as the message.
+    let mut wrong_aud = claims();
+    wrong_aud["aud"] = serde_json::json!("elsewhere");
+    let signed = key.sign(&claims());
+    let forged = format!(
+        "{}.{}",
+        signed.rsplit_once('.').unwrap().0,
+        key.sign(&wrong_aud).rsplit_once('.').unwrap().1
+    );
+    let cases = [
+        (forged, "the token's signature is invalid"),
+        (
+            key.sign(&wrong_aud),
+            "the token is not meant for this audience",
+        ),
+        (
+            TestKey::new(Algorithm::HS256)
+                .with_kid("nobody")
+                .sign(&claims()),
+            "no trusted key matches the token",
+        ),
+        (
+            TestKey::new(Algorithm::HS384).sign(&claims()),
+            "the token's algorithm is not accepted",
+        ),
+    ];
+    for (token, message) in cases {
+        let status = grpc::call(addr, "Get", Some(&token)).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{message}");
+        assert_eq!(status.message(), message);
+    }
 }
 
 #[tokio::test]

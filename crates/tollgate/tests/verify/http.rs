@@ -12,7 +12,7 @@ use tollgate::{
 };
 use tower::ServiceExt;
 
-use crate::support::{TestKey, claims, now};
+use crate::support::{TestKey, claims, hs256_raw, now};
 
 async fn me(Claims(claims): Claims<StandardClaims>) -> String {
     claims.sub.clone().unwrap_or_default()
@@ -137,7 +137,32 @@ async fn each_reject_path_names_what_failed() {
     let mut future = claims();
     future["nbf"] = json!(now() + 600);
     let other = TestKey::new(Algorithm::HS384);
+    let mut issued_later = claims();
+    issued_later["iat"] = json!(now() + 600);
+    let mut no_exp = claims();
+    no_exp.as_object_mut().unwrap().remove("exp");
+    // A valid token's head and body with another valid token's signature.
+    let signed = key.sign(&claims());
+    let forged = format!(
+        "{}.{}",
+        signed.rsplit_once('.').unwrap().0,
+        key.sign(&wrong_aud).rsplit_once('.').unwrap().1
+    );
+    let critical = hs256_raw(
+        br#"{"alg":"HS256","typ":"at+jwt","crit":["exp"]}"#,
+        claims().to_string().as_bytes(),
+    );
     let cases = [
+        (forged, "invalid_signature"),
+        (
+            TestKey::new(Algorithm::HS256)
+                .with_kid("nobody-has-it")
+                .sign(&claims()),
+            "unknown_key",
+        ),
+        (key.sign(&issued_later), "token_issued_in_future"),
+        (key.sign(&no_exp), "missing_claim"),
+        (critical, "unsupported_critical_header"),
         (key.sign(&expired), "token_expired"),
         (key.sign(&wrong_aud), "invalid_audience"),
         (key.sign(&wrong_iss), "invalid_issuer"),

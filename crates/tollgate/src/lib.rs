@@ -98,11 +98,12 @@
 //! | `axum` | [`Claims`] and `Option<Claims>` extractors, `IntoResponse` for [`AuthError`] |
 //! | `tonic` | `From<AuthError> for tonic::Status` |
 //! | `jwks-remote` | [`key::RemoteJwks`]: a JWK Set fetched over HTTPS and kept fresh |
-//! | `memory-store` | [`revocation::MemoryStore`]: the in-process revocation store (moka) |
+//! | `memory-store` (default) | [`revocation::MemoryStore`]: the in-process revocation store (moka) |
 //! | `verify-cache` | [`verify::VerifiedCache`]: a repeated token skips parsing and the signature check (moka) |
 //! | `full` | all of the above |
 //!
-//! No feature is on by default. The crypto backend is aws-lc-rs, for verification and (through
+//! Only `memory-store` is on by default, so that the default store needs no feature; with
+//! `default-features = false` the core depends on neither moka nor any runtime. The crypto backend is aws-lc-rs, for verification and (through
 //! `jsonwebtoken`'s `aws_lc_rs` feature) for key parsing.
 //!
 //! # Getting help

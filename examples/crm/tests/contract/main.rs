@@ -303,18 +303,20 @@ async fn login(env: Env) {
 
 async fn login_rate_limit(env: Env) {
     let app = env.start(&["--login-rate", "3/min"]).await;
-    let attempt = |ip: [u8; 4], username: String| {
+    // A wrong password for the user named by `field` (`username` or `email`), from `ip`.
+    let attempt_as = |ip: [u8; 4], field: &'static str, name: String| {
         let app = &app;
         async move {
             app.send_from(
                 IpAddr::V4(Ipv4Addr::from(ip)),
                 Method::POST,
                 "/api/auth/login",
-                Some(json!({"username": username, "password": "wrong password"})),
+                Some(json!({field: name, "password": "wrong password"})),
             )
             .await
         }
     };
+    let attempt = |ip: [u8; 4], username: String| attempt_as(ip, "username", username);
 
     // Per client IP: three attempts on three usernames, the fourth is refused.
     for n in 0..3 {
@@ -338,18 +340,7 @@ async fn login_rate_limit(env: Env) {
 
     // Per account: the username and the email of one user draw on one budget.
     let user = app.register("limited").await;
-    let by_email = |ip: [u8; 4]| {
-        let (app, email) = (&app, format!("{}@example.com", user.username));
-        async move {
-            app.send_from(
-                IpAddr::V4(Ipv4Addr::from(ip)),
-                Method::POST,
-                "/api/auth/login",
-                Some(json!({"email": email, "password": "wrong password"})),
-            )
-            .await
-        }
-    };
+    let by_email = |ip: [u8; 4]| attempt_as(ip, "email", format!("{}@example.com", user.username));
     for n in 0..2 {
         let response = attempt([127, 0, 0, 40 + n], user.username.clone()).await;
         assert_eq!(response.status, 401, "{}", response.text);

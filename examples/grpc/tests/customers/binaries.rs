@@ -222,6 +222,16 @@ fn server_process_with_a_pem_public_key() {
     assert!(stderr(&output).starts_with("grpc-client: Unauthenticated: "));
 }
 
+/// Run the server to its end with `base` and `args`, and no environment.
+fn server_with(base: &[&str], args: &[&str]) -> std::process::Output {
+    Command::new(SERVER)
+        .args(base)
+        .args(args)
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
 /// Bad configuration exits non-zero with one line naming the problem.
 #[test]
 fn bad_configuration_exits_with_one_line() {
@@ -249,12 +259,7 @@ fn bad_configuration_exits_with_one_line() {
         ),
     ];
     for (args, expected) in cases {
-        let output = Command::new(SERVER)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env_clear()
-            .output()
-            .unwrap();
+        let output = server_with(&["--listen", "127.0.0.1:0"], args);
         assert_eq!(output.status.code(), Some(1), "{args:?}");
         let stderr = stderr(&output);
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
@@ -273,12 +278,10 @@ fn bad_configuration_exits_with_one_line() {
         ),
         (&["--no-such-flag"][..], "--no-such-flag"),
     ] {
-        let output = Command::new(SERVER)
-            .args(["--jwt-secret", "a test secret of at least thirty-two bytes"])
-            .args(args)
-            .env_clear()
-            .output()
-            .unwrap();
+        let output = server_with(
+            &["--jwt-secret", "a test secret of at least thirty-two bytes"],
+            args,
+        );
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         let stderr = stderr(&output);
         assert!(

@@ -103,8 +103,9 @@
 //! | `full` | all of the above |
 //!
 //! Only `memory-store` is on by default, so that the default store needs no feature; with
-//! `default-features = false` the core depends on neither moka nor any runtime. The crypto backend is aws-lc-rs, for verification and (through
-//! `jsonwebtoken`'s `aws_lc_rs` feature) for key parsing.
+//! `default-features = false` the core depends on neither moka nor any runtime. The crypto
+//! backend is aws-lc-rs, for verification and (through `jsonwebtoken`'s `aws_lc_rs` feature)
+//! for key parsing.
 //!
 //! # Getting help
 //!

@@ -11,12 +11,11 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use tokio::sync::Semaphore;
-
 use argon2::{
     Argon2,
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 

@@ -10,7 +10,8 @@
 //!
 //! [`RequireLayer`] enforces a policy on the `Claims<StandardClaims>` that
 //! [`VerifyLayer`](crate::verify::VerifyLayer) put into the request extensions. The check is
-//! synchronous and, when it grants, allocates nothing (tested with a counting allocator). A request that does not meet the policy gets 403 with
+//! synchronous and, when it grants, allocates nothing (tested with a counting allocator). A
+//! request that does not meet the policy gets 403 with
 //! `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` and a problem body
 //! naming the scope (gRPC: PERMISSION_DENIED); a request without claims gets 401. Rejections
 //! go through the same replaceable [`Responder`](crate::response::Responder) as the other

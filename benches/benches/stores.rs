@@ -1,4 +1,4 @@
-//! Revocation checks: the in-process `MemoryStore`, and tollgate-redis's store through its
+//! Revocation checks: the in-process `MemoryRevocationStore`, and tollgate-redis's store through its
 //! coherent local cache and direct (one `MGET` round trip).
 //!
 //! The Redis groups need a Redis: `TOLLGATE_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6379`);
@@ -15,7 +15,7 @@ use std::{
 use criterion::{Criterion, criterion_group, criterion_main};
 use tollgate::{
     StandardClaims,
-    revocation::{MemoryStore, RevocationStore, Status, TokenRef},
+    revocation::{MemoryRevocationStore, RevocationStatus, RevocationStore, TokenRef},
 };
 use tollgate_benches::{claims, now, now_or_never};
 use tollgate_redis::{LocalCache, RedisRevocationStore};
@@ -50,18 +50,18 @@ async fn fill(store: &impl RevocationStore, revoked: &StandardClaims, count: usi
 
 fn memory(c: &mut Criterion) {
     let (active, revoked) = tokens();
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     now_or_never(fill(&store, &revoked, 10_000)).unwrap();
     store.run_pending_tasks();
     let active_ref = TokenRef::from_claims(&active).unwrap();
     let revoked_ref = TokenRef::from_claims(&revoked).unwrap();
     assert_eq!(
         now_or_never(store.check(&active_ref)).unwrap().unwrap(),
-        Status::Active
+        RevocationStatus::Active
     );
     assert_eq!(
         now_or_never(store.check(&revoked_ref)).unwrap().unwrap(),
-        Status::Revoked
+        RevocationStatus::Revoked
     );
 
     let mut group = c.benchmark_group("revocation/memory");
@@ -111,8 +111,14 @@ fn redis(c: &mut Criterion) {
         }
         assert!(cached.is_subscribed(), "the local cache never subscribed");
         for store in [&direct, &cached] {
-            assert_eq!(store.check(&active_ref).await.unwrap(), Status::Active);
-            assert_eq!(store.check(&revoked_ref).await.unwrap(), Status::Revoked);
+            assert_eq!(
+                store.check(&active_ref).await.unwrap(),
+                RevocationStatus::Active
+            );
+            assert_eq!(
+                store.check(&revoked_ref).await.unwrap(),
+                RevocationStatus::Revoked
+            );
         }
         (direct, cached)
     });

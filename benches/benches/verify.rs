@@ -72,7 +72,7 @@ fn per_algorithm(c: &mut Criterion) {
         });
         group.finish();
 
-        if algorithm == tollgate::Algorithm::HS256 {
+        if algorithm == tollgate::key::Algorithm::HS256 {
             floor_parts(c, &token, &raw);
         }
     }

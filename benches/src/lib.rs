@@ -14,7 +14,7 @@ use std::{
 use aws_lc_rs::{hmac, signature as sig};
 use jsonwebtoken::{DecodingKey, DecodingKeyKind, EncodingKey, Header};
 use tollgate::{
-    Algorithm,
+    key::Algorithm,
     key::Key,
     verify::{TrustedIssuer, Verifier},
 };

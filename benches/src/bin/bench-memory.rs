@@ -1,4 +1,4 @@
-//! Memory per revoked `jti`, at one million entries: in tollgate's in-process `MemoryStore`
+//! Memory per revoked `jti`, at one million entries: in tollgate's in-process `MemoryRevocationStore`
 //! (growth of the process's resident set) and in Redis through tollgate-redis (growth of
 //! `INFO memory` `used_memory`). Also the memory per entry of the verified-token cache, at
 //! 100 000 tokens.
@@ -11,8 +11,9 @@
 use std::time::Instant;
 
 use tollgate::{
-    Algorithm, StandardClaims,
-    revocation::{MemoryStore, RevocationStore},
+    StandardClaims,
+    key::Algorithm,
+    revocation::{MemoryRevocationStore, RevocationStore},
     verify::VerifiedCache,
 };
 use tollgate_benches::{Keys, now, now_or_never};
@@ -52,7 +53,7 @@ fn main() {
     });
 }
 
-fn verify_cache(count: usize) -> (Vec<String>, tollgate::Verifier) {
+fn verify_cache(count: usize) -> (Vec<String>, tollgate::verify::Verifier) {
     let keys = Keys::new(Algorithm::HS256);
     let tokens: Vec<String> = (0..count).map(|i| keys.token(&jti(i))).collect();
     let verifier = keys.verifier().cache(VerifiedCache::new(count as u64 * 2));
@@ -72,9 +73,9 @@ fn verify_cache(count: usize) -> (Vec<String>, tollgate::Verifier) {
     (tokens, verifier)
 }
 
-async fn memory_store(count: usize) -> MemoryStore {
+async fn memory_store(count: usize) -> MemoryRevocationStore {
     let until = now() + 3600;
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     store.revoke_token(&jti(usize::MAX), until).await.unwrap();
     store.run_pending_tasks();
     let before = rss();
@@ -87,7 +88,7 @@ async fn memory_store(count: usize) -> MemoryStore {
     let after = rss();
     assert_eq!(store.entry_count(), count as u64 + 1);
     println!(
-        "MemoryStore: {count} revoked jti, RSS +{:.1} MiB, {:.0} bytes per entry ({:.2} s to write)",
+        "MemoryRevocationStore: {count} revoked jti, RSS +{:.1} MiB, {:.0} bytes per entry ({:.2} s to write)",
         (after - before) as f64 / 1048576.0,
         (after - before) as f64 / count as f64,
         elapsed.as_secs_f64()

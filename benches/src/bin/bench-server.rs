@@ -6,8 +6,8 @@
 //!
 //! Modes: `bare` (no authentication), `empty-layer` (bare plus a `route_layer` that does
 //! nothing: what axum's layering itself costs), `verify` (tollgate `VerifyLayer`), `verify-cached`
-//! (with the verified-token cache), `verify-policy` (plus `RequireLayer`),
-//! `verify-revocation` (plus `RevocationLayer` on the in-process `MemoryStore`),
+//! (with the verified-token cache), `verify-policy` (plus `RequirePolicyLayer`),
+//! `verify-revocation` (plus `RevocationLayer` on the in-process `MemoryRevocationStore`),
 //! `verify-redis-cached` and `verify-redis-direct` (plus `RevocationLayer` on tollgate-redis,
 //! with and without its local cache), `handwritten` (an axum `from_fn` middleware calling
 //! `jsonwebtoken::decode`, what most applications write) and `handwritten-redis` (the same
@@ -29,9 +29,10 @@ use axum::{
 };
 use jsonwebtoken::{DecodingKey, Validation};
 use tollgate::{
-    Algorithm, StandardClaims, VerifyLayer,
+    RevocationLayer, StandardClaims, VerifyLayer,
+    key::Algorithm,
     policy::{Authorizer, Policy},
-    revocation::{MemoryStore, RevocationLayer, RevocationStore},
+    revocation::{MemoryRevocationStore, RevocationStore},
     verify::VerifiedCache,
 };
 use tollgate_benches::{BODY, Keys, now};
@@ -89,7 +90,7 @@ async fn serve(mode: String, port: u16, redis: Option<String>, keys: Keys) {
                 .layer(Authorizer::new().require(Policy::permission("customer:read").unwrap())),
         ),
         "verify-revocation" => {
-            let store = MemoryStore::new();
+            let store = MemoryRevocationStore::new();
             fill(&store).await;
             route.route_layer(
                 ServiceBuilder::new()

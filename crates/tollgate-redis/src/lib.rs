@@ -9,17 +9,17 @@
 //!
 //! - **One round trip per check**: one `MGET` of the token's (up to) four keys answers all
 //!   four questions (revoked `jti`, ended `sid`, the subject's cut-off and permission
-//!   version), decided by tollgate's [`decide`](tollgate::revocation::decide) rule.
+//!   version), decided by tollgate's [`RevocationEntries::status_of`](tollgate::revocation::RevocationEntries::status_of) rule.
 //! - **Entries expire on their own**: every key expires (`EXPIREAT`) at the `until` it was
-//!   written with plus a [leeway](revocation::Builder::leeway) (60 s by default, like
-//!   tollgate's `MemoryStore`), so Redis holds only what can still match a valid token.
+//!   written with plus a [leeway](RedisRevocationStoreBuilder::leeway) (60 s by default, like
+//!   tollgate's `MemoryRevocationStore`), so Redis holds only what can still match a valid token.
 //! - **Atomic writes**: each write is one Lua script that merges with what is stored (a later
 //!   cut-off replaces an earlier one and never the reverse, the highest version wins, an
 //!   expiry is never shortened), sets the expiry and publishes the write on the channel
 //!   `<prefix>revocations`. A write that fails returns an error: it is never dropped.
 //! - **Bounded calls**: every call is bounded by a timeout (250 ms by default) and fails with
-//!   [`StoreErrorKind::Timeout`](tollgate::revocation::StoreErrorKind::Timeout) or
-//!   [`Unavailable`](tollgate::revocation::StoreErrorKind::Unavailable); the revocation
+//!   [`RevocationStoreErrorKind::Timeout`](tollgate::revocation::RevocationStoreErrorKind::Timeout) or
+//!   [`Unavailable`](tollgate::revocation::RevocationStoreErrorKind::Unavailable); the revocation
 //!   layer's failure policy decides what the request gets. The connection
 //!   ([`redis::aio::ConnectionManager`]) reconnects on its own: when Redis comes back, checks
 //!   succeed again without a restart.
@@ -42,7 +42,7 @@
 //! ```
 //!
 //! The prefix is `tollgate:` unless set with
-//! [`Builder::prefix`](revocation::Builder::prefix); `<until>` is the `until` of the write
+//! [`RedisRevocationStoreBuilder::prefix`](RedisRevocationStoreBuilder::prefix); `<until>` is the `until` of the write
 //! plus the leeway, and the key expires then.
 //!
 //! # Example
@@ -50,7 +50,8 @@
 //! ```no_run
 //! use std::time::Duration;
 //!
-//! use tollgate::revocation::{RevocationLayer, RevocationStore, Status, TokenRef};
+//! use tollgate::RevocationLayer;
+//! use tollgate::revocation::{RevocationStatus, RevocationStore, TokenRef};
 //! use tollgate_redis::{LocalCache, RedisRevocationStore};
 //!
 //! #[tokio::main]
@@ -67,7 +68,7 @@
 //!
 //!     // What the revocation layer asks on every request of a route that opts in.
 //!     let token = TokenRef::new("token-1", 1_900_000_900);
-//!     assert_eq!(store.check(&token).await?, Status::Revoked);
+//!     assert_eq!(store.check(&token).await?, RevocationStatus::Revoked);
 //!
 //!     // Put it behind `VerifyLayer` on the routes that must refuse revoked tokens.
 //!     let _layer = RevocationLayer::new(store);
@@ -79,7 +80,7 @@
 //!
 //! - **Cluster** (feature `cluster`): build a `redis::cluster::ClusterClient`, get its
 //!   `get_async_connection().await?` and pass it to
-//!   [`Builder::with_connection`](revocation::Builder::with_connection); pass a
+//!   [`RedisRevocationStoreBuilder::with_connection`](RedisRevocationStoreBuilder::with_connection); pass a
 //!   [`redis::Client`] for any one node to [`RedisRevocationStore::builder`] for the local
 //!   cache's subscription (`PUBLISH` reaches the subscribers of every node). The cluster
 //!   connection splits the check's `MGET` by slot and routes each write script by its one
@@ -88,17 +89,17 @@
 //! - **Sentinel** (feature `sentinel`): build a `redis::sentinel::SentinelClient` for the
 //!   master (`SentinelServerType::Master`) and start from
 //!   `RedisRevocationStore::sentinel(sentinel_client)`. Its connection
-//!   (`revocation::SentinelConnection`) asks the sentinels for the master and asks again
+//!   (`SentinelConnection`) asks the sentinels for the master and asks again
 //!   after a failover (a lost connection, `READONLY` or `MASTERDOWN`); the local cache
 //!   resubscribes through the master the sentinels name.
-//! - Any other deployment: [`Builder::with_connection`](revocation::Builder::with_connection)
+//! - Any other deployment: [`RedisRevocationStoreBuilder::with_connection`](RedisRevocationStoreBuilder::with_connection)
 //!   takes any `redis::aio::ConnectionLike + Clone + Send + Sync + 'static`.
 //!
 //! # Feature flags
 //!
 //! | feature    | what it enables                                                         |
 //! |------------|-------------------------------------------------------------------------|
-//! | `cluster`  | `redis/cluster-async`: cluster connections for `Builder::with_connection` |
+//! | `cluster`  | `redis/cluster-async`: cluster connections for `RedisRevocationStoreBuilder::with_connection` |
 //! | `sentinel` | `RedisRevocationStore::sentinel` and `SentinelConnection`                 |
 //! | `full`     | all of the above                                                        |
 //!
@@ -111,10 +112,18 @@
 //! [tollgate]: https://docs.rs/tollgate
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod revocation;
+mod revocation;
 #[cfg(feature = "session")]
-pub mod session;
+mod session;
 mod settings;
 
 pub use redis;
-pub use revocation::{LocalCache, RedisRevocationStore};
+#[cfg(feature = "sentinel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
+pub use revocation::SentinelConnection;
+pub use revocation::{
+    LocalCache, RedisCheckFuture, RedisRevocationStore, RedisRevocationStoreBuilder,
+};
+#[cfg(feature = "session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session")))]
+pub use session::{RedisSessionStore, RedisSessionStoreBuilder};

@@ -1,46 +1,5 @@
 //! The Redis session store (feature `session`): [`RedisSessionStore`] implements
 //! `tollgate-session`'s [`SessionStore`], so that several instances share their sessions.
-//!
-//! # Key layout
-//!
-//! ```text
-//! <prefix>session:<sid>        HASH  the session, plus the refresh jti spent last and the
-//!                                    answer kept for the grace interval
-//! <prefix>sessions:<subject>   ZSET  the subject's session ids, scored by creation time
-//! <prefix>session-deadlines    ZSET  every session id, scored by its deadline (0 once ended):
-//!                                    what a purge removes
-//! ```
-//!
-//! Every operation that changes more than one key, and the rotation, is one Lua script, which
-//! Redis runs without interleaving: [`rotate`](SessionStore::rotate) reads the session,
-//! decides and writes in one step, so of concurrent refreshes of one token exactly one wins.
-//! Each session hash also expires on its own, [`retention`](Builder::retention) (one day by
-//! default) after its deadline, in case no cleanup task purges it.
-//!
-//! With Redis Cluster, give the store a prefix with a hash tag (`{sessions}:`) so that all its
-//! keys live in one slot: the scripts for listing, ending all and purging reach the session
-//! hashes through the indexes.
-//!
-//! # Example
-//!
-//! ```no_run
-//! use tollgate::{Algorithm, StandardClaims};
-//! use tollgate_redis::session::RedisSessionStore;
-//! use tollgate_session::{ClaimsError, Issuer, NewSession, Session, SessionManager, SigningKey};
-//!
-//! #[tokio::main]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let client = redis::Client::open("redis://127.0.0.1:6379/")?;
-//!     let store = RedisSessionStore::builder(client).prefix("myapp:")?.build()?;
-//!
-//!     let issuer = Issuer::new("crm", "crm-api", SigningKey::generate("k1", Algorithm::ES256)?);
-//!     let claims = |_: Session| async { Ok::<_, ClaimsError>(StandardClaims::default()) };
-//!     let sessions = SessionManager::new(issuer, store, claims)?;
-//!     let (_session, pair) = sessions.login(NewSession::new("42")).await?;
-//!     let _next = sessions.refresh(pair.refresh_token()).await?;
-//!     Ok(())
-//! }
-//! ```
 
 use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
 
@@ -49,7 +8,7 @@ use tokio::time;
 use tollgate::ConfigError;
 use tollgate_session::{
     Session, SessionStore,
-    store::{RotateOutcome, Rotation, StoreError, StoreErrorKind},
+    store::{RotateOutcome, Rotation, SessionStoreError, SessionStoreErrorKind},
 };
 
 /// Creates a session unless its id exists. KEYS: session, subject index, deadlines. ARGV: ttl,
@@ -184,15 +143,54 @@ const PURGE_BATCH: usize = 500;
 
 /// A [`SessionStore`] on Redis.
 ///
-/// Every call is bounded by the [`timeout`](Builder::timeout) (one second by default) and
-/// fails with [`StoreErrorKind::Unavailable`] past it. A rotation that timed out may have
+/// Every call is bounded by the [`timeout`](RedisSessionStoreBuilder::timeout) (one second by default) and
+/// fails with [`SessionStoreErrorKind::Unavailable`] past it. A rotation that timed out may have
 /// been applied: the client's retry with the same refresh token is then a reuse, which ends
 /// the session unless the manager's grace interval covers it.
 ///
 /// Handles are cheap to clone and share one connection (a [`ConnectionManager`] unless
-/// another is given with [`Builder::with_connection`]).
+/// another is given with [`RedisSessionStoreBuilder::with_connection`]).
 ///
-/// See the [module docs](self) for the key layout and an example.
+/// # Key layout
+///
+/// ```text
+/// <prefix>session:<sid>        HASH  the session, plus the refresh jti spent last and the
+///                                    answer kept for the grace interval
+/// <prefix>sessions:<subject>   ZSET  the subject's session ids, scored by creation time
+/// <prefix>session-deadlines    ZSET  every session id, scored by its deadline (0 once ended):
+///                                    what a purge removes
+/// ```
+///
+/// Every operation that changes more than one key, and the rotation, is one Lua script, which
+/// Redis runs without interleaving: [`rotate`](SessionStore::rotate) reads the session,
+/// decides and writes in one step, so of concurrent refreshes of one token exactly one wins.
+/// Each session hash also expires on its own, [`retention`](RedisSessionStoreBuilder::retention) (one day by
+/// default) after its deadline, in case no cleanup task purges it.
+///
+/// With Redis Cluster, give the store a prefix with a hash tag (`{sessions}:`) so that all its
+/// keys live in one slot: the scripts for listing, ending all and purging reach the session
+/// hashes through the indexes.
+///
+/// # Example
+///
+/// ```no_run
+/// use tollgate::{StandardClaims, key::Algorithm};
+/// use tollgate_redis::RedisSessionStore;
+/// use tollgate_session::{ClaimsError, Issuer, NewSession, Session, SessionManager, SigningKey};
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let client = redis::Client::open("redis://127.0.0.1:6379/")?;
+///     let store = RedisSessionStore::builder(client).prefix("myapp:")?.build()?;
+///
+///     let issuer = Issuer::new("crm", "crm-api", SigningKey::generate("k1", Algorithm::ES256)?);
+///     let claims = |_: Session| async { Ok::<_, ClaimsError>(StandardClaims::default()) };
+///     let sessions = SessionManager::new(issuer, store, claims)?;
+///     let (_session, pair) = sessions.login(NewSession::new("42")).await?;
+///     let _next = sessions.refresh(pair.refresh_token()).await?;
+///     Ok(())
+/// }
+/// ```
 pub struct RedisSessionStore<C = ConnectionManager> {
     inner: Arc<Inner<C>>,
 }
@@ -245,8 +243,8 @@ impl RedisSessionStore {
 
     /// A builder for a store on the server `client` points at, with a [`ConnectionManager`]
     /// that reconnects with backoff (at most 1 s between attempts).
-    pub fn builder(client: redis::Client) -> Builder {
-        Builder::new(Box::new(move || {
+    pub fn builder(client: redis::Client) -> RedisSessionStoreBuilder {
+        RedisSessionStoreBuilder::new(Box::new(move || {
             ConnectionManager::new_lazy_with_config(
                 client,
                 ConnectionManagerConfig::new().set_max_delay(Duration::from_secs(1)),
@@ -288,12 +286,15 @@ where
     async fn bounded<T>(
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, SessionStoreError> {
         match time::timeout(self.inner.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(StoreError::new(StoreErrorKind::Unavailable, error)),
-            Err(_) => Err(StoreError::new(
-                StoreErrorKind::Unavailable,
+            Ok(Err(error)) => Err(SessionStoreError::new(
+                SessionStoreErrorKind::Unavailable,
+                error,
+            )),
+            Err(_) => Err(SessionStoreError::new(
+                SessionStoreErrorKind::Unavailable,
                 "the session store timed out",
             )),
         }
@@ -304,7 +305,7 @@ impl<C> SessionStore for RedisSessionStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+    async fn create(&self, session: &Session) -> Result<(), SessionStoreError> {
         let deadline = if session.active {
             session.deadline()
         } else {
@@ -333,11 +334,13 @@ where
         if created == 1 {
             Ok(())
         } else {
-            Err(StoreError::from_kind(StoreErrorKind::Conflict))
+            Err(SessionStoreError::from_kind(
+                SessionStoreErrorKind::Conflict,
+            ))
         }
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+    async fn get(&self, id: &str) -> Result<Option<Session>, SessionStoreError> {
         let mut connection = self.inner.connection.clone();
         let mut command = redis::cmd("HGETALL");
         command.arg(self.session_key(id));
@@ -348,7 +351,7 @@ where
         parse_session(&flat).map(Some)
     }
 
-    async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotateOutcome, StoreError> {
+    async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotateOutcome, SessionStoreError> {
         let (kept_until, kept_answer) = match rotation.grace {
             Some((until, answer)) => (until.to_string(), answer),
             None => (String::new(), ""),
@@ -395,7 +398,7 @@ where
         })
     }
 
-    async fn list(&self, subject: &str, now: i64) -> Result<Vec<Session>, StoreError> {
+    async fn list(&self, subject: &str, now: i64) -> Result<Vec<Session>, SessionStoreError> {
         let mut invocation = self.inner.scripts.list.key(self.subject_key(subject));
         invocation.arg(self.session_key("")).arg(now);
         let mut connection = self.inner.connection.clone();
@@ -405,7 +408,7 @@ where
         rows.iter().map(|row| parse_session(row)).collect()
     }
 
-    async fn end(&self, id: &str) -> Result<Option<Session>, StoreError> {
+    async fn end(&self, id: &str) -> Result<Option<Session>, SessionStoreError> {
         let mut invocation = self.inner.scripts.end.key(self.session_key(id));
         invocation.key(self.deadlines_key());
         let mut connection = self.inner.connection.clone();
@@ -418,7 +421,7 @@ where
         parse_session(&flat).map(Some)
     }
 
-    async fn end_all(&self, subject: &str) -> Result<Vec<Session>, StoreError> {
+    async fn end_all(&self, subject: &str) -> Result<Vec<Session>, SessionStoreError> {
         let mut invocation = self.inner.scripts.end_all.key(self.subject_key(subject));
         invocation
             .key(self.deadlines_key())
@@ -430,7 +433,7 @@ where
         rows.iter().map(|row| parse_session(row)).collect()
     }
 
-    async fn purge(&self, now: i64) -> Result<u64, StoreError> {
+    async fn purge(&self, now: i64) -> Result<u64, SessionStoreError> {
         let mut purged = 0_u64;
         loop {
             let mut invocation = self.inner.scripts.purge.key(self.deadlines_key());
@@ -480,7 +483,7 @@ fn fields(session: &Session) -> Vec<(&'static str, String)> {
 }
 
 /// A session from a flat `HGETALL` answer.
-fn parse_session(flat: &[String]) -> Result<Session, StoreError> {
+fn parse_session(flat: &[String]) -> Result<Session, SessionStoreError> {
     let mut map: HashMap<&str, &str> = HashMap::with_capacity(flat.len() / 2);
     for pair in flat.chunks(2) {
         if let [field, value] = pair {
@@ -489,12 +492,12 @@ fn parse_session(flat: &[String]) -> Result<Session, StoreError> {
             return Err(corrupt("an odd number of hash members"));
         }
     }
-    let text = |field: &str| -> Result<String, StoreError> {
+    let text = |field: &str| -> Result<String, SessionStoreError> {
         map.get(field)
             .map(|value| (*value).to_owned())
             .ok_or_else(|| corrupt("a session without one of its fields"))
     };
-    let number = |field: &str| -> Result<i64, StoreError> {
+    let number = |field: &str| -> Result<i64, SessionStoreError> {
         map.get(field)
             .ok_or_else(|| corrupt("a session without one of its fields"))?
             .parse()
@@ -520,8 +523,8 @@ fn parse_session(flat: &[String]) -> Result<Session, StoreError> {
     })
 }
 
-fn corrupt(what: &'static str) -> StoreError {
-    StoreError::new(StoreErrorKind::Corrupt, what)
+fn corrupt(what: &'static str) -> SessionStoreError {
+    SessionStoreError::new(SessionStoreErrorKind::Corrupt, what)
 }
 
 /// How the builder makes the store's connection.
@@ -529,18 +532,18 @@ type Connect<C> = Box<dyn FnOnce() -> redis::RedisResult<C> + Send>;
 
 /// A builder for [`RedisSessionStore`], from [`RedisSessionStore::builder`].
 ///
-/// See the [module docs](self) for an example.
+/// See [`RedisSessionStore`] for an example.
 #[must_use]
-pub struct Builder<C = ConnectionManager> {
+pub struct RedisSessionStoreBuilder<C = ConnectionManager> {
     connect: Connect<C>,
     prefix: String,
     timeout: Duration,
     retention: Duration,
 }
 
-impl<C> fmt::Debug for Builder<C> {
+impl<C> fmt::Debug for RedisSessionStoreBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
+        f.debug_struct("RedisSessionStoreBuilder")
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("retention", &self.retention)
@@ -548,7 +551,7 @@ impl<C> fmt::Debug for Builder<C> {
     }
 }
 
-impl<C> Builder<C> {
+impl<C> RedisSessionStoreBuilder<C> {
     fn new(connect: Connect<C>) -> Self {
         Self {
             connect,
@@ -560,8 +563,8 @@ impl<C> Builder<C> {
 
     /// Use `connection` instead of the one the builder would make (a cluster or sentinel
     /// connection, or any other reconnecting one).
-    pub fn with_connection<D: Send + 'static>(self, connection: D) -> Builder<D> {
-        Builder {
+    pub fn with_connection<D: Send + 'static>(self, connection: D) -> RedisSessionStoreBuilder<D> {
+        RedisSessionStoreBuilder {
             connect: Box::new(move || Ok(connection)),
             prefix: self.prefix,
             timeout: self.timeout,

@@ -15,11 +15,11 @@ use crate::{SessionStore, unix_now};
 ///
 /// ```
 /// use std::time::Duration;
-/// use tollgate_session::{MemoryStore, cleanup::CleanupTask};
+/// use tollgate_session::{MemorySessionStore, cleanup::CleanupTask};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let cleanup = CleanupTask::spawn(MemoryStore::new(), Duration::from_secs(300));
+/// let cleanup = CleanupTask::spawn(MemorySessionStore::new(), Duration::from_secs(300));
 /// assert!(!cleanup.is_finished());
 /// cleanup.stop();
 /// # }

@@ -2,9 +2,9 @@
 
 use std::{error::Error as StdError, fmt, sync::Arc};
 
-use tollgate::{AuthError, ErrorKind};
+use tollgate::{AuthError, AuthErrorKind};
 
-use crate::{ClaimsError, IssueError, IssueErrorKind, store::StoreError};
+use crate::{ClaimsError, IssueError, IssueErrorKind, store::SessionStoreError};
 
 /// Why a [`SessionManager`](crate::SessionManager) operation failed.
 ///
@@ -119,7 +119,7 @@ impl SessionError {
 
     pub(crate) fn invalid_token(error: AuthError) -> Self {
         // A key source that cannot answer is not the client's fault.
-        let kind = if error.kind() == ErrorKind::KeySourceUnavailable {
+        let kind = if error.kind() == AuthErrorKind::KeySourceUnavailable {
             SessionErrorKind::Unavailable
         } else {
             SessionErrorKind::InvalidToken
@@ -154,37 +154,39 @@ impl SessionError {
     /// [`Responder`](tollgate::response::Responder) like the layers' rejections.
     ///
     /// A verification failure keeps its own kind; an ended, reused, refused, unknown or
-    /// revoked session is [`ErrorKind::SessionEnded`] or [`ErrorKind::Revoked`]; an expired or
-    /// idle one [`ErrorKind::Expired`]; an unavailable store [`ErrorKind::StoreUnavailable`].
+    /// revoked session is [`AuthErrorKind::SessionEnded`] or [`AuthErrorKind::Revoked`]; an expired or
+    /// idle one [`AuthErrorKind::Expired`]; an unavailable store [`AuthErrorKind::StoreUnavailable`].
     /// A minting failure has no rejection kind of its own and maps to
-    /// [`ErrorKind::StoreUnavailable`] (a 503: the client may retry).
+    /// [`AuthErrorKind::StoreUnavailable`] (a 503: the client may retry).
     #[must_use]
     pub fn to_auth_error(&self) -> AuthError {
         if let Some(auth) = &self.auth {
             return auth.clone();
         }
         let kind = match self.kind {
-            SessionErrorKind::InvalidToken => ErrorKind::Malformed,
+            SessionErrorKind::InvalidToken => AuthErrorKind::Malformed,
             SessionErrorKind::NotFound
             | SessionErrorKind::Ended
             | SessionErrorKind::Reused
-            | SessionErrorKind::Refused => ErrorKind::SessionEnded,
-            SessionErrorKind::Expired | SessionErrorKind::Idle => ErrorKind::Expired,
-            SessionErrorKind::Revoked => ErrorKind::Revoked,
-            SessionErrorKind::Unavailable | SessionErrorKind::Issue => ErrorKind::StoreUnavailable,
+            | SessionErrorKind::Refused => AuthErrorKind::SessionEnded,
+            SessionErrorKind::Expired | SessionErrorKind::Idle => AuthErrorKind::Expired,
+            SessionErrorKind::Revoked => AuthErrorKind::Revoked,
+            SessionErrorKind::Unavailable | SessionErrorKind::Issue => {
+                AuthErrorKind::StoreUnavailable
+            }
         };
         AuthError::new(kind)
     }
 }
 
-impl From<StoreError> for SessionError {
-    fn from(error: StoreError) -> Self {
+impl From<SessionStoreError> for SessionError {
+    fn from(error: SessionStoreError) -> Self {
         Self::new(SessionErrorKind::Unavailable).with_source(error)
     }
 }
 
-impl From<tollgate::revocation::StoreError> for SessionError {
-    fn from(error: tollgate::revocation::StoreError) -> Self {
+impl From<tollgate::revocation::RevocationStoreError> for SessionError {
+    fn from(error: tollgate::revocation::RevocationStoreError) -> Self {
         Self::new(SessionErrorKind::Unavailable).with_source(error)
     }
 }

@@ -5,12 +5,12 @@
 //!
 //! ```
 //! use axum::{Router, routing::{get, post}};
-//! use tollgate::Algorithm;
-//! use tollgate_session::{ClaimsError, Issuer, MemoryStore, Session, SessionManager, SigningKey};
+//! use tollgate::key::Algorithm;
+//! use tollgate_session::{ClaimsError, Issuer, MemorySessionStore, Session, SessionManager, SigningKey};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let issuer = Issuer::new("crm", "crm-api", SigningKey::generate("k1", Algorithm::ES256)?);
-//! let sessions = SessionManager::new(issuer.clone(), MemoryStore::new(), |_: Session| async {
+//! let sessions = SessionManager::new(issuer.clone(), MemorySessionStore::new(), |_: Session| async {
 //!     Ok::<_, ClaimsError>(())
 //! })?;
 //!

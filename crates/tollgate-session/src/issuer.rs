@@ -15,13 +15,13 @@ use tollgate::{
 use crate::{Session, SigningKey, VerificationKey, random_id, unix_now};
 
 /// The header `typ` of access tokens (RFC 9068).
-pub const ACCESS_TYP: &str = "at+jwt";
+pub const ACCESS_HEADER_TYP: &str = "at+jwt";
 /// The header `typ` of refresh tokens.
-pub const REFRESH_TYP: &str = "refresh+jwt";
+pub const REFRESH_HEADER_TYP: &str = "refresh+jwt";
 /// The `token_type` claim of access tokens.
-pub const ACCESS_TOKEN_TYPE: &str = "access";
+pub const ACCESS_TOKEN_TYPE_CLAIM: &str = "access";
 /// The `token_type` claim of refresh tokens.
-pub const REFRESH_TOKEN_TYPE: &str = "refresh";
+pub const REFRESH_TOKEN_TYPE_CLAIM: &str = "refresh";
 
 /// The claims the issuer sets itself; the caller's claims may not set them.
 const REGISTERED: [&str; 9] = [
@@ -60,7 +60,7 @@ const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 /// # Example
 ///
 /// ```
-/// use tollgate::{Algorithm, StandardClaims};
+/// use tollgate::{StandardClaims, key::Algorithm};
 /// use tollgate_session::{Issuer, Session, SigningKey};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -128,7 +128,7 @@ impl Issuer {
             inner: Arc::new(Inner {
                 issuer: issuer.into(),
                 audience: audience.into(),
-                header: (header(ACCESS_TYP), header(REFRESH_TYP)),
+                header: (header(ACCESS_HEADER_TYP), header(REFRESH_HEADER_TYP)),
                 signing: signing_key,
                 verification: Vec::new(),
                 access_ttl: 30 * 60,
@@ -276,7 +276,7 @@ impl Issuer {
     ///
     /// As the [`Verifier`] builder (not expected for values this issuer accepted).
     pub fn access_verifier(&self) -> Result<Verifier, ConfigError> {
-        self.verifier(ACCESS_TYP, ACCESS_TOKEN_TYPE)
+        self.verifier(ACCESS_HEADER_TYP, ACCESS_TOKEN_TYPE_CLAIM)
     }
 
     /// A verifier that accepts this issuer's refresh tokens and nothing else: `typ:
@@ -287,7 +287,7 @@ impl Issuer {
     ///
     /// As the [`Verifier`] builder.
     pub fn refresh_verifier(&self) -> Result<Verifier, ConfigError> {
-        self.verifier(REFRESH_TYP, REFRESH_TOKEN_TYPE)
+        self.verifier(REFRESH_HEADER_TYP, REFRESH_TOKEN_TYPE_CLAIM)
     }
 
     fn verifier(&self, typ: &str, token_type: &str) -> Result<Verifier, ConfigError> {
@@ -295,8 +295,8 @@ impl Issuer {
             TrustedIssuer::new(Arc::clone(&self.inner.issuer), self.key_set())
                 .add_audience(Arc::clone(&self.inner.audience)),
         )
-        .typ(typ)?
-        .token_type(token_type)?
+        .header_typ(typ)?
+        .token_type_claim(token_type)?
         .leeway(self.inner.leeway)?
         .require_claim("jti")?
         .require_claim("sid")?
@@ -367,7 +367,7 @@ impl Issuer {
             access_expires_at,
             session,
             &access_jti,
-            ACCESS_TOKEN_TYPE,
+            ACCESS_TOKEN_TYPE_CLAIM,
         );
         access.extend(extra);
         let refresh = self.registered(
@@ -375,7 +375,7 @@ impl Issuer {
             refresh_expires_at,
             session,
             &refresh_jti,
-            REFRESH_TOKEN_TYPE,
+            REFRESH_TOKEN_TYPE_CLAIM,
         );
 
         let key = self.inner.signing.encoding_key();

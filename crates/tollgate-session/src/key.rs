@@ -12,7 +12,7 @@
 //!    remove it.
 //!
 //! ```
-//! use tollgate::Algorithm;
+//! use tollgate::key::Algorithm;
 //! use tollgate_session::{Issuer, SigningKey, VerificationKey};
 //!
 //! let previous = SigningKey::generate("2026-10", Algorithm::ES256)?;
@@ -44,7 +44,7 @@ use jsonwebtoken::{
         PublicKeyUse, RSAKeyParameters, RSAKeyType,
     },
 };
-use tollgate::{Algorithm, ConfigError, key::Key};
+use tollgate::{ConfigError, key::Algorithm, key::Key};
 
 /// The key an [`Issuer`](crate::Issuer) signs with: a private key (or HMAC secret), its `kid`
 /// and its one algorithm.

@@ -16,7 +16,7 @@
 //!   [`RevocationStore`](tollgate::revocation::RevocationStore) so that access tokens die
 //!   too on the routes that check revocation. It serves RFC 7009 revocation (feature `axum`)
 //!   and purges dead sessions in the background ([`cleanup::CleanupTask`]).
-//! - A [`SessionStore`] keeps the sessions: [`MemoryStore`] here, SQLite and PostgreSQL with
+//! - A [`SessionStore`] keeps the sessions: [`MemorySessionStore`] here, SQLite and PostgreSQL with
 //!   the `sqlite` / `postgres` features, Redis in `tollgate-redis`. All pass one behaviour
 //!   suite ([`suite`], feature `test-suite`).
 //!
@@ -27,9 +27,9 @@
 //! # Example
 //!
 //! ```
-//! use tollgate::{Algorithm, StandardClaims, revocation::MemoryStore as Revocations};
+//! use tollgate::{StandardClaims, key::Algorithm, revocation::MemoryRevocationStore as Revocations};
 //! use tollgate_session::{
-//!     ClaimsError, Issuer, MemoryStore, NewSession, Session, SessionManager, SigningKey,
+//!     ClaimsError, Issuer, MemorySessionStore, NewSession, Session, SessionManager, SigningKey,
 //! };
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -45,7 +45,7 @@
 //!         ..StandardClaims::default()
 //!     })
 //! };
-//! let sessions = SessionManager::new(issuer, MemoryStore::new(), claims)?
+//! let sessions = SessionManager::new(issuer, MemorySessionStore::new(), claims)?
 //!     .with_revocation(Revocations::new());
 //!
 //! let (session, pair) = sessions.login(NewSession::new("42").remember_me(true)).await?;
@@ -64,8 +64,8 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `axum` | [`Issuer::jwks_handler`] and [`SessionManager::revocation_handler`] (RFC 7009), on `axum-core` |
-//! | `sqlite` | [`store::SqliteStore`] (sqlx), with its migrations |
-//! | `postgres` | [`store::PostgresStore`] (sqlx), with its migrations |
+//! | `sqlite` | [`store::SqliteSessionStore`] (sqlx), with its migrations |
+//! | `postgres` | [`store::PostgresSessionStore`] (sqlx), with its migrations |
 //! | `sqlx` | both SQL stores |
 //! | `test-suite` | [`suite`]: the behaviour suite every store passes, for store implementations |
 //! | `full` | all of the above |
@@ -92,15 +92,15 @@ pub mod suite;
 
 pub use error::{SessionError, SessionErrorKind};
 pub use issuer::{
-    ACCESS_TOKEN_TYPE, ACCESS_TYP, IssueError, IssueErrorKind, Issuer, REFRESH_TOKEN_TYPE,
-    REFRESH_TYP, TokenPair,
+    ACCESS_HEADER_TYP, ACCESS_TOKEN_TYPE_CLAIM, IssueError, IssueErrorKind, Issuer,
+    REFRESH_HEADER_TYP, REFRESH_TOKEN_TYPE_CLAIM, TokenPair,
 };
 pub use key::{SigningKey, VerificationKey};
 pub use manager::{Revoked, SessionManager};
 pub use revocation::NoRevocation;
 pub use session::{NewSession, Session};
 pub use source::{ClaimsError, ClaimsSource};
-pub use store::{MemoryStore, SessionStore};
+pub use store::{MemorySessionStore, SessionStore};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 

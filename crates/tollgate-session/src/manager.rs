@@ -8,7 +8,7 @@ use std::{
 
 use tollgate::{
     ConfigError, StandardClaims,
-    revocation::{RevocationStore, Status, TokenRef},
+    revocation::{RevocationStatus, RevocationStore, TokenRef},
     verify::Verifier,
 };
 
@@ -47,9 +47,9 @@ const MAX_GRACE: Duration = Duration::from_secs(300);
 /// # Example
 ///
 /// ```
-/// use tollgate::{Algorithm, StandardClaims};
+/// use tollgate::{StandardClaims, key::Algorithm};
 /// use tollgate_session::{
-///     ClaimsError, Issuer, MemoryStore, NewSession, Session, SessionErrorKind, SessionManager,
+///     ClaimsError, Issuer, MemorySessionStore, NewSession, Session, SessionErrorKind, SessionManager,
 ///     SigningKey,
 /// };
 ///
@@ -59,7 +59,7 @@ const MAX_GRACE: Duration = Duration::from_secs(300);
 /// let claims = |session: Session| async move {
 ///     Ok::<_, ClaimsError>(StandardClaims { roles: vec!["sales".to_owned()], ..StandardClaims::default() })
 /// };
-/// let sessions = SessionManager::new(issuer, MemoryStore::new(), claims)?;
+/// let sessions = SessionManager::new(issuer, MemorySessionStore::new(), claims)?;
 ///
 /// let (session, first) = sessions.login(NewSession::new("42").device_info("laptop")).await?;
 /// let second = sessions.refresh(first.refresh_token()).await?;
@@ -198,7 +198,7 @@ where
     }
 
     /// The verifier of this issuer's access tokens (see [`Issuer::access_verifier`]), for a
-    /// [`VerifyLayer`](tollgate::verify::VerifyLayer).
+    /// [`VerifyLayer`](tollgate::VerifyLayer).
     #[must_use]
     pub fn access_verifier(&self) -> &Verifier {
         &self.access
@@ -276,7 +276,7 @@ where
                 return Ok(now);
             };
             match self.revocation.check(&token).await {
-                Ok(Status::CutOff) => sleep_to_next_second().await,
+                Ok(RevocationStatus::CutOff) => sleep_to_next_second().await,
                 Ok(_) => return Ok(now),
                 Err(error) => {
                     tracing::warn!(target: "tollgate::session", %error, "revocation store unavailable: cannot check the subject's cut-off before minting");
@@ -321,7 +321,7 @@ where
         if let Some(token_ref) = TokenRef::from_claims(token) {
             match self.revocation.check(&token_ref).await? {
                 // A refresh token carries no `ver`: a stale version is for access tokens.
-                Status::Active | Status::Stale => {}
+                RevocationStatus::Active | RevocationStatus::Stale => {}
                 _ => {
                     self.store.end(sid).await?;
                     return Err(SessionError::new(SessionErrorKind::Revoked));

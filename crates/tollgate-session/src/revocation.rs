@@ -2,9 +2,9 @@
 
 use std::future::{Future, Ready, ready};
 
-use tollgate::revocation::{RevocationStore, Status, StoreError, TokenRef};
+use tollgate::revocation::{RevocationStatus, RevocationStore, RevocationStoreError, TokenRef};
 
-/// No revocation store: every check answers [`Status::Active`] and every write is a no-op.
+/// No revocation store: every check answers [`RevocationStatus::Active`] and every write is a no-op.
 ///
 /// The default of a [`SessionManager`](crate::SessionManager). Without a revocation store,
 /// ending a session stops its refreshes at once, but its access tokens stay valid until they
@@ -15,21 +15,24 @@ use tollgate::revocation::{RevocationStore, Status, StoreError, TokenRef};
 pub struct NoRevocation;
 
 impl RevocationStore for NoRevocation {
-    type CheckFuture = Ready<Result<Status, StoreError>>;
+    type CheckFuture = Ready<Result<RevocationStatus, RevocationStoreError>>;
 
     fn check(&self, _token: &TokenRef<'_>) -> Self::CheckFuture {
-        ready(Ok(Status::Active))
+        ready(Ok(RevocationStatus::Active))
     }
 
-    fn check_now(&self, _token: &TokenRef<'_>) -> Option<Result<Status, StoreError>> {
-        Some(Ok(Status::Active))
+    fn check_now(
+        &self,
+        _token: &TokenRef<'_>,
+    ) -> Option<Result<RevocationStatus, RevocationStoreError>> {
+        Some(Ok(RevocationStatus::Active))
     }
 
     fn revoke_token(
         &self,
         _jti: &str,
         _until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> impl Future<Output = Result<(), RevocationStoreError>> + Send {
         ready(Ok(()))
     }
 
@@ -37,7 +40,7 @@ impl RevocationStore for NoRevocation {
         &self,
         _sid: &str,
         _until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> impl Future<Output = Result<(), RevocationStoreError>> + Send {
         ready(Ok(()))
     }
 
@@ -46,7 +49,7 @@ impl RevocationStore for NoRevocation {
         _sub: &str,
         _at: i64,
         _until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> impl Future<Output = Result<(), RevocationStoreError>> + Send {
         ready(Ok(()))
     }
 
@@ -55,7 +58,7 @@ impl RevocationStore for NoRevocation {
         _sub: &str,
         _version: u64,
         _until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> impl Future<Output = Result<(), RevocationStoreError>> + Send {
         ready(Ok(()))
     }
 }

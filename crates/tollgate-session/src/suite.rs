@@ -14,19 +14,19 @@
 //! ```
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 //! # async fn main() {
-//! tollgate_session::suite::run(tollgate_session::MemoryStore::new()).await;
+//! tollgate_session::suite::run(tollgate_session::MemorySessionStore::new()).await;
 //! # }
 //! ```
 
 use std::sync::Arc;
 
 use tokio::sync::Barrier;
-use tollgate::{Algorithm, StandardClaims};
+use tollgate::{StandardClaims, key::Algorithm};
 
 use crate::{
     ClaimsError, Issuer, NewSession, Session, SessionErrorKind, SessionManager, SessionStore,
     SigningKey,
-    store::{RotateOutcome, Rotation, StoreErrorKind},
+    store::{RotateOutcome, Rotation, SessionStoreErrorKind},
     unix_now,
 };
 
@@ -105,7 +105,7 @@ async fn create_and_get<S: SessionStore>(store: &S, t: &Tag) {
         .expect_err("create/get: a second session with the same id is refused");
     assert_eq!(
         error.kind(),
-        StoreErrorKind::Conflict,
+        SessionStoreErrorKind::Conflict,
         "create/get: a duplicate id is a conflict"
     );
     assert_eq!(

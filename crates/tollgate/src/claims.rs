@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// The claims tollgate knows: the registered JWT claims (RFC 7519 §4.1) and the ones its
 /// revocation and policy layers use.
 ///
-/// [`VerifyLayer`](crate::verify::VerifyLayer) always decodes these (they carry what it
+/// [`VerifyLayer`](crate::VerifyLayer) always decodes these (they carry what it
 /// validates), and puts them into the request extensions as `Claims<StandardClaims>`, whatever
 /// claims type the handlers use. Unknown claims are ignored.
 ///
@@ -201,7 +201,7 @@ fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64
 
 /// Verified claims of type `C`, as handed to handlers.
 ///
-/// [`VerifyLayer`](crate::verify::VerifyLayer) inserts it into the request extensions once the
+/// [`VerifyLayer`](crate::VerifyLayer) inserts it into the request extensions once the
 /// token is verified; with the `axum` feature it is an extractor (and `Option<Claims<C>>` is
 /// one for routes where the token is optional). With tonic, read it from
 /// `request.extensions().get::<Claims<C>>()`.

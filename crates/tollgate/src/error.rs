@@ -13,7 +13,7 @@ use http::StatusCode;
 /// See the [crate docs](crate) for an example.
 #[derive(Clone)]
 pub struct AuthError {
-    kind: ErrorKind,
+    kind: AuthErrorKind,
     scope: Option<Arc<str>>,
     retry_after: Option<Duration>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
@@ -22,7 +22,7 @@ pub struct AuthError {
 /// What failed, as returned by [`AuthError::kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ErrorKind {
+pub enum AuthErrorKind {
     /// The request carried no token (answered without an `error` attribute, RFC 6750 §3.1).
     MissingToken,
     /// The token, or the header or cookie carrying it, is not well formed: wrong number of
@@ -75,7 +75,7 @@ pub enum ErrorKind {
     InsufficientScope,
 }
 
-impl ErrorKind {
+impl AuthErrorKind {
     /// The HTTP status this failure is answered with.
     #[must_use]
     pub const fn status(self) -> StatusCode {
@@ -159,7 +159,7 @@ impl ErrorKind {
     }
 }
 
-impl fmt::Display for ErrorKind {
+impl fmt::Display for AuthErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.description())
     }
@@ -168,7 +168,7 @@ impl fmt::Display for ErrorKind {
 impl AuthError {
     /// A rejection of the given kind.
     #[must_use]
-    pub fn new(kind: ErrorKind) -> Self {
+    pub fn new(kind: AuthErrorKind) -> Self {
         Self {
             kind,
             scope: None,
@@ -177,12 +177,12 @@ impl AuthError {
         }
     }
 
-    /// An [`ErrorKind::InsufficientScope`] rejection naming the scope that was required.
+    /// An [`AuthErrorKind::InsufficientScope`] rejection naming the scope that was required.
     ///
     /// The scope goes into the `scope` attribute of the `WWW-Authenticate` challenge.
     #[must_use]
     pub fn insufficient_scope(scope: impl Into<Arc<str>>) -> Self {
-        let mut error = Self::new(ErrorKind::InsufficientScope);
+        let mut error = Self::new(AuthErrorKind::InsufficientScope);
         error.scope = Some(scope.into());
         error
     }
@@ -203,7 +203,7 @@ impl AuthError {
 
     /// What failed.
     #[must_use]
-    pub fn kind(&self) -> ErrorKind {
+    pub fn kind(&self) -> AuthErrorKind {
         self.kind
     }
 
@@ -219,7 +219,7 @@ impl AuthError {
         self.kind.description()
     }
 
-    /// The scope that was required, for [`ErrorKind::InsufficientScope`].
+    /// The scope that was required, for [`AuthErrorKind::InsufficientScope`].
     #[must_use]
     pub fn scope(&self) -> Option<&str> {
         self.scope.as_deref()
@@ -251,8 +251,8 @@ impl AuthError {
     }
 }
 
-impl From<ErrorKind> for AuthError {
-    fn from(kind: ErrorKind) -> Self {
+impl From<AuthErrorKind> for AuthError {
+    fn from(kind: AuthErrorKind) -> Self {
         Self::new(kind)
     }
 }
@@ -293,7 +293,7 @@ pub enum ConfigError {
     /// An HMAC secret shorter than the hash output (RFC 7518 §3.2).
     WeakSecret {
         /// The algorithm the secret was meant for.
-        algorithm: crate::Algorithm,
+        algorithm: crate::key::Algorithm,
         /// The secret's length in bytes.
         len: usize,
         /// The minimum length in bytes.
@@ -403,12 +403,18 @@ mod tests {
 
     #[test]
     fn statuses_and_challenge_codes() {
-        assert_eq!(ErrorKind::MissingToken.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(ErrorKind::MissingToken.bearer_error(), None);
-        assert_eq!(ErrorKind::Expired.bearer_error(), Some("invalid_token"));
-        assert_eq!(ErrorKind::InsufficientScope.status(), StatusCode::FORBIDDEN);
         assert_eq!(
-            ErrorKind::StoreUnavailable.status(),
+            AuthErrorKind::MissingToken.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(AuthErrorKind::MissingToken.bearer_error(), None);
+        assert_eq!(AuthErrorKind::Expired.bearer_error(), Some("invalid_token"));
+        assert_eq!(
+            AuthErrorKind::InsufficientScope.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            AuthErrorKind::StoreUnavailable.status(),
             StatusCode::SERVICE_UNAVAILABLE
         );
     }

@@ -10,7 +10,7 @@ use axum_core::{
 };
 use http::{StatusCode, request::Parts};
 
-use crate::{AuthError, Claims, ErrorKind, response::http_response, verify::Anonymous};
+use crate::{AuthError, AuthErrorKind, Claims, response::http_response, verify::Anonymous};
 
 impl<S, C> FromRequestParts<S> for Claims<C>
 where
@@ -25,7 +25,7 @@ where
         }
         if parts.extensions.get::<Anonymous>().is_some() {
             return Err(ClaimsRejection::Unauthenticated(
-                ErrorKind::MissingToken.into(),
+                AuthErrorKind::MissingToken.into(),
             ));
         }
         Err(ClaimsRejection::MissingVerifyLayer(MissingVerifyLayer {

@@ -9,7 +9,7 @@
 //! - [`RevocationLayer`], on the routes that opt in, asks a
 //!   [`RevocationStore`](revocation::RevocationStore) whether the token was revoked, its
 //!   session ended, its subject cut off, or its permissions changed.
-//! - [`RequireLayer`] checks permissions, roles, scopes and the
+//! - [`RequirePolicyLayer`] checks permissions, roles, scopes and the
 //!   organization against the claims.
 //!
 //! Each rejection is one [`AuthError`], answered with an RFC 6750 challenge and an RFC 9457
@@ -27,10 +27,11 @@
 //! use axum::{Router, body::Body, routing::{delete, get}};
 //! use http::{Request, StatusCode, header::AUTHORIZATION};
 //! use tollgate::{
-//!     Algorithm, Claims, StandardClaims, TrustedIssuer, Verifier, VerifyLayer,
-//!     key::Key,
+//!     Claims, RevocationLayer, StandardClaims, VerifyLayer,
+//!     key::{Algorithm, Key},
 //!     policy::{Authorizer, Policy},
-//!     revocation::{MemoryStore, RevocationLayer, RevocationStore},
+//!     revocation::{MemoryRevocationStore, RevocationStore},
+//!     verify::{TrustedIssuer, Verifier},
 //! };
 //! use tower::ServiceExt;
 //!
@@ -39,7 +40,7 @@
 //!     TrustedIssuer::new("https://auth.example", Key::hmac(Algorithm::HS256, secret)?)
 //!         .add_audience("crm-api"),
 //! );
-//! let revocations = MemoryStore::new();
+//! let revocations = MemoryRevocationStore::new();
 //! let authorizer = Authorizer::new();
 //!
 //! async fn me(Claims(claims): Claims<StandardClaims>) -> String {
@@ -98,7 +99,7 @@
 //! | `axum` | [`Claims`] and `Option<Claims>` extractors, `IntoResponse` for [`AuthError`] |
 //! | `tonic` | `From<AuthError> for tonic::Status` |
 //! | `jwks-remote` | [`key::RemoteJwks`]: a JWK Set fetched over HTTPS and kept fresh |
-//! | `memory-store` (default) | [`revocation::MemoryStore`]: the in-process revocation store (moka) |
+//! | `memory-store` (default) | [`revocation::MemoryRevocationStore`]: the in-process revocation store (moka) |
 //! | `verify-cache` | [`verify::VerifiedCache`]: a repeated token skips parsing and the signature check (moka) |
 //! | `full` | all of the above |
 //!
@@ -114,7 +115,6 @@
 //! go to the issue tracker.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod claims;
 pub mod key;
 pub mod policy;
 pub mod response;
@@ -122,16 +122,15 @@ pub mod revocation;
 pub mod verify;
 
 mod body;
+mod claims;
 mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
 #[cfg(feature = "tonic")]
 mod grpc;
 
-pub use body::ResponseBody;
 pub use claims::{Audience, Claims, StandardClaims};
-pub use error::{AuthError, ConfigError, ErrorKind};
-pub use key::Algorithm;
-pub use policy::RequireLayer;
-pub use revocation::RevocationLayer;
-pub use verify::{TrustedIssuer, Verifier, VerifyLayer};
+pub use error::{AuthError, AuthErrorKind, ConfigError};
+pub use policy::layer::RequirePolicyLayer;
+pub use revocation::layer::RevocationLayer;
+pub use verify::layer::VerifyLayer;

@@ -17,12 +17,12 @@
 //!     *response.status_mut() = error.status();
 //!     response
 //! };
-//! let response = plain.respond(&AuthError::new(tollgate::ErrorKind::Expired), &HeaderMap::new());
+//! let response = plain.respond(&AuthError::new(tollgate::AuthErrorKind::Expired), &HeaderMap::new());
 //! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 //!
 //! // The default, with a realm in its challenges.
 //! let default = DefaultResponder::new().realm("crm")?;
-//! let response = default.respond(&AuthError::new(tollgate::ErrorKind::Expired), &HeaderMap::new());
+//! let response = default.respond(&AuthError::new(tollgate::AuthErrorKind::Expired), &HeaderMap::new());
 //! assert_eq!(
 //!     response.headers()["www-authenticate"],
 //!     r#"Bearer realm="crm", error="invalid_token""#
@@ -38,7 +38,8 @@ use http::{
     header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
 };
 
-use crate::{AuthError, ConfigError, ErrorKind, body::ResponseBody};
+pub use crate::body::ResponseBody;
+use crate::{AuthError, AuthErrorKind, ConfigError};
 
 /// Turns a rejection into a response.
 ///
@@ -69,7 +70,7 @@ where
 ///   when enabled.
 /// - 503 (key source or revocation store unavailable) carries `Retry-After`.
 /// - The body is `application/problem+json` (RFC 9457) with `type`, `title`, `status`,
-///   `detail` and a `code` member ([`ErrorKind::code`]); it never contains the token.
+///   `detail` and a `code` member ([`AuthErrorKind::code`]); it never contains the token.
 /// - A request whose `content-type` starts with `application/grpc` gets a trailers-only
 ///   response with `grpc-status` 16 (UNAUTHENTICATED), 7 (PERMISSION_DENIED) or
 ///   14 (UNAVAILABLE) and a `grpc-message`.
@@ -109,7 +110,7 @@ impl DefaultResponder {
         Ok(self)
     }
 
-    /// Add `error_description="..."` (the [`ErrorKind::description`]) to challenges.
+    /// Add `error_description="..."` (the [`AuthErrorKind::description`]) to challenges.
     #[must_use]
     pub fn error_description(mut self, enabled: bool) -> Self {
         self.error_description = enabled;
@@ -239,7 +240,7 @@ pub fn grpc_response(error: &AuthError) -> Response<Bytes> {
     headers.insert("grpc-status", HeaderValue::from(code));
     // Descriptions are plain ASCII without '%', so they need no percent-encoding.
     headers.insert("grpc-message", HeaderValue::from_static(kind.description()));
-    if kind == ErrorKind::MissingToken || kind.status() == StatusCode::UNAUTHORIZED {
+    if kind == AuthErrorKind::MissingToken || kind.status() == StatusCode::UNAUTHORIZED {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
@@ -275,7 +276,7 @@ mod tests {
     #[test]
     fn missing_token_challenge_has_no_error() {
         let response =
-            DefaultResponder::new().respond(&ErrorKind::MissingToken.into(), &HeaderMap::new());
+            DefaultResponder::new().respond(&AuthErrorKind::MissingToken.into(), &HeaderMap::new());
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
         assert_eq!(response.headers()[CONTENT_TYPE], "application/problem+json");
@@ -305,8 +306,8 @@ mod tests {
 
     #[test]
     fn unavailable_has_retry_after_and_no_challenge() {
-        let response =
-            DefaultResponder::new().respond(&ErrorKind::StoreUnavailable.into(), &HeaderMap::new());
+        let response = DefaultResponder::new()
+            .respond(&AuthErrorKind::StoreUnavailable.into(), &HeaderMap::new());
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[RETRY_AFTER], "1");
         assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
@@ -315,17 +316,20 @@ mod tests {
     #[test]
     fn grpc_requests_get_grpc_statuses() {
         let respond =
-            |kind: ErrorKind| DefaultResponder::new().respond(&kind.into(), &grpc_request());
-        assert_eq!(respond(ErrorKind::Expired).headers()["grpc-status"], "16");
+            |kind: AuthErrorKind| DefaultResponder::new().respond(&kind.into(), &grpc_request());
         assert_eq!(
-            respond(ErrorKind::InsufficientScope).headers()["grpc-status"],
+            respond(AuthErrorKind::Expired).headers()["grpc-status"],
+            "16"
+        );
+        assert_eq!(
+            respond(AuthErrorKind::InsufficientScope).headers()["grpc-status"],
             "7"
         );
         assert_eq!(
-            respond(ErrorKind::StoreUnavailable).headers()["grpc-status"],
+            respond(AuthErrorKind::StoreUnavailable).headers()["grpc-status"],
             "14"
         );
-        assert_eq!(respond(ErrorKind::Expired).status(), StatusCode::OK);
+        assert_eq!(respond(AuthErrorKind::Expired).status(), StatusCode::OK);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use axum::{
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use tollgate::{AuthError, ErrorKind};
+use tollgate::{AuthError, AuthErrorKind};
 use tollgate_session::{SessionError, SessionErrorKind};
 
 /// An error answer: status, a stable `code`, a `detail`, and the headers that go with it.
@@ -241,15 +241,15 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let kind = error.kind();
         match kind {
-            ErrorKind::KeySourceUnavailable => Self::unavailable("key source", &error),
-            ErrorKind::StoreUnavailable => Self::unavailable("revocation store", &error),
+            AuthErrorKind::KeySourceUnavailable => Self::unavailable("key source", &error),
+            AuthErrorKind::StoreUnavailable => Self::unavailable("revocation store", &error),
             _ => Self::invalid_token(kind.code(), kind.description()),
         }
     }
 }
 
-impl From<tollgate::revocation::StoreError> for ApiError {
-    fn from(error: tollgate::revocation::StoreError) -> Self {
+impl From<tollgate::revocation::RevocationStoreError> for ApiError {
+    fn from(error: tollgate::revocation::RevocationStoreError) -> Self {
         Self::unavailable("revocation store", &error)
     }
 }

@@ -3,7 +3,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::ThumbprintHash;
-use tollgate::Algorithm;
+use tollgate::key::Algorithm;
 use tollgate_session::SigningKey;
 
 use crate::{

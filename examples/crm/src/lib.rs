@@ -16,8 +16,8 @@
 //!   checks everything at start.
 //! - [`app`] builds the router: public routes, then the protected ones behind
 //!   [`VerifyLayer`](tollgate::VerifyLayer) (as a `route_layer`, so unknown routes are 404),
-//!   sensitive routes behind the [`RevocationLayer`](tollgate::revocation::RevocationLayer),
-//!   permission routes behind a [`RequireLayer`](tollgate::policy::RequireLayer). The order
+//!   sensitive routes behind the [`RevocationLayer`](tollgate::RevocationLayer),
+//!   permission routes behind a [`RequirePolicyLayer`](tollgate::RequirePolicyLayer). The order
 //!   on every route is verify, then revocation, then policy.
 //! - [`serve`] runs it with graceful shutdown.
 

@@ -4,12 +4,11 @@ use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use tollgate::{
-    ConfigError, StandardClaims,
-    policy::{Authorizer, Policy, RequireLayer},
-    revocation::{FailurePolicy, RevocationLayer},
-    verify::VerifyLayer,
+    ConfigError, RequirePolicyLayer, RevocationLayer, StandardClaims, VerifyLayer,
+    policy::{Authorizer, Policy},
+    revocation::FailurePolicy,
 };
-use tollgate_redis::{LocalCache, RedisRevocationStore, redis, session::RedisSessionStore};
+use tollgate_redis::{LocalCache, RedisRevocationStore, RedisSessionStore, redis};
 use tollgate_session::{Issuer, SessionManager, cleanup::CleanupTask};
 
 use crate::{
@@ -70,21 +69,21 @@ pub struct Layers {
     /// Checks revocation on sensitive routes.
     pub revocation: RevocationLayer<Revocations>,
     /// `customer:read`.
-    pub customer_read: RequireLayer,
+    pub customer_read: RequirePolicyLayer,
     /// `customer:create`.
-    pub customer_create: RequireLayer,
+    pub customer_create: RequirePolicyLayer,
     /// `customer:update`.
-    pub customer_update: RequireLayer,
+    pub customer_update: RequirePolicyLayer,
     /// `customer:delete`.
-    pub customer_delete: RequireLayer,
+    pub customer_delete: RequirePolicyLayer,
     /// `user:read`.
-    pub user_read: RequireLayer,
+    pub user_read: RequirePolicyLayer,
     /// `user:create`.
-    pub user_create: RequireLayer,
+    pub user_create: RequirePolicyLayer,
     /// `role:assign`.
-    pub role_assign: RequireLayer,
+    pub role_assign: RequirePolicyLayer,
     /// `user:suspend`.
-    pub user_suspend: RequireLayer,
+    pub user_suspend: RequirePolicyLayer,
 }
 
 impl Layers {

@@ -5,12 +5,13 @@ use std::{future::Future, pin::Pin};
 
 use serde::Serialize;
 use tollgate::revocation::{
-    MemoryStore, RevocationStore, Status, StoreError, StoreErrorKind, TokenRef,
+    MemoryRevocationStore, RevocationStatus, RevocationStore, RevocationStoreError,
+    RevocationStoreErrorKind, TokenRef,
 };
-use tollgate_redis::{RedisRevocationStore, session::RedisSessionStore};
+use tollgate_redis::{RedisRevocationStore, RedisSessionStore};
 use tollgate_session::{
     ClaimsError, ClaimsSource, Session, SessionStore,
-    store::{PostgresStore, RotateOutcome, Rotation, SqliteStore, StoreError as SessionStoreError},
+    store::{PostgresSessionStore, RotateOutcome, Rotation, SessionStoreError, SqliteSessionStore},
 };
 
 use crate::{
@@ -25,7 +26,7 @@ pub enum Revocations {
     /// moka in this process; every write also goes to the `crm_revocations` table.
     Memory {
         /// The in-process store that answers checks.
-        store: MemoryStore,
+        store: MemoryRevocationStore,
         /// The database keeping the durable copy.
         db: Db,
     },
@@ -40,7 +41,8 @@ impl Revocations {
     ///
     /// When the database cannot be read.
     pub async fn memory(db: Db, leeway: std::time::Duration) -> Result<Self, sqlx::Error> {
-        let store = MemoryStore::new().leeway(leeway.max(MemoryStore::DEFAULT_LEEWAY));
+        let store =
+            MemoryRevocationStore::new().leeway(leeway.max(MemoryRevocationStore::DEFAULT_LEEWAY));
         let mut loaded = 0usize;
         for (name, value, until) in db.revocations(unix_now()).await? {
             let Some((kind, id)) = name.split_once(':') else {
@@ -74,18 +76,26 @@ impl Revocations {
         }
     }
 
-    async fn persist(&self, name: String, value: i64, until: i64) -> Result<(), StoreError> {
+    async fn persist(
+        &self,
+        name: String,
+        value: i64,
+        until: i64,
+    ) -> Result<(), RevocationStoreError> {
         if let Self::Memory { db, .. } = self {
             db.put_revocation(&name, value, until)
                 .await
-                .map_err(|error| StoreError::new(StoreErrorKind::Unavailable, error))?;
+                .map_err(|error| {
+                    RevocationStoreError::new(RevocationStoreErrorKind::Unavailable, error)
+                })?;
         }
         Ok(())
     }
 }
 
 impl RevocationStore for Revocations {
-    type CheckFuture = Pin<Box<dyn Future<Output = Result<Status, StoreError>> + Send>>;
+    type CheckFuture =
+        Pin<Box<dyn Future<Output = Result<RevocationStatus, RevocationStoreError>> + Send>>;
 
     fn check(&self, token: &TokenRef<'_>) -> Self::CheckFuture {
         match self {
@@ -94,7 +104,7 @@ impl RevocationStore for Revocations {
         }
     }
 
-    async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), RevocationStoreError> {
         self.persist(format!("jti:{jti}"), 1, until).await?;
         match self {
             Self::Memory { store, .. } => store.revoke_token(jti, until).await,
@@ -102,7 +112,7 @@ impl RevocationStore for Revocations {
         }
     }
 
-    async fn end_session(&self, sid: &str, until: i64) -> Result<(), StoreError> {
+    async fn end_session(&self, sid: &str, until: i64) -> Result<(), RevocationStoreError> {
         self.persist(format!("sid:{sid}"), 1, until).await?;
         match self {
             Self::Memory { store, .. } => store.end_session(sid, until).await,
@@ -110,7 +120,7 @@ impl RevocationStore for Revocations {
         }
     }
 
-    async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), StoreError> {
+    async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), RevocationStoreError> {
         self.persist(format!("cut:{sub}"), at, until).await?;
         match self {
             Self::Memory { store, .. } => store.cut_off(sub, at, until).await,
@@ -118,7 +128,12 @@ impl RevocationStore for Revocations {
         }
     }
 
-    async fn set_version(&self, sub: &str, version: u64, until: i64) -> Result<(), StoreError> {
+    async fn set_version(
+        &self,
+        sub: &str,
+        version: u64,
+        until: i64,
+    ) -> Result<(), RevocationStoreError> {
         self.persist(
             format!("ver:{sub}"),
             i64::try_from(version).unwrap_or(i64::MAX),
@@ -136,9 +151,9 @@ impl RevocationStore for Revocations {
 #[derive(Debug, Clone)]
 pub enum Sessions {
     /// SQLite.
-    Sqlite(SqliteStore),
+    Sqlite(SqliteSessionStore),
     /// PostgreSQL.
-    Postgres(PostgresStore),
+    Postgres(PostgresSessionStore),
     /// Redis, shared by every instance (when `--redis-url` is set).
     Redis(RedisSessionStore),
 }
@@ -148,8 +163,8 @@ impl Sessions {
     #[must_use]
     pub fn sql(db: &Db) -> Self {
         match db {
-            Db::Sqlite(pool) => Self::Sqlite(SqliteStore::new(pool.clone())),
-            Db::Postgres(pool) => Self::Postgres(PostgresStore::new(pool.clone())),
+            Db::Sqlite(pool) => Self::Sqlite(SqliteSessionStore::new(pool.clone())),
+            Db::Postgres(pool) => Self::Postgres(PostgresSessionStore::new(pool.clone())),
         }
     }
 

@@ -27,9 +27,10 @@ pub use directory::Directory;
 pub use router::RpcRouter;
 
 use tollgate::{
-    ConfigError, Verifier, VerifyLayer,
+    ConfigError, RevocationLayer, VerifyLayer,
     policy::{Authorizer, Policy},
-    revocation::{RevocationLayer, RevocationStore},
+    revocation::RevocationStore,
+    verify::Verifier,
     verify::Verify,
 };
 use tower::ServiceBuilder;
@@ -67,8 +68,8 @@ pub fn crm_hs256_kid(secret: &[u8]) -> String {
 /// ```text
 /// VerifyLayer                                   every call: a valid token, or UNAUTHENTICATED
 ///   └─ RpcRouter (by path)
-///        ├─ List, Get:  RequireLayer(customer:read)                        → Customers
-///        ├─ Delete:     RevocationLayer → RequireLayer(customer:delete)    → Customers
+///        ├─ List, Get:  RequirePolicyLayer(customer:read)                        → Customers
+///        ├─ Delete:     RevocationLayer → RequirePolicyLayer(customer:delete)    → Customers
 ///        └─ anything else: UNIMPLEMENTED, without reaching the service
 /// ```
 ///

@@ -18,13 +18,13 @@ use redis::aio::{PubSubSink, PubSubStream};
 use tokio::time::{self, MissedTickBehavior};
 use tollgate::{
     ConfigError,
-    revocation::{Status, TokenRef, decide},
+    revocation::{RevocationEntries, RevocationStatus, TokenRef},
 };
 
 use super::keys::Kind;
 
 /// Settings of the local cache in front of Redis, for
-/// [`Builder::local_cache`](super::Builder::local_cache).
+/// [`RedisRevocationStoreBuilder::local_cache`](crate::RedisRevocationStoreBuilder::local_cache).
 ///
 /// Each store instance keeps the answers it fetched from Redis in memory and subscribes to the
 /// revocation channel: every write through any instance is published there, and every
@@ -204,14 +204,14 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
-    pub(crate) fn decide(&self, token: &TokenRef<'_>) -> Status {
-        decide(
-            token,
-            self.jti.is_some(),
-            self.sid.is_some(),
-            self.cut_off.map(|(at, _)| at),
-            self.version.map(|(version, _)| version),
-        )
+    pub(crate) fn decide(&self, token: &TokenRef<'_>) -> RevocationStatus {
+        RevocationEntries {
+            token_revoked: self.jti.is_some(),
+            session_ended: self.sid.is_some(),
+            cut_off: self.cut_off.map(|(at, _)| at),
+            current_version: self.version.map(|(version, _)| version),
+        }
+        .status_of(token)
     }
 }
 
@@ -271,9 +271,9 @@ impl CacheState {
     }
 
     /// The answer from memory, if every entry the token needs is cached.
-    pub(crate) fn lookup(&self, token: &TokenRef<'_>) -> Option<Status> {
+    pub(crate) fn lookup(&self, token: &TokenRef<'_>) -> Option<RevocationStatus> {
         if self.tokens.get(token.jti)?.present {
-            return Some(Status::Revoked);
+            return Some(RevocationStatus::Revoked);
         }
         let session_ended = match token.sid {
             Some(sid) => self.sessions.get(sid)?.present,
@@ -286,7 +286,13 @@ impl CacheState {
             }
             None => (None, None),
         };
-        Some(decide(token, false, session_ended, cut_off, version))
+        let entries = RevocationEntries {
+            token_revoked: false,
+            session_ended,
+            cut_off,
+            current_version: version,
+        };
+        Some(entries.status_of(token))
     }
 
     /// Cache what Redis answered about `token`, unless the epoch moved since `epoch`.
@@ -564,14 +570,14 @@ mod tests {
         assert_eq!(state.lookup(&t), None);
         let epoch = state.begin().unwrap();
         state.fill(epoch, &t, &Facts::default());
-        assert_eq!(state.lookup(&t), Some(Status::Active));
+        assert_eq!(state.lookup(&t), Some(RevocationStatus::Active));
 
         let facts = Facts {
             version: Some((3, 4_000_000_000)),
             ..Facts::default()
         };
         state.fill(state.begin().unwrap(), &t, &facts);
-        assert_eq!(state.lookup(&t), Some(Status::Stale));
+        assert_eq!(state.lookup(&t), Some(RevocationStatus::Stale));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! `<until>` (`EXPIREAT`). The `<until>` in the value lets the write
 //! script keep the later expiry when two writes meet.
 
-use tollgate::revocation::{StoreError, StoreErrorKind};
+use tollgate::revocation::{RevocationStoreError, RevocationStoreErrorKind};
 
 /// What a key is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,10 +85,12 @@ impl Keys {
 }
 
 /// A stored value `<value>:<until>`, parsed.
-pub(crate) fn parse_value<T: std::str::FromStr>(raw: &[u8]) -> Result<(T, i64), StoreError> {
+pub(crate) fn parse_value<T: std::str::FromStr>(
+    raw: &[u8],
+) -> Result<(T, i64), RevocationStoreError> {
     let corrupt = || {
-        StoreError::new(
-            StoreErrorKind::Corrupt,
+        RevocationStoreError::new(
+            RevocationStoreErrorKind::Corrupt,
             "a revocation entry is not of the form <value>:<until>",
         )
     };
@@ -169,7 +171,7 @@ mod tests {
         assert_eq!(parse_value::<i64>(b"-5:10").unwrap(), (-5, 10));
         for garbage in [&b"7"[..], b"x:1", b"7:x", b"\xff:1"] {
             let error = parse_value::<u64>(garbage).unwrap_err();
-            assert_eq!(error.kind(), StoreErrorKind::Corrupt);
+            assert_eq!(error.kind(), RevocationStoreErrorKind::Corrupt);
         }
     }
 }

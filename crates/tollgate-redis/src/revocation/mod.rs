@@ -1,7 +1,7 @@
 //! The revocation store on Redis, with its coherent local cache.
 //!
 //! [`RedisRevocationStore`] implements [`tollgate::revocation::RevocationStore`]: plug it into
-//! [`tollgate::revocation::RevocationLayer`] like the in-process store. [`LocalCache`] adds
+//! [`tollgate::RevocationLayer`] like the in-process store. [`LocalCache`] adds
 //! an in-process cache kept coherent through the revocation channel.
 //!
 //! See the [crate docs](crate) for the key layout, an example, and the behaviour during
@@ -15,6 +15,5 @@ mod store;
 
 pub use cache::LocalCache;
 #[cfg(feature = "sentinel")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
 pub use sentinel::SentinelConnection;
-pub use store::{Builder, CheckFuture, RedisRevocationStore};
+pub use store::{RedisCheckFuture, RedisRevocationStore, RedisRevocationStoreBuilder};

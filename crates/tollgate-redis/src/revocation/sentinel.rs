@@ -20,7 +20,7 @@ use redis::{
 /// connection when a command fails in a way a failover explains (the connection is lost or
 /// refused, or the server answers `READONLY` or `MASTERDOWN` because it is no longer the
 /// master): the next command asks the sentinels again. The command that met the failure
-/// fails; the store's caller sees a [`StoreError`](tollgate::revocation::StoreError) and the
+/// fails; the store's caller sees a [`RevocationStoreError`](tollgate::revocation::RevocationStoreError) and the
 /// next call goes to the new master.
 ///
 /// Made by [`RedisRevocationStore::sentinel`](super::RedisRevocationStore::sentinel), which

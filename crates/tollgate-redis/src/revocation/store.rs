@@ -1,4 +1,4 @@
-//! [`RedisRevocationStore`], its [`Builder`] and its [`CheckFuture`].
+//! [`RedisRevocationStore`], its [`RedisRevocationStoreBuilder`] and its [`RedisCheckFuture`].
 
 use std::{
     fmt,
@@ -13,7 +13,9 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use tokio::time;
 use tollgate::{
     ConfigError,
-    revocation::{RevocationStore, Status, StoreError, StoreErrorKind, TokenRef},
+    revocation::{
+        RevocationStatus, RevocationStore, RevocationStoreError, RevocationStoreErrorKind, TokenRef,
+    },
 };
 
 use super::{
@@ -26,12 +28,12 @@ use super::{
 /// One check is one round trip (`MGET` of the token's keys), or none when the local cache
 /// knows the answer; every write is one atomic script that stores the entry with its expiry
 /// and publishes it on the revocation channel. Every call is bounded by the
-/// [`timeout`](Builder::timeout): a call that takes longer fails with
-/// [`StoreErrorKind::Timeout`], an unreachable or failing server with
-/// [`StoreErrorKind::Unavailable`].
+/// [`timeout`](RedisRevocationStoreBuilder::timeout): a call that takes longer fails with
+/// [`RevocationStoreErrorKind::Timeout`], an unreachable or failing server with
+/// [`RevocationStoreErrorKind::Unavailable`].
 ///
 /// The connection type `C` is a [`ConnectionManager`] (one multiplexed connection that
-/// reconnects on its own) unless another is given with [`Builder::with_connection`], for
+/// reconnects on its own) unless another is given with [`RedisRevocationStoreBuilder::with_connection`], for
 /// example a cluster connection.
 ///
 /// Handles are cheap to clone and share one connection and one local cache.
@@ -89,9 +91,9 @@ impl RedisRevocationStore {
     /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT), leeway
     /// [`DEFAULT_LEEWAY`](Self::DEFAULT_LEEWAY), a [`ConnectionManager`] on `client` that
     /// reconnects with backoff (at most 1 s between attempts), no local cache.
-    pub fn builder(client: redis::Client) -> Builder {
+    pub fn builder(client: redis::Client) -> RedisRevocationStoreBuilder {
         let connection_client = client.clone();
-        Builder::new(
+        RedisRevocationStoreBuilder::new(
             SubscribeVia::Client(client),
             Box::new(move || {
                 ConnectionManager::new_lazy_with_config(connection_client, default_config())
@@ -116,10 +118,10 @@ impl RedisRevocationStore<super::SentinelConnection> {
     #[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
     pub fn sentinel(
         sentinel: redis::sentinel::SentinelClient,
-    ) -> Builder<super::SentinelConnection> {
+    ) -> RedisRevocationStoreBuilder<super::SentinelConnection> {
         let connection = super::SentinelConnection::new(sentinel, default_config());
         let via = SubscribeVia::Sentinel(connection.clone());
-        Builder::new(via, Box::new(move || Ok(connection)))
+        RedisRevocationStoreBuilder::new(via, Box::new(move || Ok(connection)))
     }
 }
 
@@ -176,7 +178,7 @@ where
         id: &str,
         value: impl redis::ToRedisArgs,
         until: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), RevocationStoreError> {
         let inner = &self.inner;
         let until = until.saturating_add(inner.leeway);
         let mut invocation = inner.script.key(inner.keys.key(kind, id));
@@ -199,13 +201,13 @@ where
         match result {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => Err(unavailable(error)),
-            Err(_) => Err(StoreError::timeout()),
+            Err(_) => Err(RevocationStoreError::timeout()),
         }
     }
 }
 
-fn unavailable(error: redis::RedisError) -> StoreError {
-    StoreError::new(StoreErrorKind::Unavailable, error)
+fn unavailable(error: redis::RedisError) -> RevocationStoreError {
+    RevocationStoreError::new(RevocationStoreErrorKind::Unavailable, error)
 }
 
 /// The facts of a token, owned, for the check's future.
@@ -241,17 +243,20 @@ impl OwnedToken {
 }
 
 /// Read the `MGET` answer: the token's key, then the session's, then the subject's two.
-fn parse_facts(token: &TokenRef<'_>, values: Vec<Option<Vec<u8>>>) -> Result<Facts, StoreError> {
+fn parse_facts(
+    token: &TokenRef<'_>,
+    values: Vec<Option<Vec<u8>>>,
+) -> Result<Facts, RevocationStoreError> {
     let expected = 1 + usize::from(token.sid.is_some()) + 2 * usize::from(token.sub.is_some());
     if values.len() != expected {
-        return Err(StoreError::new(
-            StoreErrorKind::Corrupt,
+        return Err(RevocationStoreError::new(
+            RevocationStoreErrorKind::Corrupt,
             "MGET answered with the wrong number of values",
         ));
     }
     let mut values = values.into_iter();
     let mut next = || values.next().flatten();
-    let flag = |raw: Option<Vec<u8>>| -> Result<Option<i64>, StoreError> {
+    let flag = |raw: Option<Vec<u8>>| -> Result<Option<i64>, RevocationStoreError> {
         raw.map(|raw| keys::parse_value::<u8>(&raw).map(|(_, until)| until))
             .transpose()
     };
@@ -273,14 +278,14 @@ impl<C> RevocationStore for RedisRevocationStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    type CheckFuture = CheckFuture;
+    type CheckFuture = RedisCheckFuture;
 
-    fn check(&self, token: &TokenRef<'_>) -> CheckFuture {
+    fn check(&self, token: &TokenRef<'_>) -> RedisCheckFuture {
         let epoch = self.inner.cache.as_ref().and_then(|cache| cache.begin());
         if let (Some(cache), Some(_)) = (&self.inner.cache, epoch)
             && let Some(status) = cache.lookup(token)
         {
-            return CheckFuture::ready(Ok(status));
+            return RedisCheckFuture::ready(Ok(status));
         }
 
         let keys = &self.inner.keys;
@@ -295,14 +300,14 @@ where
         }
         let owned = OwnedToken::new(token);
         let inner = Arc::clone(&self.inner);
-        CheckFuture::pending(Box::pin(async move {
+        RedisCheckFuture::pending(Box::pin(async move {
             let mut connection = inner.connection.clone();
             let mut mget = redis::cmd("MGET");
             mget.arg(&names);
             let values: Vec<Option<Vec<u8>>> =
                 time::timeout(inner.timeout, mget.query_async(&mut connection))
                     .await
-                    .map_err(|_| StoreError::timeout())?
+                    .map_err(|_| RevocationStoreError::timeout())?
                     .map_err(unavailable)?;
             let token = owned.as_ref();
             let facts = parse_facts(&token, values)?;
@@ -315,25 +320,33 @@ where
 
     /// The local cache's answer, when it has one (the subscription is up and every entry the
     /// token needs is cached): the layer then needs no future at all.
-    fn check_now(&self, token: &TokenRef<'_>) -> Option<Result<Status, StoreError>> {
+    fn check_now(
+        &self,
+        token: &TokenRef<'_>,
+    ) -> Option<Result<RevocationStatus, RevocationStoreError>> {
         let cache = self.inner.cache.as_ref()?;
         cache.begin()?;
         cache.lookup(token).map(Ok)
     }
 
-    async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), RevocationStoreError> {
         self.write(Kind::Jti, jti, 1, until).await
     }
 
-    async fn end_session(&self, sid: &str, until: i64) -> Result<(), StoreError> {
+    async fn end_session(&self, sid: &str, until: i64) -> Result<(), RevocationStoreError> {
         self.write(Kind::Sid, sid, 1, until).await
     }
 
-    async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), StoreError> {
+    async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), RevocationStoreError> {
         self.write(Kind::Cut, sub, at, until).await
     }
 
-    async fn set_version(&self, sub: &str, version: u64, until: i64) -> Result<(), StoreError> {
+    async fn set_version(
+        &self,
+        sub: &str,
+        version: u64,
+        until: i64,
+    ) -> Result<(), RevocationStoreError> {
         self.write(Kind::Ver, sub, version, until).await
     }
 }
@@ -345,7 +358,7 @@ type Connect<C> = Box<dyn FnOnce() -> redis::RedisResult<C> + Send>;
 ///
 /// See the [crate docs](crate) for an example.
 #[must_use]
-pub struct Builder<C = ConnectionManager> {
+pub struct RedisRevocationStoreBuilder<C = ConnectionManager> {
     subscribe_via: SubscribeVia,
     connect: Connect<C>,
     prefix: String,
@@ -354,9 +367,9 @@ pub struct Builder<C = ConnectionManager> {
     local_cache: Option<LocalCache>,
 }
 
-impl<C> fmt::Debug for Builder<C> {
+impl<C> fmt::Debug for RedisRevocationStoreBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
+        f.debug_struct("RedisRevocationStoreBuilder")
             .field("subscribe_via", &self.subscribe_via)
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
@@ -366,7 +379,7 @@ impl<C> fmt::Debug for Builder<C> {
     }
 }
 
-impl Builder {
+impl RedisRevocationStoreBuilder {
     /// Settings for the default [`ConnectionManager`] (reconnect backoff, response and
     /// connection timeouts). The store's own [`timeout`](Self::timeout) bounds every call
     /// whatever these say.
@@ -383,7 +396,7 @@ impl Builder {
     }
 }
 
-impl<C> Builder<C> {
+impl<C> RedisRevocationStoreBuilder<C> {
     fn new(subscribe_via: SubscribeVia, connect: Connect<C>) -> Self {
         Self {
             subscribe_via,
@@ -399,11 +412,11 @@ impl<C> Builder<C> {
     /// cluster connection (`redis::cluster_async::ClusterConnection`, feature `cluster`), or
     /// any other reconnecting connection. The builder's client (or sentinel) is then used only
     /// for the local cache's subscription.
-    pub fn with_connection<D>(self, connection: D) -> Builder<D>
+    pub fn with_connection<D>(self, connection: D) -> RedisRevocationStoreBuilder<D>
     where
         D: Send + 'static,
     {
-        Builder {
+        RedisRevocationStoreBuilder {
             subscribe_via: self.subscribe_via,
             connect: Box::new(move || Ok(connection)),
             prefix: self.prefix,
@@ -427,7 +440,7 @@ impl<C> Builder<C> {
     }
 
     /// The bound on every store call, checks and writes (default 250 ms). A call that takes
-    /// longer fails with [`StoreErrorKind::Timeout`]; a timed-out write may still have been
+    /// longer fails with [`RevocationStoreErrorKind::Timeout`]; a timed-out write may still have been
     /// stored.
     ///
     /// # Errors
@@ -439,7 +452,7 @@ impl<C> Builder<C> {
     }
 
     /// Keep every entry this much longer than its `until` (whole seconds; default one
-    /// minute), as tollgate's `MemoryStore` does.
+    /// minute), as tollgate's `MemoryRevocationStore` does.
     ///
     /// Set it to at least the verify layer's leeway: a token is accepted until `exp` plus
     /// that leeway, and its revocation must outlive it. The cost is only that keys stay a
@@ -505,19 +518,20 @@ impl<C> Builder<C> {
 /// The future of [`RedisRevocationStore::check`](RevocationStore::check): ready at once when
 /// the local cache answers, one Redis round trip otherwise.
 #[must_use = "futures do nothing unless polled"]
-pub struct CheckFuture {
+pub struct RedisCheckFuture {
     kind: CheckKind,
 }
 
-type BoxedCheck = Pin<Box<dyn Future<Output = Result<Status, StoreError>> + Send>>;
+type BoxedCheck =
+    Pin<Box<dyn Future<Output = Result<RevocationStatus, RevocationStoreError>> + Send>>;
 
 enum CheckKind {
-    Ready(Option<Result<Status, StoreError>>),
+    Ready(Option<Result<RevocationStatus, RevocationStoreError>>),
     Pending(BoxedCheck),
 }
 
-impl CheckFuture {
-    fn ready(result: Result<Status, StoreError>) -> Self {
+impl RedisCheckFuture {
+    fn ready(result: Result<RevocationStatus, RevocationStoreError>) -> Self {
         Self {
             kind: CheckKind::Ready(Some(result)),
         }
@@ -530,28 +544,28 @@ impl CheckFuture {
     }
 }
 
-impl fmt::Debug for CheckFuture {
+impl fmt::Debug for RedisCheckFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.kind {
             CheckKind::Ready(Some(_)) => "ready",
             CheckKind::Ready(None) => "done",
             CheckKind::Pending(_) => "pending",
         };
-        f.debug_struct("CheckFuture")
+        f.debug_struct("RedisCheckFuture")
             .field("state", &state)
             .finish()
     }
 }
 
-impl Future for CheckFuture {
-    type Output = Result<Status, StoreError>;
+impl Future for RedisCheckFuture {
+    type Output = Result<RevocationStatus, RevocationStoreError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.kind {
             CheckKind::Ready(result) => Poll::Ready(
                 result
                     .take()
-                    .expect("CheckFuture polled after it completed"),
+                    .expect("RedisCheckFuture polled after it completed"),
             ),
             CheckKind::Pending(future) => future.as_mut().poll(cx),
         }
@@ -586,7 +600,7 @@ mod tests {
         let facts = parse_facts(&bare, vec![Some(b"1:30".to_vec())]).unwrap();
         assert_eq!(facts.jti, Some(30));
         let error = parse_facts(&bare, vec![None, None]).unwrap_err();
-        assert_eq!(error.kind(), StoreErrorKind::Corrupt);
+        assert_eq!(error.kind(), RevocationStoreErrorKind::Corrupt);
     }
 
     #[test]
@@ -621,12 +635,12 @@ mod tests {
         let error = store.check(&TokenRef::new("j", 10)).await.unwrap_err();
         assert!(matches!(
             error.kind(),
-            StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+            RevocationStoreErrorKind::Unavailable | RevocationStoreErrorKind::Timeout
         ));
         let error = store.revoke_token("j", 10).await.unwrap_err();
         assert!(matches!(
             error.kind(),
-            StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+            RevocationStoreErrorKind::Unavailable | RevocationStoreErrorKind::Timeout
         ));
         assert!(started.elapsed() < Duration::from_secs(2));
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use redis::cluster_async::ClusterConnection;
 use support::{RedisCluster, eventually, four_checks, now, token};
-use tollgate::revocation::{RevocationStore, Status};
+use tollgate::revocation::{RevocationStatus, RevocationStore};
 use tollgate_redis::{LocalCache, RedisRevocationStore};
 
 async fn store(
@@ -51,7 +51,7 @@ async fn the_store_works_on_a_redis_cluster() {
         let jti = format!("spread-{index}");
         let t = token(&jti, Some("spread-user"), Some("spread-session"));
         a.revoke_token(&jti, until).await.unwrap();
-        assert_eq!(b.check(&t).await.unwrap(), Status::Revoked);
+        assert_eq!(b.check(&t).await.unwrap(), RevocationStatus::Revoked);
     }
     for url in &urls {
         let mut node = redis::Client::open(url.as_str())
@@ -68,10 +68,10 @@ async fn the_store_works_on_a_redis_cluster() {
     for round in 0..10 {
         let jti = format!("cluster-propagate-{round}");
         let t = token(&jti, Some("cluster-user"), None);
-        assert_eq!(b.check(&t).await.unwrap(), Status::Active);
+        assert_eq!(b.check(&t).await.unwrap(), RevocationStatus::Active);
         a.revoke_token(&jti, until).await.unwrap();
         let written = Instant::now();
-        while b.check(&t).await.unwrap() != Status::Revoked {
+        while b.check(&t).await.unwrap() != RevocationStatus::Revoked {
             assert!(written.elapsed() < bound, "round {round}");
             tokio::task::yield_now().await;
         }

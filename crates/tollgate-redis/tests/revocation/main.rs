@@ -16,8 +16,8 @@ use http_body_util::Full;
 use redis::AsyncCommands;
 use support::{eventually, four_checks, now, private_redis, redis, token, unique_prefix};
 use tollgate::{
-    Claims, StandardClaims,
-    revocation::{RevocationLayer, RevocationStore, Status, StoreErrorKind},
+    Claims, RevocationLayer, StandardClaims,
+    revocation::{RevocationStatus, RevocationStore, RevocationStoreErrorKind},
 };
 use tollgate_redis::{LocalCache, RedisRevocationStore};
 use tower::{ServiceBuilder, ServiceExt};
@@ -156,9 +156,15 @@ async fn entries_disappear_after_their_until() {
     let mut cut = token("third", Some("short-subject"), None);
     cut.iat = Some(now() - 100);
     for store in [&plain, &cached] {
-        assert_eq!(store.check(&revoked).await.unwrap(), Status::Revoked);
-        assert_eq!(store.check(&ended).await.unwrap(), Status::SessionEnded);
-        assert_eq!(store.check(&cut).await.unwrap(), Status::CutOff);
+        assert_eq!(
+            store.check(&revoked).await.unwrap(),
+            RevocationStatus::Revoked
+        );
+        assert_eq!(
+            store.check(&ended).await.unwrap(),
+            RevocationStatus::SessionEnded
+        );
+        assert_eq!(store.check(&cut).await.unwrap(), RevocationStatus::CutOff);
     }
 
     // Wait (for real) until the entries' `until` has passed.
@@ -167,9 +173,12 @@ async fn entries_disappear_after_their_until() {
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     for store in [&plain, &cached] {
-        assert_eq!(store.check(&revoked).await.unwrap(), Status::Active);
-        assert_eq!(store.check(&ended).await.unwrap(), Status::Active);
-        assert_eq!(store.check(&cut).await.unwrap(), Status::Active);
+        assert_eq!(
+            store.check(&revoked).await.unwrap(),
+            RevocationStatus::Active
+        );
+        assert_eq!(store.check(&ended).await.unwrap(), RevocationStatus::Active);
+        assert_eq!(store.check(&cut).await.unwrap(), RevocationStatus::Active);
     }
     let mut connection = raw(&client).await;
     let keys: Vec<String> = connection.keys(format!("{prefix}*")).await.unwrap();
@@ -190,8 +199,11 @@ async fn the_local_cache_answers_from_memory_until_a_published_write_invalidates
 
     let t = token("in-memory", None, None);
     assert!(store.check_now(&t).is_none(), "nothing cached yet");
-    assert_eq!(store.check(&t).await.unwrap(), Status::Active);
-    assert_eq!(store.check_now(&t).unwrap().unwrap(), Status::Active);
+    assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Active);
+    assert_eq!(
+        store.check_now(&t).unwrap().unwrap(),
+        RevocationStatus::Active
+    );
     // A write behind the store's back (no message): the cached answer stands, which shows
     // the check is answered from memory.
     let mut connection = raw(&client).await;
@@ -202,20 +214,20 @@ async fn the_local_cache_answers_from_memory_until_a_published_write_invalidates
         )
         .await
         .unwrap();
-    assert_eq!(store.check(&t).await.unwrap(), Status::Active);
+    assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Active);
     // The same write through the store is published and seen at once.
     store.revoke_token("in-memory", now() + 600).await.unwrap();
     assert!(store.check_now(&t).is_none(), "invalidated by the write");
-    assert_eq!(store.check(&t).await.unwrap(), Status::Revoked);
+    assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Revoked);
     // The write's own message comes back on the subscription some time later and empties the
     // entry once more (an invalidation is never skipped, even for this instance's writes);
     // after it, the answer fetched again stays in memory.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        assert_eq!(store.check(&t).await.unwrap(), Status::Revoked);
+        assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Revoked);
         match store.check_now(&t) {
             Some(answer) => {
-                assert_eq!(answer.unwrap(), Status::Revoked);
+                assert_eq!(answer.unwrap(), RevocationStatus::Revoked);
                 break;
             }
             None => assert!(
@@ -250,13 +262,25 @@ async fn a_revocation_through_one_instance_is_enforced_by_another_within_the_bou
         let sub = format!("user-{round}");
         let sid = format!("session-{round}");
         let t = token(&jti, Some(&sub), Some(&sid));
-        assert_eq!(b.check(&t).await.unwrap(), Status::Active);
+        assert_eq!(b.check(&t).await.unwrap(), RevocationStatus::Active);
         // Now cached by `b`.
         let (write, expected) = match round % 4 {
-            0 => (a.revoke_token(&jti, now() + 600).await, Status::Revoked),
-            1 => (a.end_session(&sid, now() + 600).await, Status::SessionEnded),
-            2 => (a.cut_off(&sub, now(), now() + 600).await, Status::CutOff),
-            _ => (a.set_version(&sub, 2, now() + 600).await, Status::Stale),
+            0 => (
+                a.revoke_token(&jti, now() + 600).await,
+                RevocationStatus::Revoked,
+            ),
+            1 => (
+                a.end_session(&sid, now() + 600).await,
+                RevocationStatus::SessionEnded,
+            ),
+            2 => (
+                a.cut_off(&sub, now(), now() + 600).await,
+                RevocationStatus::CutOff,
+            ),
+            _ => (
+                a.set_version(&sub, 2, now() + 600).await,
+                RevocationStatus::Stale,
+            ),
         };
         write.unwrap();
         let written = Instant::now();
@@ -265,7 +289,7 @@ async fn a_revocation_through_one_instance_is_enforced_by_another_within_the_bou
             if status == expected {
                 break;
             }
-            assert_eq!(status, Status::Active);
+            assert_eq!(status, RevocationStatus::Active);
             assert!(
                 written.elapsed() < bound,
                 "round {round}: not enforced by the other instance within {bound:?}"
@@ -296,7 +320,7 @@ async fn a_lost_message_is_bounded_by_the_time_to_live() {
     subscribed(&store).await;
 
     let t = token("lost", None, None);
-    assert_eq!(store.check(&t).await.unwrap(), Status::Active);
+    assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Active);
     // The worst case: a revocation whose message never arrives (written behind the store's
     // back). The cached "nothing known" must not outlive the time to live (plus the one
     // round trip that fetched it, bounded by the store timeout).
@@ -306,7 +330,7 @@ async fn a_lost_message_is_bounded_by_the_time_to_live() {
         .await
         .unwrap();
     let written = Instant::now();
-    while store.check(&t).await.unwrap() != Status::Revoked {
+    while store.check(&t).await.unwrap() != RevocationStatus::Revoked {
         assert!(
             written.elapsed() < bound + store.timeout(),
             "a stale answer outlived the bound"
@@ -355,7 +379,10 @@ async fn checks_fail_within_the_timeout_while_redis_is_down_and_recover_when_it_
 
     store.revoke_token("revoked", now() + 600).await.unwrap();
     let revoked = token("revoked", Some("fault-user"), None);
-    assert_eq!(store.check(&revoked).await.unwrap(), Status::Revoked);
+    assert_eq!(
+        store.check(&revoked).await.unwrap(),
+        RevocationStatus::Revoked
+    );
     let response = service.clone().oneshot(request("fine")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 
@@ -375,7 +402,7 @@ async fn checks_fail_within_the_timeout_while_redis_is_down_and_recover_when_it_
             assert!(started.elapsed() < limit, "{:?}", started.elapsed());
             assert!(matches!(
                 error.kind(),
-                StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+                RevocationStoreErrorKind::Unavailable | RevocationStoreErrorKind::Timeout
             ));
         }
         let started = Instant::now();
@@ -383,7 +410,7 @@ async fn checks_fail_within_the_timeout_while_redis_is_down_and_recover_when_it_
         assert!(started.elapsed() < limit, "{:?}", started.elapsed());
         assert!(matches!(
             error.kind(),
-            StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+            RevocationStoreErrorKind::Unavailable | RevocationStoreErrorKind::Timeout
         ));
         // Through the layer: fail closed (the default policy), also within the timeout.
         let started = Instant::now();
@@ -402,7 +429,7 @@ async fn checks_fail_within_the_timeout_while_redis_is_down_and_recover_when_it_
     store.revoke_token("after", now() + 600).await.unwrap();
     assert_eq!(
         store.check(&token("after", None, None)).await.unwrap(),
-        Status::Revoked
+        RevocationStatus::Revoked
     );
     let response = service.clone().oneshot(request("fine")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -428,7 +455,7 @@ async fn a_dropped_subscription_does_not_leave_a_stale_cache() {
     subscribed(&b).await;
 
     let t = token("while-down", None, None);
-    assert_eq!(b.check(&t).await.unwrap(), Status::Active);
+    assert_eq!(b.check(&t).await.unwrap(), RevocationStatus::Active);
 
     // Kill every subscriber connection on the server.
     let mut connection = raw(&client).await;
@@ -448,19 +475,19 @@ async fn a_dropped_subscription_does_not_leave_a_stale_cache() {
     // A revocation written while `b`'s subscriber is down: its message reaches no one
     // (unless `b` has already resubscribed), yet `b` enforces it.
     a.revoke_token("while-down", now() + 600).await.unwrap();
-    assert_eq!(b.check(&t).await.unwrap(), Status::Revoked);
+    assert_eq!(b.check(&t).await.unwrap(), RevocationStatus::Revoked);
 
     // `b` resubscribes on its own, and the channel works again.
     subscribed(&b).await;
     subscribed(&a).await;
-    assert_eq!(b.check(&t).await.unwrap(), Status::Revoked);
+    assert_eq!(b.check(&t).await.unwrap(), RevocationStatus::Revoked);
     let next = token("after-resubscribe", None, None);
-    assert_eq!(b.check(&next).await.unwrap(), Status::Active);
+    assert_eq!(b.check(&next).await.unwrap(), RevocationStatus::Active);
     a.revoke_token("after-resubscribe", now() + 600)
         .await
         .unwrap();
     let written = Instant::now();
-    while b.check(&next).await.unwrap() != Status::Revoked {
+    while b.check(&next).await.unwrap() != RevocationStatus::Revoked {
         assert!(written.elapsed() < Duration::from_millis(250));
         tokio::task::yield_now().await;
     }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use redis::sentinel::{SentinelClient, SentinelServerType};
 use support::{RedisSentinel, eventually, four_checks, now, redis_cli, token};
-use tollgate::revocation::{RevocationStore, Status};
-use tollgate_redis::{LocalCache, RedisRevocationStore, revocation::SentinelConnection};
+use tollgate::revocation::{RevocationStatus, RevocationStore};
+use tollgate_redis::{LocalCache, RedisRevocationStore, SentinelConnection};
 
 async fn store(deployment: &RedisSentinel) -> RedisRevocationStore<SentinelConnection> {
     let sentinel = SentinelClient::build(
@@ -46,7 +46,7 @@ async fn the_store_follows_the_master_through_a_sentinel_failover() {
     let until = now() + 600;
     a.revoke_token("before-failover", until).await.unwrap();
     let before = token("before-failover", None, None);
-    assert_eq!(b.check(&before).await.unwrap(), Status::Revoked);
+    assert_eq!(b.check(&before).await.unwrap(), RevocationStatus::Revoked);
     // Make sure the replica has every write before it is promoted.
     let acked = redis_cli(deployment.master.port(), &["WAIT", "1", "5000"]);
     assert_eq!(acked.trim(), "1");
@@ -79,7 +79,7 @@ async fn the_store_follows_the_master_through_a_sentinel_failover() {
     loop {
         match b.check(&after).await {
             Ok(status) => {
-                assert_eq!(status, Status::Revoked);
+                assert_eq!(status, RevocationStatus::Revoked);
                 break;
             }
             Err(_) => assert!(
@@ -89,15 +89,15 @@ async fn the_store_follows_the_master_through_a_sentinel_failover() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(b.check(&before).await.unwrap(), Status::Revoked);
+    assert_eq!(b.check(&before).await.unwrap(), RevocationStatus::Revoked);
 
     // The instances' caches still learn of each other's writes after the failover (through
     // the replicated channel or a resubscription through the sentinel).
     let next = token("after-failover-2", None, None);
-    assert_eq!(b.check(&next).await.unwrap(), Status::Active);
+    assert_eq!(b.check(&next).await.unwrap(), RevocationStatus::Active);
     a.revoke_token("after-failover-2", until).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while b.check(&next).await.unwrap() != Status::Revoked {
+    while b.check(&next).await.unwrap() != RevocationStatus::Revoked {
         assert!(Instant::now() < deadline, "the channel did not recover");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

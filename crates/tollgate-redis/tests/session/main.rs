@@ -8,8 +8,8 @@ mod support;
 
 use redis::AsyncCommands;
 use support::{redis, unique_prefix};
-use tollgate_redis::session::RedisSessionStore;
-use tollgate_session::{Session, SessionStore, store::StoreErrorKind, suite};
+use tollgate_redis::RedisSessionStore;
+use tollgate_session::{Session, SessionStore, store::SessionStoreErrorKind, suite};
 
 fn store(client: redis::Client, prefix: &str) -> RedisSessionStore {
     RedisSessionStore::builder(client)
@@ -115,5 +115,5 @@ async fn an_unreachable_redis_is_an_unavailable_store() {
         .build()
         .unwrap();
     let error = store.get("s").await.unwrap_err();
-    assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+    assert_eq!(error.kind(), SessionStoreErrorKind::Unavailable);
 }

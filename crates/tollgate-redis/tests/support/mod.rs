@@ -11,7 +11,7 @@
 //! Tests share the server, so each one works under its own [`unique_prefix`].
 #![allow(dead_code, unreachable_pub)]
 
-use tollgate::revocation::{RevocationStore, Status, TokenRef};
+use tollgate::revocation::{RevocationStatus, RevocationStore, TokenRef};
 
 use std::{
     hash::{BuildHasher, RandomState},
@@ -350,17 +350,26 @@ pub async fn four_checks<S: RevocationStore>(store: &S, tag: &str) {
     let sub = format!("{tag}-sub");
 
     let plain = token(&jti, Some(&sub), Some(&sid));
-    assert_eq!(store.check(&plain).await.unwrap(), Status::Active);
+    assert_eq!(store.check(&plain).await.unwrap(), RevocationStatus::Active);
 
     // Ended session.
     store.end_session(&sid, until).await.unwrap();
-    assert_eq!(store.check(&plain).await.unwrap(), Status::SessionEnded);
+    assert_eq!(
+        store.check(&plain).await.unwrap(),
+        RevocationStatus::SessionEnded
+    );
     let other_session = token(&jti, Some(&sub), Some("another-session"));
-    assert_eq!(store.check(&other_session).await.unwrap(), Status::Active);
+    assert_eq!(
+        store.check(&other_session).await.unwrap(),
+        RevocationStatus::Active
+    );
 
     // Revoked jti, which takes precedence.
     store.revoke_token(&jti, until).await.unwrap();
-    assert_eq!(store.check(&plain).await.unwrap(), Status::Revoked);
+    assert_eq!(
+        store.check(&plain).await.unwrap(),
+        RevocationStatus::Revoked
+    );
 
     // Cut-off: tokens issued at or before it are refused, later ones pass.
     let fresh = format!("{tag}-fresh");
@@ -369,13 +378,25 @@ pub async fn four_checks<S: RevocationStore>(store: &S, tag: &str) {
     let mut issued_after = token(&fresh, Some(&sub), None);
     issued_after.iat = Some(2_001);
     store.cut_off(&sub, 2_000, until).await.unwrap();
-    assert_eq!(store.check(&issued_before).await.unwrap(), Status::CutOff);
-    assert_eq!(store.check(&issued_after).await.unwrap(), Status::Active);
+    assert_eq!(
+        store.check(&issued_before).await.unwrap(),
+        RevocationStatus::CutOff
+    );
+    assert_eq!(
+        store.check(&issued_after).await.unwrap(),
+        RevocationStatus::Active
+    );
     // A later cut-off replaces it; an earlier one never does.
     store.cut_off(&sub, 3_000, until).await.unwrap();
-    assert_eq!(store.check(&issued_after).await.unwrap(), Status::CutOff);
+    assert_eq!(
+        store.check(&issued_after).await.unwrap(),
+        RevocationStatus::CutOff
+    );
     store.cut_off(&sub, 1_500, until).await.unwrap();
-    assert_eq!(store.check(&issued_after).await.unwrap(), Status::CutOff);
+    assert_eq!(
+        store.check(&issued_after).await.unwrap(),
+        RevocationStatus::CutOff
+    );
 
     // Permission version: lower `ver` is stale; the highest version wins.
     let versioned = format!("{tag}-versioned");
@@ -385,12 +406,12 @@ pub async fn four_checks<S: RevocationStore>(store: &S, tag: &str) {
     let mut v3 = v2;
     v3.ver = Some(3);
     store.set_version(&vsub, 3, until).await.unwrap();
-    assert_eq!(store.check(&v2).await.unwrap(), Status::Stale);
-    assert_eq!(store.check(&v3).await.unwrap(), Status::Active);
+    assert_eq!(store.check(&v2).await.unwrap(), RevocationStatus::Stale);
+    assert_eq!(store.check(&v3).await.unwrap(), RevocationStatus::Active);
     store.set_version(&vsub, 1, until).await.unwrap();
-    assert_eq!(store.check(&v2).await.unwrap(), Status::Stale);
+    assert_eq!(store.check(&v2).await.unwrap(), RevocationStatus::Stale);
     store.set_version(&vsub, u64::MAX, until).await.unwrap();
-    assert_eq!(store.check(&v3).await.unwrap(), Status::Stale);
+    assert_eq!(store.check(&v3).await.unwrap(), RevocationStatus::Stale);
 }
 
 /// A private Sentinel deployment: a master, one replica and one sentinel (quorum 1) that

@@ -7,7 +7,9 @@ use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
-use super::{Decision, Kept, RotateOutcome, Rotation, SessionStore, StoreError, StoreErrorKind};
+use super::{
+    Decision, Kept, RotateOutcome, Rotation, SessionStore, SessionStoreError, SessionStoreErrorKind,
+};
 use crate::Session;
 
 /// A session store in this process's memory: for one instance, tests and development.
@@ -19,7 +21,7 @@ use crate::Session;
 ///
 /// See the [module docs](crate::store) for an example.
 #[derive(Clone, Default)]
-pub struct MemoryStore {
+pub struct MemorySessionStore {
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -35,7 +37,7 @@ struct Record {
     kept: Option<Kept>,
 }
 
-impl MemoryStore {
+impl MemorySessionStore {
     /// An empty store.
     #[must_use]
     pub fn new() -> Self {
@@ -74,11 +76,16 @@ impl Inner {
     }
 }
 
-impl SessionStore for MemoryStore {
-    fn create(&self, session: &Session) -> impl Future<Output = Result<(), StoreError>> + Send {
+impl SessionStore for MemorySessionStore {
+    fn create(
+        &self,
+        session: &Session,
+    ) -> impl Future<Output = Result<(), SessionStoreError>> + Send {
         let mut inner = self.lock();
         let result = if inner.sessions.contains_key(&session.id) {
-            Err(StoreError::from_kind(StoreErrorKind::Conflict))
+            Err(SessionStoreError::from_kind(
+                SessionStoreErrorKind::Conflict,
+            ))
         } else {
             inner
                 .by_subject
@@ -97,7 +104,10 @@ impl SessionStore for MemoryStore {
         ready(result)
     }
 
-    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send {
+    fn get(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Session>, SessionStoreError>> + Send {
         let session = self.lock().sessions.get(id).map(|r| r.session.clone());
         ready(Ok(session))
     }
@@ -105,7 +115,7 @@ impl SessionStore for MemoryStore {
     fn rotate(
         &self,
         rotation: &Rotation<'_>,
-    ) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send {
+    ) -> impl Future<Output = Result<RotateOutcome, SessionStoreError>> + Send {
         let mut inner = self.lock();
         let record = inner.sessions.get_mut(rotation.session_id);
         let decision = super::decide(
@@ -140,7 +150,7 @@ impl SessionStore for MemoryStore {
         &self,
         subject: &str,
         now: i64,
-    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Vec<Session>, SessionStoreError>> + Send {
         let inner = self.lock();
         let mut sessions: Vec<Session> = inner
             .by_subject
@@ -156,7 +166,10 @@ impl SessionStore for MemoryStore {
         ready(Ok(sessions))
     }
 
-    fn end(&self, id: &str) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send {
+    fn end(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Session>, SessionStoreError>> + Send {
         let mut inner = self.lock();
         let ended = inner.sessions.get_mut(id).and_then(|record| {
             record.kept = None;
@@ -172,7 +185,7 @@ impl SessionStore for MemoryStore {
     fn end_all(
         &self,
         subject: &str,
-    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Vec<Session>, SessionStoreError>> + Send {
         let mut inner = self.lock();
         let Inner {
             sessions,
@@ -192,7 +205,7 @@ impl SessionStore for MemoryStore {
         ready(Ok(ended))
     }
 
-    fn purge(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send {
+    fn purge(&self, now: i64) -> impl Future<Output = Result<u64, SessionStoreError>> + Send {
         let mut inner = self.lock();
         let dead: Vec<String> = inner
             .sessions
@@ -207,9 +220,9 @@ impl SessionStore for MemoryStore {
     }
 }
 
-impl fmt::Debug for MemoryStore {
+impl fmt::Debug for MemorySessionStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore")
+        f.debug_struct("MemorySessionStore")
             .field("sessions", &self.len())
             .finish()
     }

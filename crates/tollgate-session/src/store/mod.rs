@@ -8,11 +8,11 @@
 //! behaviour suite (feature `test-suite`, [`suite`](crate::suite)).
 //!
 //! ```
-//! use tollgate_session::{MemoryStore, Session, SessionStore, store::{Rotation, RotateOutcome}};
+//! use tollgate_session::{MemorySessionStore, Session, SessionStore, store::{Rotation, RotateOutcome}};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), tollgate_session::store::StoreError> {
-//! let store = MemoryStore::new();
+//! # async fn main() -> Result<(), tollgate_session::store::SessionStoreError> {
+//! let store = MemorySessionStore::new();
 //! store.create(&Session {
 //!     id: "s1".into(), subject: "42".into(), device_info: None, ip_address: None,
 //!     user_agent: None, created_at: 1_000, last_activity: 1_000, expires_at: 9_000,
@@ -34,11 +34,11 @@ mod memory;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
-pub use memory::MemoryStore;
+pub use memory::MemorySessionStore;
 #[cfg(feature = "postgres")]
-pub use sql::PostgresStore;
+pub use sql::PostgresSessionStore;
 #[cfg(feature = "sqlite")]
-pub use sql::SqliteStore;
+pub use sql::SqliteSessionStore;
 
 use std::{error::Error as StdError, fmt, future::Future, sync::Arc};
 
@@ -65,16 +65,22 @@ pub trait SessionStore: Clone + Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::Conflict`] when a session with the same id exists, or the store's
+    /// [`SessionStoreErrorKind::Conflict`] when a session with the same id exists, or the store's
     /// failure.
-    fn create(&self, session: &Session) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create(
+        &self,
+        session: &Session,
+    ) -> impl Future<Output = Result<(), SessionStoreError>> + Send;
 
     /// The session `id`, live or ended, until it is purged.
     ///
     /// # Errors
     ///
     /// The store's failure.
-    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    fn get(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Session>, SessionStoreError>> + Send;
 
     /// Spend the presented refresh token and record its successor, atomically.
     ///
@@ -84,7 +90,7 @@ pub trait SessionStore: Clone + Send + Sync + 'static {
     fn rotate(
         &self,
         rotation: &Rotation<'_>,
-    ) -> impl Future<Output = Result<RotateOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<RotateOutcome, SessionStoreError>> + Send;
 
     /// The live sessions of `subject` at `now`, oldest first.
     ///
@@ -95,7 +101,7 @@ pub trait SessionStore: Clone + Send + Sync + 'static {
         &self,
         subject: &str,
         now: i64,
-    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Session>, SessionStoreError>> + Send;
 
     /// End the session `id`. Returns the session as it was if it was active, `None` if it is
     /// unknown or already ended.
@@ -103,7 +109,10 @@ pub trait SessionStore: Clone + Send + Sync + 'static {
     /// # Errors
     ///
     /// The store's failure.
-    fn end(&self, id: &str) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    fn end(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Session>, SessionStoreError>> + Send;
 
     /// End every active session of `subject`. Returns the sessions that were active, as they
     /// were.
@@ -114,7 +123,7 @@ pub trait SessionStore: Clone + Send + Sync + 'static {
     fn end_all(
         &self,
         subject: &str,
-    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Session>, SessionStoreError>> + Send;
 
     /// Remove the sessions that can no longer be refreshed at `now`: ended ones, and those at
     /// or past their expiry or idle deadline. Returns how many were removed.
@@ -122,7 +131,7 @@ pub trait SessionStore: Clone + Send + Sync + 'static {
     /// # Errors
     ///
     /// The store's failure.
-    fn purge(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn purge(&self, now: i64) -> impl Future<Output = Result<u64, SessionStoreError>> + Send;
 }
 
 /// One refresh, as asked of [`SessionStore::rotate`].
@@ -214,15 +223,15 @@ pub enum RotateOutcome {
 
 /// A session store failed.
 #[derive(Clone)]
-pub struct StoreError {
-    kind: StoreErrorKind,
+pub struct SessionStoreError {
+    kind: SessionStoreErrorKind,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
-/// What kind of failure a [`StoreError`] is.
+/// What kind of failure a [`SessionStoreError`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum StoreErrorKind {
+pub enum SessionStoreErrorKind {
     /// The store could not be reached, timed out, or answered with an error.
     Unavailable,
     /// The store answered with data it could not understand.
@@ -231,9 +240,12 @@ pub enum StoreErrorKind {
     Conflict,
 }
 
-impl StoreError {
+impl SessionStoreError {
     /// A store error of `kind`, caused by `source`.
-    pub fn new(kind: StoreErrorKind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+    pub fn new(
+        kind: SessionStoreErrorKind,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
         Self {
             kind,
             source: Some(Arc::from(source.into())),
@@ -242,32 +254,32 @@ impl StoreError {
 
     /// A store error of `kind` without a cause.
     #[must_use]
-    pub fn from_kind(kind: StoreErrorKind) -> Self {
+    pub fn from_kind(kind: SessionStoreErrorKind) -> Self {
         Self { kind, source: None }
     }
 
     /// What kind of failure this is.
     #[must_use]
-    pub fn kind(&self) -> StoreErrorKind {
+    pub fn kind(&self) -> SessionStoreErrorKind {
         self.kind
     }
 }
 
-impl fmt::Debug for StoreError {
+impl fmt::Debug for SessionStoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreError")
+        f.debug_struct("SessionStoreError")
             .field("kind", &self.kind)
             .field("source", &self.source.as_ref().map(ToString::to_string))
             .finish()
     }
 }
 
-impl fmt::Display for StoreError {
+impl fmt::Display for SessionStoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
-            StoreErrorKind::Unavailable => f.write_str("session store unavailable"),
-            StoreErrorKind::Corrupt => f.write_str("session store returned unreadable data"),
-            StoreErrorKind::Conflict => f.write_str("a session with this id already exists"),
+            SessionStoreErrorKind::Unavailable => f.write_str("session store unavailable"),
+            SessionStoreErrorKind::Corrupt => f.write_str("session store returned unreadable data"),
+            SessionStoreErrorKind::Conflict => f.write_str("a session with this id already exists"),
         }?;
         if let Some(source) = &self.source {
             write!(f, ": {source}")?;
@@ -276,7 +288,7 @@ impl fmt::Display for StoreError {
     }
 }
 
-impl StdError for StoreError {
+impl StdError for SessionStoreError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.source
             .as_deref()

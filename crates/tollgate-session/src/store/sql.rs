@@ -13,7 +13,9 @@
 
 use sqlx::Row;
 
-use super::{Decision, Kept, RotateOutcome, Rotation, StoreError, StoreErrorKind, decide};
+use super::{
+    Decision, Kept, RotateOutcome, Rotation, SessionStoreError, SessionStoreErrorKind, decide,
+};
 use crate::Session;
 
 macro_rules! columns {
@@ -68,19 +70,19 @@ const PURGE: &str = "DELETE FROM tollgate_sessions WHERE NOT active OR expires_a
 /// How often a rotation re-reads a row that changed between its two statements.
 const ROTATE_ATTEMPTS: usize = 4;
 
-fn unavailable(error: sqlx::Error) -> StoreError {
+fn unavailable(error: sqlx::Error) -> SessionStoreError {
     let kind = match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreErrorKind::Conflict,
+        sqlx::Error::Database(db) if db.is_unique_violation() => SessionStoreErrorKind::Conflict,
         sqlx::Error::ColumnDecode { .. }
         | sqlx::Error::ColumnNotFound(_)
         | sqlx::Error::Decode(_)
-        | sqlx::Error::TypeNotFound { .. } => StoreErrorKind::Corrupt,
-        _ => StoreErrorKind::Unavailable,
+        | sqlx::Error::TypeNotFound { .. } => SessionStoreErrorKind::Corrupt,
+        _ => SessionStoreErrorKind::Unavailable,
     };
-    StoreError::new(kind, error)
+    SessionStoreError::new(kind, error)
 }
 
-fn session_from<R>(row: &R) -> Result<Session, StoreError>
+fn session_from<R>(row: &R) -> Result<Session, SessionStoreError>
 where
     R: Row,
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -105,7 +107,7 @@ where
     })
 }
 
-fn kept_from<R>(row: &R) -> Result<Option<Kept>, StoreError>
+fn kept_from<R>(row: &R) -> Result<Option<Kept>, SessionStoreError>
 where
     R: Row,
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -166,14 +168,14 @@ macro_rules! sql_store {
             ///
             /// # Errors
             ///
-            /// [`StoreErrorKind::Unavailable`] when a migration fails.
-            pub async fn migrate(&self) -> Result<(), StoreError> {
+            /// [`SessionStoreErrorKind::Unavailable`] when a migration fails.
+            pub async fn migrate(&self) -> Result<(), SessionStoreError> {
                 let mut migrator = sqlx::migrate!($migrations);
                 migrator.set_ignore_missing(true);
                 migrator
                     .run(&self.pool)
                     .await
-                    .map_err(|error| StoreError::new(StoreErrorKind::Unavailable, error))
+                    .map_err(|error| SessionStoreError::new(SessionStoreErrorKind::Unavailable, error))
             }
 
             /// The connection pool.
@@ -185,7 +187,7 @@ macro_rules! sql_store {
             async fn read(
                 &self,
                 id: &str,
-            ) -> Result<Option<(Session, Option<Kept>)>, StoreError> {
+            ) -> Result<Option<(Session, Option<Kept>)>, SessionStoreError> {
                 let row = sqlx::query(SELECT)
                     .bind(id)
                     .fetch_optional(&self.pool)
@@ -197,7 +199,7 @@ macro_rules! sql_store {
         }
 
         impl super::SessionStore for $name {
-            async fn create(&self, session: &Session) -> Result<(), StoreError> {
+            async fn create(&self, session: &Session) -> Result<(), SessionStoreError> {
                 sqlx::query(INSERT)
                     .bind(&session.id)
                     .bind(&session.subject)
@@ -216,11 +218,11 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+            async fn get(&self, id: &str) -> Result<Option<Session>, SessionStoreError> {
                 Ok(self.read(id).await?.map(|(session, _)| session))
             }
 
-            async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotateOutcome, StoreError> {
+            async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotateOutcome, SessionStoreError> {
                 let (kept_until, kept_answer) = match rotation.grace {
                     Some((until, answer)) => (Some(until), Some(answer)),
                     None => (None, None),
@@ -265,13 +267,13 @@ macro_rules! sql_store {
                         }
                     }
                 }
-                Err(StoreError::new(
-                    StoreErrorKind::Unavailable,
+                Err(SessionStoreError::new(
+                    SessionStoreErrorKind::Unavailable,
                     "the session kept changing during the rotation",
                 ))
             }
 
-            async fn list(&self, subject: &str, now: i64) -> Result<Vec<Session>, StoreError> {
+            async fn list(&self, subject: &str, now: i64) -> Result<Vec<Session>, SessionStoreError> {
                 let rows = sqlx::query(LIST)
                     .bind(subject)
                     .bind(now)
@@ -281,7 +283,7 @@ macro_rules! sql_store {
                 rows.iter().map(session_from).collect()
             }
 
-            async fn end(&self, id: &str) -> Result<Option<Session>, StoreError> {
+            async fn end(&self, id: &str) -> Result<Option<Session>, SessionStoreError> {
                 let row = sqlx::query(END)
                     .bind(id)
                     .fetch_optional(&self.pool)
@@ -290,7 +292,7 @@ macro_rules! sql_store {
                 row.map(|row| session_from(&row).map(before_end)).transpose()
             }
 
-            async fn end_all(&self, subject: &str) -> Result<Vec<Session>, StoreError> {
+            async fn end_all(&self, subject: &str) -> Result<Vec<Session>, SessionStoreError> {
                 let rows = sqlx::query(END_ALL)
                     .bind(subject)
                     .fetch_all(&self.pool)
@@ -303,7 +305,7 @@ macro_rules! sql_store {
                 Ok(sorted(sessions))
             }
 
-            async fn purge(&self, now: i64) -> Result<u64, StoreError> {
+            async fn purge(&self, now: i64) -> Result<u64, SessionStoreError> {
                 let done = sqlx::query(PURGE)
                     .bind(now)
                     .execute(&self.pool)
@@ -326,19 +328,19 @@ sql_store!(
     ///
     /// ```
     /// use sqlx::sqlite::SqlitePoolOptions;
-    /// use tollgate_session::{SessionStore, store::SqliteStore};
+    /// use tollgate_session::{SessionStore, store::SqliteSessionStore};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// // One connection: each connection to `sqlite::memory:` is its own database.
     /// let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await?;
-    /// let store = SqliteStore::new(pool);
+    /// let store = SqliteSessionStore::new(pool);
     /// store.migrate().await?;
     /// assert!(store.list("42", 0).await?.is_empty());
     /// # Ok(())
     /// # }
     /// ```
-    SqliteStore,
+    SqliteSessionStore,
     "sqlite",
     sqlx::SqlitePool,
     "./migrations/sqlite"
@@ -354,16 +356,16 @@ sql_store!(
     ///
     /// ```no_run
     /// use sqlx::PgPool;
-    /// use tollgate_session::store::PostgresStore;
+    /// use tollgate_session::store::PostgresSessionStore;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = PostgresStore::new(PgPool::connect("postgres://postgres@127.0.0.1/app").await?);
+    /// let store = PostgresSessionStore::new(PgPool::connect("postgres://postgres@127.0.0.1/app").await?);
     /// store.migrate().await?;
     /// # Ok(())
     /// # }
     /// ```
-    PostgresStore,
+    PostgresSessionStore,
     "postgres",
     sqlx::PgPool,
     "./migrations/postgres"

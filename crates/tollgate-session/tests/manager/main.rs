@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use axum::{Router, routing::post};
 use tollgate::{
-    Algorithm, StandardClaims,
-    revocation::{MemoryStore as RevocationMemory, RevocationStore, Status, TokenRef},
+    StandardClaims,
+    key::Algorithm,
+    revocation::{MemoryRevocationStore, RevocationStatus, RevocationStore, TokenRef},
 };
 use tollgate_session::{
-    ClaimsError, ClaimsSource, Issuer, MemoryStore, NewSession, Revoked, Session, SessionErrorKind,
-    SessionManager, SessionStore, SigningKey, TokenPair,
+    ClaimsError, ClaimsSource, Issuer, MemorySessionStore, NewSession, Revoked, Session,
+    SessionErrorKind, SessionManager, SessionStore, SigningKey, TokenPair,
 };
 
 fn claims() -> impl ClaimsSource {
@@ -28,22 +29,22 @@ fn claims() -> impl ClaimsSource {
     }
 }
 
-fn manager() -> SessionManager<MemoryStore, impl ClaimsSource, RevocationMemory> {
+fn manager() -> SessionManager<MemorySessionStore, impl ClaimsSource, MemoryRevocationStore> {
     let issuer = Issuer::new(
         "crm",
         "crm-api",
         SigningKey::generate("k1", Algorithm::ES256).unwrap(),
     );
-    SessionManager::new(issuer, MemoryStore::new(), claims())
+    SessionManager::new(issuer, MemorySessionStore::new(), claims())
         .unwrap()
-        .with_revocation(RevocationMemory::new())
+        .with_revocation(MemoryRevocationStore::new())
 }
 
 /// What the revocation store says about the pair's access token.
 async fn access_status<S: SessionStore, F: ClaimsSource>(
-    sessions: &SessionManager<S, F, RevocationMemory>,
+    sessions: &SessionManager<S, F, MemoryRevocationStore>,
     pair: &TokenPair,
-) -> Status {
+) -> RevocationStatus {
     let verified = sessions
         .access_verifier()
         .verify::<StandardClaims>(pair.access_token())
@@ -58,11 +59,20 @@ async fn ending_a_session_revokes_its_access_tokens() {
     let sessions = manager();
     let (session, pair) = sessions.login(NewSession::new("u1")).await.unwrap();
     let (_, other) = sessions.login(NewSession::new("u1")).await.unwrap();
-    assert_eq!(access_status(&sessions, &pair).await, Status::Active);
+    assert_eq!(
+        access_status(&sessions, &pair).await,
+        RevocationStatus::Active
+    );
 
     assert!(sessions.end_session(&session.id).await.unwrap());
-    assert_eq!(access_status(&sessions, &pair).await, Status::SessionEnded);
-    assert_eq!(access_status(&sessions, &other).await, Status::Active);
+    assert_eq!(
+        access_status(&sessions, &pair).await,
+        RevocationStatus::SessionEnded
+    );
+    assert_eq!(
+        access_status(&sessions, &other).await,
+        RevocationStatus::Active
+    );
     assert_eq!(
         sessions
             .refresh(pair.refresh_token())
@@ -82,20 +92,26 @@ async fn reuse_detection_revokes_the_sessions_access_tokens() {
     let sessions = manager();
     let (_, first) = sessions.login(NewSession::new("u2")).await.unwrap();
     let second = sessions.refresh(first.refresh_token()).await.unwrap();
-    assert_eq!(access_status(&sessions, &second).await, Status::Active);
+    assert_eq!(
+        access_status(&sessions, &second).await,
+        RevocationStatus::Active
+    );
     let error = sessions.refresh(first.refresh_token()).await.unwrap_err();
     assert_eq!(error.kind(), SessionErrorKind::Reused);
     assert_eq!(error.status_code(), 401);
     assert_eq!(
         error.to_auth_error().kind(),
-        tollgate::ErrorKind::SessionEnded
+        tollgate::AuthErrorKind::SessionEnded
     );
     assert_eq!(
         access_status(&sessions, &second).await,
-        Status::SessionEnded,
+        RevocationStatus::SessionEnded,
         "the live access token dies with the session"
     );
-    assert_eq!(access_status(&sessions, &first).await, Status::SessionEnded);
+    assert_eq!(
+        access_status(&sessions, &first).await,
+        RevocationStatus::SessionEnded
+    );
 }
 
 #[tokio::test]
@@ -106,7 +122,10 @@ async fn ending_all_cuts_off_and_a_login_in_the_same_second_still_works() {
     let (_, stranger) = sessions.login(NewSession::new("u4")).await.unwrap();
     assert_eq!(sessions.end_all("u3").await.unwrap(), 2);
     for pair in [&a, &b] {
-        assert_ne!(access_status(&sessions, pair).await, Status::Active);
+        assert_ne!(
+            access_status(&sessions, pair).await,
+            RevocationStatus::Active
+        );
         let error = sessions.refresh(pair.refresh_token()).await.unwrap_err();
         assert!(
             matches!(
@@ -116,13 +135,16 @@ async fn ending_all_cuts_off_and_a_login_in_the_same_second_still_works() {
             "{error:?}"
         );
     }
-    assert_eq!(access_status(&sessions, &stranger).await, Status::Active);
+    assert_eq!(
+        access_status(&sessions, &stranger).await,
+        RevocationStatus::Active
+    );
 
     // Right after the cut-off, a new login's tokens are issued after it (iat > cut-off).
     let (session, fresh) = sessions.login(NewSession::new("u3")).await.unwrap();
     assert_eq!(
         access_status(&sessions, &fresh).await,
-        Status::Active,
+        RevocationStatus::Active,
         "a login right after a cut-off is not cut off"
     );
     let renewed = sessions.refresh(fresh.refresh_token()).await.unwrap();
@@ -136,8 +158,14 @@ async fn ending_the_others_keeps_the_current_session() {
     let (current, pair) = sessions.login(NewSession::new("u5")).await.unwrap();
     let (_, other) = sessions.login(NewSession::new("u5")).await.unwrap();
     assert_eq!(sessions.end_others("u5", &current.id).await.unwrap(), 1);
-    assert_eq!(access_status(&sessions, &pair).await, Status::Active);
-    assert_eq!(access_status(&sessions, &other).await, Status::SessionEnded);
+    assert_eq!(
+        access_status(&sessions, &pair).await,
+        RevocationStatus::Active
+    );
+    assert_eq!(
+        access_status(&sessions, &other).await,
+        RevocationStatus::SessionEnded
+    );
     sessions.refresh(pair.refresh_token()).await.unwrap();
     let listed = sessions.sessions("u5").await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -154,7 +182,10 @@ async fn logout_ends_the_session_and_revokes_the_access_token() {
         .await
         .unwrap();
     sessions.logout(verified.standard()).await.unwrap();
-    assert_eq!(access_status(&sessions, &pair).await, Status::Revoked);
+    assert_eq!(
+        access_status(&sessions, &pair).await,
+        RevocationStatus::Revoked
+    );
     assert!(!sessions.session(&session.id).await.unwrap().unwrap().active);
 }
 
@@ -191,7 +222,7 @@ async fn login_options_shape_the_session() {
     .unwrap()
     .remember_me_ttl(Duration::from_secs(86_400))
     .unwrap();
-    let sessions = SessionManager::new(issuer, MemoryStore::new(), claims())
+    let sessions = SessionManager::new(issuer, MemorySessionStore::new(), claims())
         .unwrap()
         .idle_timeout(Duration::from_secs(600))
         .unwrap();
@@ -252,7 +283,10 @@ async fn rfc7009_revocation_over_http() {
     assert_eq!(reply.status, 200);
     assert!(reply.body.is_empty());
     assert!(!sessions.session(&session.id).await.unwrap().unwrap().active);
-    assert_eq!(access_status(&sessions, &pair).await, Status::SessionEnded);
+    assert_eq!(
+        access_status(&sessions, &pair).await,
+        RevocationStatus::SessionEnded
+    );
 
     // An access token has its jti revoked, with a wrong hint too; JSON works as well.
     let (session, pair) = sessions.login(NewSession::new("u8")).await.unwrap();
@@ -261,7 +295,10 @@ async fn rfc7009_revocation_over_http() {
             .to_string();
     let reply = support::request(addr, "POST", "/oauth/revoke", &json, body.as_bytes()).await;
     assert_eq!(reply.status, 200);
-    assert_eq!(access_status(&sessions, &pair).await, Status::Revoked);
+    assert_eq!(
+        access_status(&sessions, &pair).await,
+        RevocationStatus::Revoked
+    );
     assert!(
         sessions.session(&session.id).await.unwrap().unwrap().active,
         "revoking an access token leaves the session"

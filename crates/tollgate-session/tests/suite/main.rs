@@ -4,11 +4,11 @@
 //! of its own). The Redis store runs the same suite in `tollgate-redis`.
 #![cfg(feature = "test-suite")]
 
-use tollgate_session::{MemoryStore, suite};
+use tollgate_session::{MemorySessionStore, suite};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes_the_suite() {
-    suite::run(MemoryStore::new()).await;
+    suite::run(MemorySessionStore::new()).await;
 }
 
 #[cfg(feature = "sqlite")]
@@ -17,7 +17,7 @@ async fn sqlite_store_passes_the_suite() {
     use std::str::FromStr;
 
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-    use tollgate_session::store::SqliteStore;
+    use tollgate_session::store::SqliteSessionStore;
 
     let path = std::env::temp_dir().join(format!(
         "tollgate-session-suite-{}-{}.db",
@@ -36,7 +36,7 @@ async fn sqlite_store_passes_the_suite() {
         .connect_with(options)
         .await
         .unwrap();
-    let store = SqliteStore::new(pool.clone());
+    let store = SqliteSessionStore::new(pool.clone());
     store.migrate().await.unwrap();
     // Migrating twice is harmless.
     store.migrate().await.unwrap();
@@ -51,7 +51,7 @@ async fn sqlite_store_passes_the_suite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_store_passes_the_suite() {
     use sqlx::{Executor, postgres::PgPoolOptions};
-    use tollgate_session::store::PostgresStore;
+    use tollgate_session::store::PostgresSessionStore;
 
     let url = std::env::var("TOLLGATE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
@@ -98,7 +98,7 @@ async fn postgres_store_passes_the_suite() {
         .connect(&url)
         .await
         .unwrap();
-    let store = PostgresStore::new(pool.clone());
+    let store = PostgresSessionStore::new(pool.clone());
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     suite::run(store).await;

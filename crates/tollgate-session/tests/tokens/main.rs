@@ -11,9 +11,9 @@ use std::time::Duration;
 use axum::{Router, routing::get};
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use serde_json::{Value, json};
-use tollgate::{Algorithm, Claims, StandardClaims, verify::VerifyLayer};
+use tollgate::{Claims, StandardClaims, VerifyLayer, key::Algorithm};
 use tollgate_session::{
-    ACCESS_TYP, IssueErrorKind, Issuer, REFRESH_TYP, Session, SigningKey, TokenPair,
+    ACCESS_HEADER_TYP, IssueErrorKind, Issuer, REFRESH_HEADER_TYP, Session, SigningKey, TokenPair,
     VerificationKey,
 };
 
@@ -116,7 +116,7 @@ async fn check_asymmetric(key: SigningKey) {
     }
 
     // Independent decode of both tokens with jsonwebtoken against the JWKS.
-    let access = decode_independently(&jwks, pair.access_token(), ACCESS_TYP);
+    let access = decode_independently(&jwks, pair.access_token(), ACCESS_HEADER_TYP);
     assert_eq!(access["sub"], "42");
     assert_eq!(access["sid"], "s-1");
     assert_eq!(access["token_type"], "access");
@@ -130,7 +130,7 @@ async fn check_asymmetric(key: SigningKey) {
         access["exp"].as_i64().unwrap() - access["iat"].as_i64().unwrap(),
         1800
     );
-    let refresh = decode_independently(&jwks, pair.refresh_token(), REFRESH_TYP);
+    let refresh = decode_independently(&jwks, pair.refresh_token(), REFRESH_HEADER_TYP);
     assert_eq!(refresh["token_type"], "refresh");
     assert_eq!(refresh["sid"], "s-1");
     assert_eq!(refresh["jti"], pair.refresh_jti());
@@ -173,7 +173,7 @@ async fn check_asymmetric(key: SigningKey) {
         .verify::<StandardClaims>(pair.access_token())
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), tollgate::ErrorKind::InvalidType);
+    assert_eq!(error.kind(), tollgate::AuthErrorKind::InvalidType);
 }
 
 #[tokio::test]
@@ -260,7 +260,7 @@ async fn rotated_keys_keep_verifying_and_stay_published() {
     assert_eq!(jwks.find("2026-10"), old.verification_key().jwk());
 
     for token in [old_pair.access_token(), new_pair.access_token()] {
-        decode_independently(&jwks, token, ACCESS_TYP);
+        decode_independently(&jwks, token, ACCESS_HEADER_TYP);
         let bearer = format!("Bearer {token}");
         let reply = support::request(addr, "GET", "/me", &[("authorization", &bearer)], b"").await;
         assert_eq!(reply.status, 200);

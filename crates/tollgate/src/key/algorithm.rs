@@ -8,7 +8,7 @@ use std::{fmt, str::FromStr};
 /// case-sensitive, as `alg` values are (RFC 7515 §4.1.1).
 ///
 /// ```
-/// use tollgate::Algorithm;
+/// use tollgate::key::Algorithm;
 ///
 /// assert_eq!("ES256".parse::<Algorithm>(), Ok(Algorithm::ES256));
 /// assert!("none".parse::<Algorithm>().is_err());

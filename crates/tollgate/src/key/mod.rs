@@ -6,7 +6,7 @@
 //! key by `kid`, but never the key type or the algorithm.
 //!
 //! ```
-//! use tollgate::{Algorithm, key::{Key, KeySet}};
+//! use tollgate::key::{Algorithm, Key, KeySet};
 //!
 //! let current = Key::hmac(Algorithm::HS256, b"0123456789abcdef0123456789abcdef")?.with_kid("2026-11");
 //! let previous = Key::hmac(Algorithm::HS256, b"fedcba9876543210fedcba9876543210")?.with_kid("2026-10");

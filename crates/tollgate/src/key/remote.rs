@@ -21,7 +21,7 @@ use tokio::{
 };
 
 use super::KeySet;
-use crate::{Algorithm, ConfigError};
+use crate::{ConfigError, key::Algorithm};
 
 const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5 * 60);
 const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
@@ -39,7 +39,7 @@ const USER_AGENT: &str = concat!("tollgate/", env!("CARGO_PKG_VERSION"));
 /// A JWK Set fetched from a URL, cached, and refreshed in the background.
 ///
 /// Build it with [`RemoteJwks::new`] or [`RemoteJwks::builder`] and give it to a
-/// [`TrustedIssuer`](crate::TrustedIssuer) as the issuer's keys. Clones share one cache and
+/// [`TrustedIssuer`](crate::verify::TrustedIssuer) as the issuer's keys. Clones share one cache and
 /// one background task. Fetching needs a Tokio runtime: the fetches and the periodic refresh
 /// run as Tokio tasks.
 ///
@@ -73,7 +73,7 @@ const USER_AGENT: &str = concat!("tollgate/", env!("CARGO_PKG_VERSION"));
 ///
 /// ```
 /// use std::time::Duration;
-/// use tollgate::{TrustedIssuer, Verifier, VerifyLayer, key::RemoteJwks};
+/// use tollgate::{VerifyLayer, key::RemoteJwks, verify::{TrustedIssuer, Verifier}};
 ///
 /// let jwks = RemoteJwks::builder("https://idp.example.com/.well-known/jwks.json")?
 ///     .refresh_interval(Duration::from_secs(600))?

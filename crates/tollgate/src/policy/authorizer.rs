@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc};
 use http::request::Parts;
 
 use super::{
-    RequireLayer,
+    layer::RequirePolicyLayer,
     permission::Permission,
     rule::{Policy, denial, empty_head},
     source::{RoleMap, Source},
@@ -181,9 +181,9 @@ impl Authorizer {
         self
     }
 
-    /// A [`RequireLayer`] enforcing `policy` with these settings.
-    pub fn require(&self, policy: Policy) -> RequireLayer {
-        RequireLayer::new(policy).authorizer(self.clone())
+    /// A [`RequirePolicyLayer`] enforcing `policy` with these settings.
+    pub fn require(&self, policy: Policy) -> RequirePolicyLayer {
+        RequirePolicyLayer::new(policy).authorizer(self.clone())
     }
 
     /// Check `policy` against `claims` and the request's head. Allocates nothing.
@@ -193,7 +193,7 @@ impl Authorizer {
     ///
     /// # Errors
     ///
-    /// An [`ErrorKind::InsufficientScope`](crate::ErrorKind::InsufficientScope) [`AuthError`]
+    /// An [`AuthErrorKind::InsufficientScope`](crate::AuthErrorKind::InsufficientScope) [`AuthError`]
     /// naming the scope of the unmet part (see [the denial](Policy#the-denial)) when the
     /// policy is not met.
     pub fn check(

@@ -1,4 +1,4 @@
-//! [`ResponseFuture`]: the inner service's future, or a ready rejection.
+//! [`RequirePolicyFuture`]: the inner service's future, or a ready rejection.
 
 use std::{
     future::Future,
@@ -9,17 +9,17 @@ use std::{
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::ResponseBody;
+use crate::body::ResponseBody;
 
 pin_project! {
-    /// The response future of [`Require`](super::Require): the inner service's future when the
+    /// The response future of [`RequirePolicy`](super::RequirePolicy): the inner service's future when the
     /// policy is met, else the rejection, ready at once.
     ///
     /// # Panics
     ///
     /// When polled again after it completed.
     #[derive(Debug)]
-    pub struct ResponseFuture<F, B> {
+    pub struct RequirePolicyFuture<F, B> {
         #[pin]
         kind: Kind<F, B>,
     }
@@ -34,7 +34,7 @@ pin_project! {
     }
 }
 
-impl<F, B> ResponseFuture<F, B> {
+impl<F, B> RequirePolicyFuture<F, B> {
     pub(super) fn inner(future: F) -> Self {
         Self {
             kind: Kind::Inner { future },
@@ -50,7 +50,7 @@ impl<F, B> ResponseFuture<F, B> {
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<F, B, E> Future for RequirePolicyFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
@@ -64,7 +64,7 @@ where
             }
             KindProj::Rejected { response } => Poll::Ready(Ok(response
                 .take()
-                .expect("tollgate::policy::ResponseFuture polled after completion"))),
+                .expect("tollgate::policy::RequirePolicyFuture polled after completion"))),
         }
     }
 }

@@ -1,11 +1,11 @@
-//! [`RequireLayer`]: the layer enforcing a [`Policy`].
+//! [`RequirePolicyLayer`]: the layer enforcing a [`Policy`].
 
 use tower_layer::Layer;
 
-use super::{Authorizer, Policy, Require};
+use super::{Authorizer, Policy, RequirePolicy};
 use crate::response::DefaultResponder;
 
-/// Enforces a [`Policy`] on the claims [`VerifyLayer`](crate::verify::VerifyLayer) put into the
+/// Enforces a [`Policy`] on the claims [`VerifyLayer`](crate::VerifyLayer) put into the
 /// request extensions.
 ///
 /// Requests that meet the policy go to the inner service; the others get 403
@@ -18,13 +18,13 @@ use crate::response::DefaultResponder;
 /// See the [module docs](super) for an example.
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct RequireLayer<R = DefaultResponder> {
+pub struct RequirePolicyLayer<R = DefaultResponder> {
     pub(super) policy: Policy,
     pub(super) authorizer: Authorizer,
     pub(super) responder: R,
 }
 
-impl RequireLayer {
+impl RequirePolicyLayer {
     /// Enforce `policy` with the default [`Authorizer`] (permissions from the `perms` claim)
     /// and the [`DefaultResponder`].
     pub fn new(policy: Policy) -> Self {
@@ -36,7 +36,7 @@ impl RequireLayer {
     }
 }
 
-impl<R> RequireLayer<R> {
+impl<R> RequirePolicyLayer<R> {
     /// Check with `authorizer`'s settings: permission sources, role map, superuser.
     pub fn authorizer(mut self, authorizer: Authorizer) -> Self {
         self.authorizer = authorizer;
@@ -44,8 +44,8 @@ impl<R> RequireLayer<R> {
     }
 
     /// Render rejections with `responder` instead.
-    pub fn with_responder<R2>(self, responder: R2) -> RequireLayer<R2> {
-        RequireLayer {
+    pub fn with_responder<R2>(self, responder: R2) -> RequirePolicyLayer<R2> {
+        RequirePolicyLayer {
             policy: self.policy,
             authorizer: self.authorizer,
             responder,
@@ -58,11 +58,11 @@ impl<R> RequireLayer<R> {
     }
 }
 
-impl<S, R: Clone> Layer<S> for RequireLayer<R> {
-    type Service = Require<S, R>;
+impl<S, R: Clone> Layer<S> for RequirePolicyLayer<R> {
+    type Service = RequirePolicy<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Require {
+        RequirePolicy {
             inner,
             policy: self.policy.clone(),
             authorizer: self.authorizer.clone(),

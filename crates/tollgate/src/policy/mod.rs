@@ -8,8 +8,8 @@
 //! superuser. Both are parsed and validated when built: a typo in a permission is a
 //! [`ConfigError`](crate::ConfigError) at start-up.
 //!
-//! [`RequireLayer`] enforces a policy on the `Claims<StandardClaims>` that
-//! [`VerifyLayer`](crate::verify::VerifyLayer) put into the request extensions. The check is
+//! [`RequirePolicyLayer`](crate::RequirePolicyLayer) enforces a policy on the `Claims<StandardClaims>` that
+//! [`VerifyLayer`](crate::VerifyLayer) put into the request extensions. The check is
 //! synchronous and, when it grants, allocates nothing (tested with a counting allocator). A
 //! request that does not meet the policy gets 403 with
 //! `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` and a problem body
@@ -24,7 +24,7 @@
 //!
 //! The policy reads the claims the verify layer inserts, so the verify layer must run first:
 //! in a [`ServiceBuilder`](https://docs.rs/tower/latest/tower/builder/struct.ServiceBuilder.html)
-//! list it *above* `RequireLayer` (with axum's `Router::layer`, add it *after*, since the
+//! list it *above* `RequirePolicyLayer` (with axum's `Router::layer`, add it *after*, since the
 //! last layer added runs first). The other way round, every request is answered 401, as the
 //! policy finds no claims. Revocation and policy may run in either order after verification:
 //! revocation first answers a revoked token 401 even on a route it may not use (and spends a
@@ -83,18 +83,17 @@
 
 mod authorizer;
 mod future;
-mod layer;
+pub(crate) mod layer;
 mod permission;
 mod rule;
 mod service;
 mod source;
 
 pub use authorizer::Authorizer;
-pub use future::ResponseFuture;
-pub use layer::RequireLayer;
+pub use future::RequirePolicyFuture;
 pub use permission::Permission;
 pub use rule::Policy;
-pub use service::Require;
+pub use service::RequirePolicy;
 pub use source::RoleMap;
 
 #[cfg(test)]

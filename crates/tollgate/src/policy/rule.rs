@@ -5,7 +5,7 @@ use std::{collections::HashSet, fmt, sync::Arc};
 use http::{HeaderName, request::Parts};
 
 use super::{authorizer::Settings, permission::Permission};
-use crate::{AuthError, ConfigError, ErrorKind, StandardClaims};
+use crate::{AuthError, AuthErrorKind, ConfigError, StandardClaims};
 
 /// What a route requires of a verified token: permissions, roles, an organization, or a
 /// predicate of your own, combined with [`all_of`](Self::all_of), [`any_of`](Self::any_of) and
@@ -15,7 +15,7 @@ use crate::{AuthError, ConfigError, ErrorKind, StandardClaims};
 /// [`ConfigError`], never a run-time surprise) and is cheap to clone (an `Arc` inside).
 /// Checking it allocates nothing when it grants (a refusal builds its `AuthError`).
 ///
-/// Enforce it with [`RequireLayer`](super::RequireLayer), or call [`Policy::check`] (or
+/// Enforce it with [`RequirePolicyLayer`](crate::RequirePolicyLayer), or call [`Policy::check`] (or
 /// [`Authorizer::check`](super::Authorizer::check)) in a handler.
 ///
 /// # The denial
@@ -33,7 +33,7 @@ use crate::{AuthError, ConfigError, ErrorKind, StandardClaims};
 ///
 /// ```
 /// use http::Request;
-/// use tollgate::{StandardClaims, ErrorKind, policy::Policy};
+/// use tollgate::{StandardClaims, AuthErrorKind, policy::Policy};
 ///
 /// // Managers and admins of the organization named in the path may update customers.
 /// let policy = Policy::permission("customer:update")?
@@ -54,7 +54,7 @@ use crate::{AuthError, ConfigError, ErrorKind, StandardClaims};
 /// let mut theirs = ours.clone();
 /// theirs.uri = "/orgs/globex/customers/7".parse()?;
 /// let denied = policy.check(&claims, &theirs).unwrap_err();
-/// assert_eq!(denied.kind(), ErrorKind::InsufficientScope);
+/// assert_eq!(denied.kind(), AuthErrorKind::InsufficientScope);
 /// assert_eq!(denied.scope(), None); // an organization check names no scope
 ///
 /// let viewer = StandardClaims { perms: vec!["customer:read".to_owned()], ..claims };
@@ -124,7 +124,7 @@ impl Policy {
 
     /// Met by every verified token: only requires that the request carries claims.
     ///
-    /// Useful behind an [optional](crate::verify::VerifyLayer) verify layer, to require a
+    /// Useful behind an [optional](crate::VerifyLayer) verify layer, to require a
     /// token on some routes only.
     #[must_use]
     pub fn authenticated() -> Self {
@@ -398,7 +398,7 @@ impl Policy {
     ///
     /// # Errors
     ///
-    /// An [`ErrorKind::InsufficientScope`] [`AuthError`] naming the scope of the unmet part
+    /// An [`AuthErrorKind::InsufficientScope`] [`AuthError`] naming the scope of the unmet part
     /// (see [the denial](Self#the-denial)) when the policy is not met.
     pub fn check(&self, claims: &StandardClaims, request: &Parts) -> Result<(), AuthError> {
         Settings::DEFAULT.check(self, claims, request)
@@ -472,7 +472,7 @@ impl Policy {
 pub(crate) fn denial(scope: Option<&Arc<str>>) -> AuthError {
     match scope {
         Some(scope) => AuthError::insufficient_scope(Arc::clone(scope)),
-        None => AuthError::new(ErrorKind::InsufficientScope),
+        None => AuthError::new(AuthErrorKind::InsufficientScope),
     }
 }
 

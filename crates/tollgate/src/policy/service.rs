@@ -1,4 +1,4 @@
-//! [`Require`]: the service enforcing a [`Policy`].
+//! [`RequirePolicy`]: the service enforcing a [`Policy`].
 
 use std::task::{Context, Poll};
 
@@ -6,36 +6,37 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Authorizer, Policy, RequireLayer, ResponseFuture};
+use super::{Authorizer, Policy, RequirePolicyFuture, layer::RequirePolicyLayer};
 use crate::{
-    AuthError, Claims, ErrorKind, ResponseBody, StandardClaims,
+    AuthError, AuthErrorKind, Claims, StandardClaims,
+    body::ResponseBody,
     response::{DefaultResponder, Responder, reject},
 };
 
 /// Enforces a [`Policy`] on the verified claims before calling the inner service.
 ///
-/// Built by [`RequireLayer`]; see the [module docs](super) for an example.
+/// Built by [`RequirePolicyLayer`]; see the [module docs](super) for an example.
 #[derive(Clone, Debug)]
-pub struct Require<S, R = DefaultResponder> {
+pub struct RequirePolicy<S, R = DefaultResponder> {
     pub(super) inner: S,
     pub(super) policy: Policy,
     pub(super) authorizer: Authorizer,
     pub(super) responder: R,
 }
 
-impl<S> Require<S> {
+impl<S> RequirePolicy<S> {
     /// Wrap `inner`, enforcing `policy` with the default [`Authorizer`] and responder.
     pub fn new(inner: S, policy: Policy) -> Self {
-        RequireLayer::new(policy).layer(inner)
+        RequirePolicyLayer::new(policy).layer(inner)
     }
 
-    /// A [`RequireLayer`] enforcing `policy`.
-    pub fn layer(policy: Policy) -> RequireLayer {
-        RequireLayer::new(policy)
+    /// A [`RequirePolicyLayer`] enforcing `policy`.
+    pub fn layer(policy: Policy) -> RequirePolicyLayer {
+        RequirePolicyLayer::new(policy)
     }
 }
 
-impl<S, R> Require<S, R> {
+impl<S, R> RequirePolicy<S, R> {
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -52,25 +53,25 @@ impl<S, R> Require<S, R> {
     }
 }
 
-/// A [`Require`] around a tonic service is that service, so it can be given to
+/// A [`RequirePolicy`] around a tonic service is that service, so it can be given to
 /// `Server::add_service` to enforce a policy on that service only.
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
-impl<S, R> tonic::server::NamedService for Require<S, R>
+impl<S, R> tonic::server::NamedService for RequirePolicy<S, R>
 where
     S: tonic::server::NamedService,
 {
     const NAME: &'static str = S::NAME;
 }
 
-impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S, R>
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequirePolicy<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     R: Responder,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = RequirePolicyFuture<S::Future, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -83,13 +84,16 @@ where
                 .authorizer
                 .settings()
                 .check(&self.policy, claims, &parts),
-            None => Err(AuthError::new(ErrorKind::MissingToken)),
+            None => Err(AuthError::new(AuthErrorKind::MissingToken)),
         };
         match outcome {
-            Ok(()) => ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
-            Err(error) => {
-                ResponseFuture::rejected(reject(&self.responder, error, &parts.headers, "require"))
-            }
+            Ok(()) => RequirePolicyFuture::inner(self.inner.call(Request::from_parts(parts, body))),
+            Err(error) => RequirePolicyFuture::rejected(reject(
+                &self.responder,
+                error,
+                &parts.headers,
+                "require",
+            )),
         }
     }
 }

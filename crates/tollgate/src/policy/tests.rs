@@ -11,8 +11,8 @@ use http::{
 use http_body_util::{BodyExt, Full};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
-use super::*;
-use crate::{AuthError, Claims, ConfigError, ErrorKind, StandardClaims};
+use super::{layer::RequirePolicyLayer, *};
+use crate::{AuthError, AuthErrorKind, Claims, ConfigError, StandardClaims};
 
 /// A token's claims, written compactly.
 #[derive(Default, Clone)]
@@ -60,7 +60,7 @@ struct Answer {
 }
 
 async fn send_request<R: crate::response::Responder>(
-    layer: RequireLayer<R>,
+    layer: RequirePolicyLayer<R>,
     request: Request<Full<Bytes>>,
 ) -> Answer {
     let service =
@@ -96,7 +96,7 @@ fn request(token: Option<&Token>, uri: &str, headers: &[(&str, &str)]) -> Reques
     request
 }
 
-async fn status(layer: RequireLayer, token: &Token) -> StatusCode {
+async fn status(layer: RequirePolicyLayer, token: &Token) -> StatusCode {
     send_request(layer, request(Some(token), "/", &[]))
         .await
         .status
@@ -194,7 +194,7 @@ async fn every_wildcard_form_in_the_perms_claim() {
         (&[], "customer:read", false),
     ];
     for (held, required, allowed) in table {
-        let layer = RequireLayer::new(Policy::permission(required).unwrap());
+        let layer = RequirePolicyLayer::new(Policy::permission(required).unwrap());
         let want = if allowed {
             StatusCode::OK
         } else {
@@ -270,7 +270,7 @@ async fn combinators() {
             } else {
                 StatusCode::FORBIDDEN
             };
-            let got = status(RequireLayer::new(policy.clone()), token).await;
+            let got = status(RequirePolicyLayer::new(policy.clone()), token).await;
             assert_eq!(got, want, "token {t} on policy {i}: {policy:?}");
         }
     }
@@ -346,7 +346,7 @@ async fn predicates_over_claims_and_request() {
     ];
     for (policy, token, uri, allowed) in table {
         let answer = send_request(
-            RequireLayer::new(policy.clone()),
+            RequirePolicyLayer::new(policy.clone()),
             request(Some(&token), uri, &[]),
         )
         .await;
@@ -418,7 +418,7 @@ async fn tenant_scope_from_header_path_or_function() {
     ];
     for (policy, token, uri, headers, allowed) in table {
         let answer = send_request(
-            RequireLayer::new(policy.clone()),
+            RequirePolicyLayer::new(policy.clone()),
             request(Some(token), uri, headers),
         )
         .await;
@@ -436,7 +436,7 @@ async fn tenant_scope_from_header_path_or_function() {
         .headers_mut()
         .insert("x-org-id", HeaderValue::from_bytes(b"acme\xff").unwrap());
     assert_eq!(
-        send_request(RequireLayer::new(header.clone()), opaque)
+        send_request(RequirePolicyLayer::new(header.clone()), opaque)
             .await
             .status,
         StatusCode::FORBIDDEN
@@ -457,7 +457,7 @@ async fn superuser_bypasses_everything_when_configured() {
 
     // Not configured: a role named `superuser` is just a role.
     assert_eq!(
-        status(RequireLayer::new(strict.clone()), &root).await,
+        status(RequirePolicyLayer::new(strict.clone()), &root).await,
         StatusCode::FORBIDDEN
     );
 
@@ -529,7 +529,7 @@ async fn scope_string_claims() {
     // And the default authorizer does not read `scope`.
     assert_eq!(
         status(
-            RequireLayer::new(Policy::permission("customer:read").unwrap()),
+            RequirePolicyLayer::new(Policy::permission("customer:read").unwrap()),
             &scoped("customer:read")
         )
         .await,
@@ -649,7 +649,7 @@ async fn per_path_policies_and_the_scope_of_the_unmet_part() {
     ];
     for (token, path, status, scope) in table {
         let answer = send_request(
-            RequireLayer::new(policy.clone()),
+            RequirePolicyLayer::new(policy.clone()),
             request(Some(token), path, &[]),
         )
         .await;
@@ -718,16 +718,16 @@ fn not_operator_negates() {
 
 #[tokio::test]
 async fn missing_claims_are_401_not_403() {
-    let layer = RequireLayer::new(Policy::authenticated());
+    let layer = RequirePolicyLayer::new(Policy::authenticated());
     let answer = send_request(layer, request(None, "/", &[])).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.challenge.as_deref(), Some("Bearer"));
-    assert_eq!(answer.error.unwrap().kind(), ErrorKind::MissingToken);
+    assert_eq!(answer.error.unwrap().kind(), AuthErrorKind::MissingToken);
 }
 
 #[tokio::test]
 async fn denial_is_problem_json_naming_the_scope_with_the_error_in_extensions() {
-    let layer = RequireLayer::new(Policy::permission("customer:delete").unwrap());
+    let layer = RequirePolicyLayer::new(Policy::permission("customer:delete").unwrap());
     let answer = send_request(layer, request(Some(&perms(&["customer:read"])), "/", &[])).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
@@ -735,13 +735,13 @@ async fn denial_is_problem_json_naming_the_scope_with_the_error_in_extensions() 
     assert_eq!(body["code"], "insufficient_scope");
     assert_eq!(body["scope"], "customer:delete");
     let error = answer.error.unwrap();
-    assert_eq!(error.kind(), ErrorKind::InsufficientScope);
+    assert_eq!(error.kind(), AuthErrorKind::InsufficientScope);
     assert_eq!(error.scope(), Some("customer:delete"));
 }
 
 #[tokio::test]
 async fn grpc_requests_get_permission_denied_and_unauthenticated() {
-    let layer = RequireLayer::new(Policy::permission("customer:read").unwrap());
+    let layer = RequirePolicyLayer::new(Policy::permission("customer:read").unwrap());
     let grpc = [("content-type", "application/grpc")];
 
     let service =
@@ -772,11 +772,11 @@ async fn grpc_requests_get_permission_denied_and_unauthenticated() {
 
 #[tokio::test]
 async fn responder_is_replaceable() {
-    let layer = RequireLayer::new(Policy::role("admin").unwrap()).with_responder(
+    let layer = RequirePolicyLayer::new(Policy::role("admin").unwrap()).with_responder(
         |error: &AuthError, _: &http::HeaderMap| {
             let mut response = Response::new(Bytes::from_static(b"nope"));
             // Say 404, as the CRM does for another organization's resources.
-            *response.status_mut() = if error.kind() == ErrorKind::InsufficientScope {
+            *response.status_mut() = if error.kind() == AuthErrorKind::InsufficientScope {
                 StatusCode::NOT_FOUND
             } else {
                 error.status()
@@ -787,7 +787,10 @@ async fn responder_is_replaceable() {
     let answer = send_request(layer, request(Some(&Token::default()), "/", &[])).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.body, "nope");
-    assert_eq!(answer.error.unwrap().kind(), ErrorKind::InsufficientScope);
+    assert_eq!(
+        answer.error.unwrap().kind(),
+        AuthErrorKind::InsufficientScope
+    );
 }
 
 #[test]
@@ -802,7 +805,7 @@ fn function_form_matches_the_layer() {
     let error = policy
         .check(&roles(&["viewer"]).claims(), &parts)
         .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::InsufficientScope);
+    assert_eq!(error.kind(), AuthErrorKind::InsufficientScope);
     assert_eq!(error.scope(), Some("customer:read"));
 
     let authorizer = Authorizer::new().role_map(crm_roles());
@@ -836,7 +839,7 @@ fn function_form_matches_the_layer() {
 #[tokio::test]
 async fn service_accessors_and_readiness() {
     let policy = Policy::authenticated();
-    let mut service = Require::new(
+    let mut service = RequirePolicy::new(
         service_fn(|_: Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
         }),
@@ -844,7 +847,7 @@ async fn service_accessors_and_readiness() {
     );
     let _ = service.get_ref();
     let _ = service.get_mut();
-    let layer = Require::<()>::layer(policy);
+    let layer = RequirePolicy::<()>::layer(policy);
     assert!(format!("{layer:?}").contains("authenticated"));
     let response = service
         .ready()

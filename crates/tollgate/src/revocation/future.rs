@@ -1,4 +1,4 @@
-//! [`ResponseFuture`]: waits for the store's answer, then calls the inner service or refuses.
+//! [`RevocationFuture`]: waits for the store's answer, then calls the inner service or refuses.
 
 use std::{
     fmt,
@@ -12,9 +12,9 @@ use http::{HeaderMap, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{FailurePolicy, Status, StoreError, layer::Settings};
+use super::{FailurePolicy, RevocationStatus, RevocationStoreError, layer::Settings};
 use crate::{
-    AuthError, ErrorKind,
+    AuthError, AuthErrorKind,
     body::ResponseBody,
     response::{Responder, reject},
 };
@@ -31,7 +31,7 @@ pin_project! {
     /// request arrived) or renders the rejection.
     ///
     /// See the [module docs](super) for an example.
-    pub struct ResponseFuture<S, F, B, C, R> {
+    pub struct RevocationFuture<S, F, B, C, R> {
         #[pin]
         state: State<S, F, B, C>,
         settings: Arc<Settings<R>>,
@@ -60,7 +60,7 @@ pin_project! {
     }
 }
 
-impl<S, F, B, C, R> ResponseFuture<S, F, B, C, R> {
+impl<S, F, B, C, R> RevocationFuture<S, F, B, C, R> {
     pub(super) fn check(
         check: C,
         inner: S,
@@ -92,10 +92,10 @@ impl<S, F, B, C, R> ResponseFuture<S, F, B, C, R> {
     }
 }
 
-impl<S, B, C, R, ResBody> Future for ResponseFuture<S, S::Future, B, C, R>
+impl<S, B, C, R, ResBody> Future for RevocationFuture<S, S::Future, B, C, R>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
-    C: Future<Output = Result<Status, StoreError>>,
+    C: Future<Output = Result<RevocationStatus, RevocationStoreError>>,
     R: Responder,
 {
     type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
@@ -145,7 +145,7 @@ where
                     this.state.set(State::Done);
                     return Poll::Ready(result.map(|response| response.map(ResponseBody::inner)));
                 }
-                StateProj::Done => panic!("revocation `ResponseFuture` polled after completion"),
+                StateProj::Done => panic!("revocation `RevocationFuture` polled after completion"),
             }
         }
     }
@@ -154,15 +154,15 @@ where
 /// What the store's answer means for the request: pass (`Ok`) or the rejection. Counts and
 /// logs store failures.
 pub(super) fn verdict<R>(
-    answer: Result<Status, StoreError>,
+    answer: Result<RevocationStatus, RevocationStoreError>,
     settings: &Settings<R>,
 ) -> Result<(), AuthError> {
     let kind = match answer {
-        Ok(Status::Active) => return Ok(()),
-        Ok(Status::Revoked) => ErrorKind::Revoked,
-        Ok(Status::SessionEnded) => ErrorKind::SessionEnded,
-        Ok(Status::CutOff) => ErrorKind::CutOff,
-        Ok(Status::Stale) => ErrorKind::StaleClaims,
+        Ok(RevocationStatus::Active) => return Ok(()),
+        Ok(RevocationStatus::Revoked) => AuthErrorKind::Revoked,
+        Ok(RevocationStatus::SessionEnded) => AuthErrorKind::SessionEnded,
+        Ok(RevocationStatus::CutOff) => AuthErrorKind::CutOff,
+        Ok(RevocationStatus::Stale) => AuthErrorKind::StaleClaims,
         Err(error) => {
             settings.metrics.record_store_error(settings.policy);
             return match settings.policy {
@@ -174,7 +174,7 @@ pub(super) fn verdict<R>(
                     );
                     Ok(())
                 }
-                FailurePolicy::Closed => Err(AuthError::new(ErrorKind::StoreUnavailable)
+                FailurePolicy::Closed => Err(AuthError::new(AuthErrorKind::StoreUnavailable)
                     .with_retry_after(settings.retry_after)
                     .with_source(error)),
             };
@@ -183,7 +183,7 @@ pub(super) fn verdict<R>(
     Err(kind.into())
 }
 
-impl<S, F, B, C, R> fmt::Debug for ResponseFuture<S, F, B, C, R> {
+impl<S, F, B, C, R> fmt::Debug for RevocationFuture<S, F, B, C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Check { .. } => "check",
@@ -191,7 +191,7 @@ impl<S, F, B, C, R> fmt::Debug for ResponseFuture<S, F, B, C, R> {
             State::Inner { .. } => "inner",
             State::Done => "done",
         };
-        f.debug_struct("ResponseFuture")
+        f.debug_struct("RevocationFuture")
             .field("state", &state)
             .finish_non_exhaustive()
     }

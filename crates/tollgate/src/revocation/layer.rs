@@ -9,17 +9,17 @@ use crate::response::DefaultResponder;
 
 /// Refuse revoked tokens: a [`Layer`] that wraps services in [`Revocation`].
 ///
-/// Put it after [`VerifyLayer`](crate::verify::VerifyLayer), on the routes that must refuse
+/// Put it after [`VerifyLayer`](crate::VerifyLayer), on the routes that must refuse
 /// a token as soon as it is revoked (axum `route_layer`, one method router, or one tonic
 /// service). It reads the `Claims<StandardClaims>` the verify layer put into the request
 /// extensions and asks its [`RevocationStore`](super::RevocationStore) about them once:
 ///
 /// | finding                                | answer                                   |
 /// |----------------------------------------|------------------------------------------|
-/// | no claims (no verify layer in front, or an optional one let an anonymous request through) | 401, [`ErrorKind::MissingToken`](crate::ErrorKind::MissingToken) |
-/// | no `jti` or no `exp` in the token      | 401, [`ErrorKind::MissingJti`](crate::ErrorKind::MissingJti) |
-/// | [`Status::Active`](super::Status::Active) | the inner service's response          |
-/// | `Revoked`, `SessionEnded`, `CutOff`, `Stale` | 401 `invalid_token`, kind [`Revoked`](crate::ErrorKind::Revoked), [`SessionEnded`](crate::ErrorKind::SessionEnded), [`CutOff`](crate::ErrorKind::CutOff), [`StaleClaims`](crate::ErrorKind::StaleClaims) |
+/// | no claims (no verify layer in front, or an optional one let an anonymous request through) | 401, [`AuthErrorKind::MissingToken`](crate::AuthErrorKind::MissingToken) |
+/// | no `jti` or no `exp` in the token      | 401, [`AuthErrorKind::MissingJti`](crate::AuthErrorKind::MissingJti) |
+/// | [`RevocationStatus::Active`](super::RevocationStatus::Active) | the inner service's response          |
+/// | `Revoked`, `SessionEnded`, `CutOff`, `Stale` | 401 `invalid_token`, kind [`Revoked`](crate::AuthErrorKind::Revoked), [`SessionEnded`](crate::AuthErrorKind::SessionEnded), [`CutOff`](crate::AuthErrorKind::CutOff), [`StaleClaims`](crate::AuthErrorKind::StaleClaims) |
 /// | store error or timeout                 | per [`FailurePolicy`]: 503 with `Retry-After` (the default), or the inner service's response |
 ///
 /// Rejections are rendered by the responder ([`DefaultResponder`] unless replaced with

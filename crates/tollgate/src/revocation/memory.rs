@@ -1,4 +1,4 @@
-//! [`MemoryStore`]: the in-process revocation store, on moka.
+//! [`MemoryRevocationStore`]: the in-process revocation store, on moka.
 
 use std::{
     fmt,
@@ -9,7 +9,9 @@ use std::{
 
 use moka::{Expiry, ops::compute::Op, sync::Cache};
 
-use super::{RevocationStore, Status, StoreError, TokenRef, decide};
+use super::store::{
+    RevocationEntries, RevocationStatus, RevocationStore, RevocationStoreError, TokenRef,
+};
 
 /// The in-process [`RevocationStore`]: the default, no server needed (feature
 /// `memory-store`).
@@ -42,27 +44,27 @@ use super::{RevocationStore, Status, StoreError, TokenRef, decide};
 /// # Example
 ///
 /// ```
-/// use tollgate::revocation::{MemoryStore, RevocationStore, Status, TokenRef};
+/// use tollgate::revocation::{MemoryRevocationStore, RevocationStore, RevocationStatus, TokenRef};
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), tollgate::revocation::StoreError> {
-/// let store = MemoryStore::new();
+/// # async fn main() -> Result<(), tollgate::revocation::RevocationStoreError> {
+/// let store = MemoryRevocationStore::new();
 /// let now = 1_900_000_000; // seconds since the Unix epoch
 ///
 /// store.revoke_token("token-1", now + 900).await?;
-/// assert_eq!(store.check(&TokenRef::new("token-1", now + 900)).await?, Status::Revoked);
-/// assert_eq!(store.check(&TokenRef::new("token-2", now + 900)).await?, Status::Active);
+/// assert_eq!(store.check(&TokenRef::new("token-1", now + 900)).await?, RevocationStatus::Revoked);
+/// assert_eq!(store.check(&TokenRef::new("token-2", now + 900)).await?, RevocationStatus::Active);
 ///
 /// // Logout everywhere for user 42: tokens issued at or before `now` are refused.
 /// store.cut_off("42", now, now + 900).await?;
 /// let old = TokenRef::new("token-3", now + 890).subject("42").issued_at(now - 10);
 /// let new = TokenRef::new("token-4", now + 901).subject("42").issued_at(now + 1);
-/// assert_eq!(store.check(&old).await?, Status::CutOff);
-/// assert_eq!(store.check(&new).await?, Status::Active);
+/// assert_eq!(store.check(&old).await?, RevocationStatus::CutOff);
+/// assert_eq!(store.check(&new).await?, RevocationStatus::Active);
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct MemoryStore {
+pub struct MemoryRevocationStore {
     caches: Arc<Caches>,
     leeway: u64,
 }
@@ -136,7 +138,7 @@ fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-impl MemoryStore {
+impl MemoryRevocationStore {
     /// The default leeway: entries are kept this long after their `until`.
     pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 
@@ -190,19 +192,19 @@ impl MemoryStore {
     }
 
     /// The status of `token`: at most three look-ups, none of which allocates.
-    fn status(&self, token: &TokenRef<'_>) -> Status {
+    fn status(&self, token: &TokenRef<'_>) -> RevocationStatus {
         let jti_revoked = self.caches.tokens.contains_key(token.jti);
         let session_ended = token
             .sid
             .is_some_and(|sid| self.caches.sessions.contains_key(sid));
         let subject = token.sub.and_then(|sub| self.caches.subjects.get(sub));
-        decide(
-            token,
-            jti_revoked,
+        RevocationEntries {
+            token_revoked: jti_revoked,
             session_ended,
-            subject.and_then(|s| s.cut_off),
-            subject.and_then(|s| s.version),
-        )
+            cut_off: subject.and_then(|s| s.cut_off),
+            current_version: subject.and_then(|s| s.version),
+        }
+        .status_of(token)
     }
 
     /// `until` plus the leeway, or `None` when that moment has passed.
@@ -245,38 +247,41 @@ fn cache<V: Kept + Clone + Send + Sync + 'static>() -> Cache<Box<str>, V> {
     Cache::builder().expire_after(KeepExpiry).build()
 }
 
-impl Default for MemoryStore {
+impl Default for MemoryRevocationStore {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl RevocationStore for MemoryStore {
-    type CheckFuture = Ready<Result<Status, StoreError>>;
+impl RevocationStore for MemoryRevocationStore {
+    type CheckFuture = Ready<Result<RevocationStatus, RevocationStoreError>>;
 
     fn check(&self, token: &TokenRef<'_>) -> Self::CheckFuture {
         ready(Ok(self.status(token)))
     }
 
-    fn check_now(&self, token: &TokenRef<'_>) -> Option<Result<Status, StoreError>> {
+    fn check_now(
+        &self,
+        token: &TokenRef<'_>,
+    ) -> Option<Result<RevocationStatus, RevocationStoreError>> {
         Some(Ok(self.status(token)))
     }
 
-    async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), RevocationStoreError> {
         if let Some(keep) = self.keep(until) {
             Self::keep_longest(&self.caches.tokens, jti, keep);
         }
         Ok(())
     }
 
-    async fn end_session(&self, sid: &str, until: i64) -> Result<(), StoreError> {
+    async fn end_session(&self, sid: &str, until: i64) -> Result<(), RevocationStoreError> {
         if let Some(keep) = self.keep(until) {
             Self::keep_longest(&self.caches.sessions, sid, keep);
         }
         Ok(())
     }
 
-    async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), StoreError> {
+    async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), RevocationStoreError> {
         if let Some(keep) = self.keep(until) {
             self.update_subject(sub, keep, |subject| {
                 subject.cut_off = Some(subject.cut_off.map_or(at, |current| current.max(at)));
@@ -285,7 +290,12 @@ impl RevocationStore for MemoryStore {
         Ok(())
     }
 
-    async fn set_version(&self, sub: &str, version: u64, until: i64) -> Result<(), StoreError> {
+    async fn set_version(
+        &self,
+        sub: &str,
+        version: u64,
+        until: i64,
+    ) -> Result<(), RevocationStoreError> {
         if let Some(keep) = self.keep(until) {
             self.update_subject(sub, keep, |subject| {
                 subject.version = Some(subject.version.map_or(version, |v| v.max(version)));
@@ -295,9 +305,9 @@ impl RevocationStore for MemoryStore {
     }
 }
 
-impl fmt::Debug for MemoryStore {
+impl fmt::Debug for MemoryRevocationStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore")
+        f.debug_struct("MemoryRevocationStore")
             .field("tokens", &self.caches.tokens.entry_count())
             .field("sessions", &self.caches.sessions.entry_count())
             .field("subjects", &self.caches.subjects.entry_count())

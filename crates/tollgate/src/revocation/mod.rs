@@ -1,23 +1,23 @@
 //! Revocation: the opt-in check for routes that must refuse revoked tokens.
 //!
 //! A verified JWT stays valid until its `exp`: the stateless
-//! [`VerifyLayer`](crate::verify::VerifyLayer) cannot take it back. [`RevocationLayer`] can,
+//! [`VerifyLayer`](crate::VerifyLayer) cannot take it back. [`RevocationLayer`](crate::RevocationLayer) can,
 //! on the routes that opt in (the hybrid: cheap stateless checks everywhere, one store look-up
 //! where a revocation must take effect at once). One look-up in a [`RevocationStore`]
 //! answers four questions about the verified token:
 //!
 //! - is its `jti` revoked ([`RevocationStore::revoke_token`]; answered 401
-//!   [`Revoked`](crate::ErrorKind::Revoked));
+//!   [`Revoked`](crate::AuthErrorKind::Revoked));
 //! - has its session `sid` ended ([`RevocationStore::end_session`];
-//!   [`SessionEnded`](crate::ErrorKind::SessionEnded));
+//!   [`SessionEnded`](crate::AuthErrorKind::SessionEnded));
 //! - was it issued (`iat`) at or before its subject's cut-off: logout everywhere, password
-//!   change, suspension ([`RevocationStore::cut_off`]; [`CutOff`](crate::ErrorKind::CutOff));
+//!   change, suspension ([`RevocationStore::cut_off`]; [`CutOff`](crate::AuthErrorKind::CutOff));
 //! - is its permission version `ver` older than the subject's current one: a role change
-//!   ([`RevocationStore::set_version`]; [`StaleClaims`](crate::ErrorKind::StaleClaims), so
+//!   ([`RevocationStore::set_version`]; [`StaleClaims`](crate::AuthErrorKind::StaleClaims), so
 //!   the client refreshes instead of logging in again).
 //!
 //! A token without a `jti` (or `exp`) reaching a route that opts in is refused
-//! ([`MissingJti`](crate::ErrorKind::MissingJti)), never passed unchecked. Entries are keyed
+//! ([`MissingJti`](crate::AuthErrorKind::MissingJti)), never passed unchecked. Entries are keyed
 //! by `jti`, `sid` and `sub`, never by the token text, so another encoding of the same
 //! token cannot slip past.
 //!
@@ -25,7 +25,7 @@
 //! the default) or fail open (pass, with a `warn` event and a count in
 //! [`RevocationMetrics`]).
 //!
-//! `MemoryStore` (feature `memory-store`) is the in-process store; `tollgate-redis` provides
+//! `MemoryRevocationStore` (feature `memory-store`) is the in-process store; `tollgate-redis` provides
 //! a shared one. `docs/revocation.md` in the repository has the data model, recipes for axum
 //! and tonic, and sizing.
 //!
@@ -46,11 +46,12 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
-//! use tollgate::{AuthError, Claims, ErrorKind, StandardClaims};
-//! use tollgate::revocation::{MemoryStore, RevocationLayer, RevocationStore};
+//! use tollgate::{AuthError, Claims, AuthErrorKind, StandardClaims};
+//! use tollgate::RevocationLayer;
+//! use tollgate::revocation::{MemoryRevocationStore, RevocationStore};
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
-//! let store = MemoryStore::new();
+//! let store = MemoryRevocationStore::new();
 //! let service = ServiceBuilder::new()
 //!     // In an application, `VerifyLayer` goes here and puts the claims into the request.
 //!     .layer(RevocationLayer::new(store.clone()))
@@ -79,7 +80,7 @@
 //! let response = service.clone().oneshot(request()).await?;
 //! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 //! let error = response.extensions().get::<AuthError>().expect("the rejection is attached");
-//! assert_eq!(error.kind(), ErrorKind::Revoked);
+//! assert_eq!(error.kind(), AuthErrorKind::Revoked);
 //! # Ok(())
 //! # }
 //! # #[cfg(not(feature = "memory-store"))]
@@ -89,21 +90,23 @@
 //! The example needs the `memory-store` feature; the layer itself does not.
 
 mod future;
-mod layer;
+pub(crate) mod layer;
 #[cfg(feature = "memory-store")]
 mod memory;
 mod policy;
 mod service;
 mod store;
 
-pub use future::ResponseFuture;
-pub use layer::RevocationLayer;
+pub use future::RevocationFuture;
 #[cfg(feature = "memory-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory-store")))]
-pub use memory::MemoryStore;
+pub use memory::MemoryRevocationStore;
 pub use policy::{FailurePolicy, RevocationMetrics};
 pub use service::Revocation;
-pub use store::{RevocationStore, Status, StoreError, StoreErrorKind, TokenRef, decide};
+pub use store::{
+    RevocationEntries, RevocationStatus, RevocationStore, RevocationStoreError,
+    RevocationStoreErrorKind, TokenRef,
+};
 
 #[cfg(test)]
 mod tests;

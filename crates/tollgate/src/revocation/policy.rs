@@ -8,10 +8,10 @@ use std::{
     },
 };
 
-/// What a [`RevocationLayer`](super::RevocationLayer) does with a request when its store
+/// What a [`RevocationLayer`](crate::RevocationLayer) does with a request when its store
 /// cannot answer (an error or a timeout).
 ///
-/// Set it with [`RevocationLayer::failure_policy`](super::RevocationLayer::failure_policy).
+/// Set it with [`RevocationLayer::failure_policy`](crate::RevocationLayer::failure_policy).
 /// Either way, every failure is counted in [`RevocationMetrics::store_errors`].
 ///
 /// See the [module docs](super) for an example.
@@ -19,7 +19,7 @@ use std::{
 #[non_exhaustive]
 pub enum FailurePolicy {
     /// Refuse the request: HTTP 503 with `Retry-After` (gRPC `UNAVAILABLE`), error kind
-    /// [`ErrorKind::StoreUnavailable`](crate::ErrorKind::StoreUnavailable). The default: a
+    /// [`AuthErrorKind::StoreUnavailable`](crate::AuthErrorKind::StoreUnavailable). The default: a
     /// route that opted into revocation never serves a revoked token, at the price of
     /// availability while the store is down.
     #[default]
@@ -30,13 +30,13 @@ pub enum FailurePolicy {
     Open,
 }
 
-/// Counters of one [`RevocationLayer`](super::RevocationLayer), shared with every service it
+/// Counters of one [`RevocationLayer`](crate::RevocationLayer), shared with every service it
 /// builds.
 ///
 /// A cheap handle (an `Arc` inside): get it once with
-/// [`RevocationLayer::metrics`](super::RevocationLayer::metrics), keep it in the application
+/// [`RevocationLayer::metrics`](crate::RevocationLayer::metrics), keep it in the application
 /// state, and read it from a metrics endpoint or exporter. Clones of the layer share the
-/// counters; [`RevocationLayer::with_metrics`](super::RevocationLayer::with_metrics) makes
+/// counters; [`RevocationLayer::with_metrics`](crate::RevocationLayer::with_metrics) makes
 /// several layers share one set. Only failures touch the counters, so the path of a healthy
 /// store pays nothing for them.
 ///

@@ -11,11 +11,13 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::{
-    ResponseFuture, RevocationLayer, RevocationStore, TokenRef, future::verdict, layer::Settings,
+    RevocationFuture, RevocationStore, TokenRef,
+    future::verdict,
+    layer::{RevocationLayer, Settings},
 };
 use crate::{
-    AuthError, Claims, ErrorKind, StandardClaims, body::ResponseBody, response::DefaultResponder,
-    response::Responder,
+    AuthError, AuthErrorKind, Claims, StandardClaims, body::ResponseBody,
+    response::DefaultResponder, response::Responder,
 };
 
 /// The service of [`RevocationLayer`]: refuses requests whose verified token is revoked.
@@ -73,7 +75,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, S::Future, ReqBody, St::CheckFuture, R>;
+    type Future = RevocationFuture<S, S::Future, ReqBody, St::CheckFuture, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -82,9 +84,9 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let settings = Arc::clone(&self.settings);
         let step = match request.extensions().get::<Claims<StandardClaims>>() {
-            None => Step::Refuse(ErrorKind::MissingToken.into()),
+            None => Step::Refuse(AuthErrorKind::MissingToken.into()),
             Some(claims) => match TokenRef::from_claims(claims) {
-                None => Step::Refuse(ErrorKind::MissingJti.into()),
+                None => Step::Refuse(AuthErrorKind::MissingJti.into()),
                 Some(token) => match self.store.check_now(&token) {
                     Some(answer) => match verdict(answer, &settings) {
                         Ok(()) => Step::Pass,
@@ -96,16 +98,16 @@ where
         };
         match step {
             // Answered at once: the inner service was driven to readiness, call it now.
-            Step::Pass => ResponseFuture::inner(self.inner.call(request), settings),
+            Step::Pass => RevocationFuture::inner(self.inner.call(request), settings),
             Step::Refuse(error) => {
-                ResponseFuture::refuse(error, mem::take(request.headers_mut()), settings)
+                RevocationFuture::refuse(error, mem::take(request.headers_mut()), settings)
             }
             Step::Wait(check) => {
                 // The inner service was driven to readiness, its clone was not: keep the ready
                 // one for this request, leave the clone for the next `poll_ready`.
                 let clone = self.inner.clone();
                 let inner = mem::replace(&mut self.inner, clone);
-                ResponseFuture::check(check, inner, request, settings)
+                RevocationFuture::check(check, inner, request, settings)
             }
         }
     }

@@ -8,7 +8,7 @@ use crate::StandardClaims;
 /// What one revocation check found about a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Status {
+pub enum RevocationStatus {
     /// Nothing revokes the token.
     Active,
     /// Its `jti` is revoked.
@@ -110,32 +110,59 @@ impl<'a> TokenRef<'a> {
     }
 }
 
-/// Decide a token's [`Status`] from the four entries that may concern it.
+/// The revocation entries a store found about one token, and the rule that turns them into
+/// its [`RevocationStatus`].
 ///
-/// The rule every store applies, kept in one place: a revoked `jti` first, then an ended
-/// session, then the subject's cut-off (`iat` at or before it, or no `iat` at all), then the
-/// permission version (older than the current one, or absent while the subject has one).
-#[must_use]
-pub fn decide(
-    token: &TokenRef<'_>,
-    jti_revoked: bool,
-    session_ended: bool,
-    cut_off: Option<i64>,
-    current_version: Option<u64>,
-) -> Status {
-    if jti_revoked {
-        return Status::Revoked;
+/// Every store applies the same rule, kept here in one place: a store looks up the entries
+/// that may concern the token (by its `jti`, `sid` and `sub`), fills this in, and calls
+/// [`status_of`](Self::status_of). Fields not set stay at their default: nothing found.
+///
+/// ```
+/// use tollgate::revocation::{RevocationEntries, RevocationStatus, TokenRef};
+///
+/// let token = TokenRef::new("token-1", 1_900_000_900).issued_at(1_900_000_000);
+/// let found = RevocationEntries { cut_off: Some(1_900_000_100), ..Default::default() };
+/// assert_eq!(found.status_of(&token), RevocationStatus::CutOff);
+/// assert_eq!(RevocationEntries::default().status_of(&token), RevocationStatus::Active);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RevocationEntries {
+    /// The token's `jti` is revoked.
+    pub token_revoked: bool,
+    /// The token's session (`sid`) has ended.
+    pub session_ended: bool,
+    /// The subject's cut-off (seconds since the Unix epoch), if one is recorded.
+    pub cut_off: Option<i64>,
+    /// The subject's current permission version, if one is recorded.
+    pub current_version: Option<u64>,
+}
+
+impl RevocationEntries {
+    /// The status these entries give `token`: a revoked `jti` first, then an ended session,
+    /// then the subject's cut-off (`iat` at or before it, or no `iat` at all), then the
+    /// permission version (older than the current one, or absent while the subject has one).
+    #[must_use]
+    pub fn status_of(&self, token: &TokenRef<'_>) -> RevocationStatus {
+        if self.token_revoked {
+            return RevocationStatus::Revoked;
+        }
+        if self.session_ended {
+            return RevocationStatus::SessionEnded;
+        }
+        if self
+            .cut_off
+            .is_some_and(|cut_off| token.iat.is_none_or(|iat| iat <= cut_off))
+        {
+            return RevocationStatus::CutOff;
+        }
+        if self
+            .current_version
+            .is_some_and(|current| token.ver.is_none_or(|ver| ver < current))
+        {
+            return RevocationStatus::Stale;
+        }
+        RevocationStatus::Active
     }
-    if session_ended {
-        return Status::SessionEnded;
-    }
-    if cut_off.is_some_and(|cut_off| token.iat.is_none_or(|iat| iat <= cut_off)) {
-        return Status::CutOff;
-    }
-    if current_version.is_some_and(|current| token.ver.is_none_or(|ver| ver < current)) {
-        return Status::Stale;
-    }
-    Status::Active
 }
 
 /// A store of revocations.
@@ -148,16 +175,18 @@ pub fn decide(
 ///
 /// **Timeouts are the store's.** The layer waits for [`check`](RevocationStore::check) as
 /// long as it takes, and the core crate carries no timer of its own (it runs on any
-/// executor): a store that does I/O bounds every call and answers [`StoreError::timeout`]
+/// executor): a store that does I/O bounds every call and answers [`RevocationStoreError::timeout`]
 /// past its bound, which the layer's [`FailurePolicy`](super::FailurePolicy) then turns into
-/// 503 or a pass. The in-process [`MemoryStore`](super::MemoryStore) never waits;
+/// 503 or a pass. The in-process [`MemoryRevocationStore`](super::MemoryRevocationStore) never waits;
 /// `tollgate-redis` bounds each call (250 ms by default). To bound a store that does not,
 /// wrap its futures in `tokio::time::timeout` in a small adapter.
 ///
 /// Handles are cheap to clone (a store is shared by every request).
 pub trait RevocationStore: Clone + Send + Sync + 'static {
     /// The future returned by [`check`](RevocationStore::check).
-    type CheckFuture: Future<Output = Result<Status, StoreError>> + Send + 'static;
+    type CheckFuture: Future<Output = Result<RevocationStatus, RevocationStoreError>>
+        + Send
+        + 'static;
 
     /// What the store knows about `token`.
     fn check(&self, token: &TokenRef<'_>) -> Self::CheckFuture;
@@ -169,7 +198,10 @@ pub trait RevocationStore: Clone + Send + Sync + 'static {
     /// service: no clone of the inner service, no future to poll. When it returns `None`, the
     /// layer calls [`check`](RevocationStore::check) and waits. The default returns `None`;
     /// a store that overrides it must give the same answer `check` would.
-    fn check_now(&self, token: &TokenRef<'_>) -> Option<Result<Status, StoreError>> {
+    fn check_now(
+        &self,
+        token: &TokenRef<'_>,
+    ) -> Option<Result<RevocationStatus, RevocationStoreError>> {
         let _ = token;
         None
     }
@@ -179,7 +211,7 @@ pub trait RevocationStore: Clone + Send + Sync + 'static {
         &self,
         jti: &str,
         until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), RevocationStoreError>> + Send;
 
     /// End the session `sid`: tokens carrying it are refused until `until` (the expiry of the
     /// session's last token).
@@ -187,7 +219,7 @@ pub trait RevocationStore: Clone + Send + Sync + 'static {
         &self,
         sid: &str,
         until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), RevocationStoreError>> + Send;
 
     /// Refuse the tokens of `sub` issued at or before `at`, until `until` (the latest expiry
     /// such a token can have). A later cut-off replaces an earlier one; an earlier one never
@@ -197,7 +229,7 @@ pub trait RevocationStore: Clone + Send + Sync + 'static {
         sub: &str,
         at: i64,
         until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), RevocationStoreError>> + Send;
 
     /// Record `version` as the current permission version of `sub` until `until`: tokens with
     /// a lower `ver` are stale. A lower version never replaces a higher one.
@@ -206,20 +238,20 @@ pub trait RevocationStore: Clone + Send + Sync + 'static {
         sub: &str,
         version: u64,
         until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), RevocationStoreError>> + Send;
 }
 
 /// A revocation store failed to answer or to record.
 #[derive(Clone)]
-pub struct StoreError {
-    kind: StoreErrorKind,
+pub struct RevocationStoreError {
+    kind: RevocationStoreErrorKind,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
-/// What kind of failure a [`StoreError`] is.
+/// What kind of failure a [`RevocationStoreError`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum StoreErrorKind {
+pub enum RevocationStoreErrorKind {
     /// The store did not answer within its timeout.
     Timeout,
     /// The store could not be reached or answered with an error.
@@ -228,9 +260,12 @@ pub enum StoreErrorKind {
     Corrupt,
 }
 
-impl StoreError {
+impl RevocationStoreError {
     /// A store error of `kind`, caused by `source`.
-    pub fn new(kind: StoreErrorKind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+    pub fn new(
+        kind: RevocationStoreErrorKind,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
         Self {
             kind,
             source: Some(Arc::from(source.into())),
@@ -241,33 +276,35 @@ impl StoreError {
     #[must_use]
     pub fn timeout() -> Self {
         Self {
-            kind: StoreErrorKind::Timeout,
+            kind: RevocationStoreErrorKind::Timeout,
             source: None,
         }
     }
 
     /// What kind of failure this is.
     #[must_use]
-    pub fn kind(&self) -> StoreErrorKind {
+    pub fn kind(&self) -> RevocationStoreErrorKind {
         self.kind
     }
 }
 
-impl fmt::Debug for StoreError {
+impl fmt::Debug for RevocationStoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreError")
+        f.debug_struct("RevocationStoreError")
             .field("kind", &self.kind)
             .field("source", &self.source.as_ref().map(ToString::to_string))
             .finish()
     }
 }
 
-impl fmt::Display for StoreError {
+impl fmt::Display for RevocationStoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
-            StoreErrorKind::Timeout => f.write_str("revocation store timed out"),
-            StoreErrorKind::Unavailable => f.write_str("revocation store unavailable"),
-            StoreErrorKind::Corrupt => f.write_str("revocation store returned unreadable data"),
+            RevocationStoreErrorKind::Timeout => f.write_str("revocation store timed out"),
+            RevocationStoreErrorKind::Unavailable => f.write_str("revocation store unavailable"),
+            RevocationStoreErrorKind::Corrupt => {
+                f.write_str("revocation store returned unreadable data")
+            }
         }?;
         if let Some(source) = &self.source {
             write!(f, ": {source}")?;
@@ -276,7 +313,7 @@ impl fmt::Display for StoreError {
     }
 }
 
-impl StdError for StoreError {
+impl StdError for RevocationStoreError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.source
             .as_deref()
@@ -289,30 +326,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decide_applies_the_rules_in_order() {
+    fn entries_apply_the_rules_in_order() {
         let token = TokenRef {
             iat: Some(100),
             ver: Some(2),
             ..TokenRef::new("j", 200)
         };
-        assert_eq!(decide(&token, false, false, None, None), Status::Active);
+        let all = RevocationEntries {
+            token_revoked: true,
+            session_ended: true,
+            cut_off: Some(500),
+            current_version: Some(9),
+        };
+        let status = |entries: RevocationEntries| entries.status_of(&token);
         assert_eq!(
-            decide(&token, true, true, Some(500), Some(9)),
-            Status::Revoked
+            status(RevocationEntries::default()),
+            RevocationStatus::Active
         );
-        assert_eq!(
-            decide(&token, false, true, Some(500), Some(9)),
-            Status::SessionEnded
-        );
-        assert_eq!(
-            decide(&token, false, false, Some(100), None),
-            Status::CutOff
-        );
-        assert_eq!(decide(&token, false, false, Some(99), None), Status::Active);
-        assert_eq!(decide(&token, false, false, None, Some(3)), Status::Stale);
-        assert_eq!(decide(&token, false, false, None, Some(2)), Status::Active);
+        assert_eq!(status(all), RevocationStatus::Revoked);
+        let ended = RevocationEntries {
+            token_revoked: false,
+            ..all
+        };
+        assert_eq!(status(ended), RevocationStatus::SessionEnded);
+        let cut = |at| RevocationEntries {
+            cut_off: Some(at),
+            ..Default::default()
+        };
+        assert_eq!(status(cut(100)), RevocationStatus::CutOff);
+        assert_eq!(status(cut(99)), RevocationStatus::Active);
+        let version = |current| RevocationEntries {
+            current_version: Some(current),
+            ..Default::default()
+        };
+        assert_eq!(status(version(3)), RevocationStatus::Stale);
+        assert_eq!(status(version(2)), RevocationStatus::Active);
         let bare = TokenRef::new("j", 200);
-        assert_eq!(decide(&bare, false, false, Some(1), None), Status::CutOff);
-        assert_eq!(decide(&bare, false, false, None, Some(1)), Status::Stale);
+        assert_eq!(cut(1).status_of(&bare), RevocationStatus::CutOff);
+        assert_eq!(version(1).status_of(&bare), RevocationStatus::Stale);
     }
 }

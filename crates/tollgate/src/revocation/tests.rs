@@ -18,8 +18,8 @@ use http::{
 use http_body_util::{BodyExt, Full};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
-use super::*;
-use crate::{AuthError, Claims, ErrorKind, StandardClaims};
+use super::{layer::RevocationLayer, *};
+use crate::{AuthError, AuthErrorKind, Claims, StandardClaims};
 
 const EXP: i64 = 4_000_000_000;
 
@@ -28,30 +28,30 @@ const EXP: i64 = 4_000_000_000;
 #[derive(Debug, Clone)]
 struct DownStore;
 
-fn down() -> StoreError {
-    StoreError::new(StoreErrorKind::Unavailable, "connection refused")
+fn down() -> RevocationStoreError {
+    RevocationStoreError::new(RevocationStoreErrorKind::Unavailable, "connection refused")
 }
 
 impl RevocationStore for DownStore {
-    type CheckFuture = Ready<Result<Status, StoreError>>;
+    type CheckFuture = Ready<Result<RevocationStatus, RevocationStoreError>>;
 
     fn check(&self, _: &TokenRef<'_>) -> Self::CheckFuture {
         ready(Err(down()))
     }
 
-    async fn revoke_token(&self, _: &str, _: i64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, _: &str, _: i64) -> Result<(), RevocationStoreError> {
         Err(down())
     }
 
-    async fn end_session(&self, _: &str, _: i64) -> Result<(), StoreError> {
+    async fn end_session(&self, _: &str, _: i64) -> Result<(), RevocationStoreError> {
         Err(down())
     }
 
-    async fn cut_off(&self, _: &str, _: i64, _: i64) -> Result<(), StoreError> {
+    async fn cut_off(&self, _: &str, _: i64, _: i64) -> Result<(), RevocationStoreError> {
         Err(down())
     }
 
-    async fn set_version(&self, _: &str, _: u64, _: i64) -> Result<(), StoreError> {
+    async fn set_version(&self, _: &str, _: u64, _: i64) -> Result<(), RevocationStoreError> {
         Err(down())
     }
 }
@@ -82,7 +82,7 @@ fn protected<St: RevocationStore>(
     calls: &Arc<AtomicUsize>,
 ) -> impl tower::Service<
     Request<Full<Bytes>>,
-    Response = Response<crate::ResponseBody<Full<Bytes>>>,
+    Response = Response<crate::body::ResponseBody<Full<Bytes>>>,
     Error = Infallible,
 > + Clone {
     let calls = Arc::clone(calls);
@@ -99,7 +99,7 @@ fn protected<St: RevocationStore>(
 async fn send<St: RevocationStore>(
     layer: &RevocationLayer<St>,
     request: Request<Full<Bytes>>,
-) -> (Response<crate::ResponseBody<Full<Bytes>>>, usize) {
+) -> (Response<crate::body::ResponseBody<Full<Bytes>>>, usize) {
     let calls = Arc::new(AtomicUsize::new(0));
     let response = protected(layer.clone(), &calls)
         .oneshot(request)
@@ -108,7 +108,7 @@ async fn send<St: RevocationStore>(
     (response, calls.load(Ordering::SeqCst))
 }
 
-fn kind<B>(response: &Response<B>) -> Option<ErrorKind> {
+fn kind<B>(response: &Response<B>) -> Option<AuthErrorKind> {
     response
         .extensions()
         .get::<AuthError>()
@@ -119,7 +119,7 @@ fn kind<B>(response: &Response<B>) -> Option<ErrorKind> {
 async fn request_without_claims_is_refused_as_missing_token() {
     let (response, calls) = send(&RevocationLayer::new(DownStore), request(None)).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(kind(&response), Some(ErrorKind::MissingToken));
+    assert_eq!(kind(&response), Some(AuthErrorKind::MissingToken));
     assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
     assert_eq!(calls, 0);
 }
@@ -130,7 +130,7 @@ async fn token_without_jti_is_refused_and_the_store_is_not_asked() {
     let layer = RevocationLayer::new(DownStore);
     let (response, calls) = send(&layer, request(Some(claims(None)))).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(kind(&response), Some(ErrorKind::MissingJti));
+    assert_eq!(kind(&response), Some(AuthErrorKind::MissingJti));
     assert_eq!(
         response.headers()[WWW_AUTHENTICATE],
         r#"Bearer error="invalid_token""#
@@ -144,7 +144,7 @@ async fn token_without_exp_is_refused_as_missing_jti() {
     let mut claims = claims(Some("t"));
     claims.exp = None;
     let (response, calls) = send(&RevocationLayer::new(DownStore), request(Some(claims))).await;
-    assert_eq!(kind(&response), Some(ErrorKind::MissingJti));
+    assert_eq!(kind(&response), Some(AuthErrorKind::MissingJti));
     assert_eq!(calls, 0);
 }
 
@@ -153,7 +153,7 @@ async fn failing_store_fails_closed_by_default() {
     let layer = RevocationLayer::new(DownStore).retry_after(Duration::from_secs(5));
     let (response, calls) = send(&layer, request(Some(claims(Some("t"))))).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(kind(&response), Some(ErrorKind::StoreUnavailable));
+    assert_eq!(kind(&response), Some(AuthErrorKind::StoreUnavailable));
     assert_eq!(response.headers()[RETRY_AFTER], "5");
     assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
     let error = response.extensions().get::<AuthError>().unwrap();
@@ -228,7 +228,7 @@ async fn custom_responder_renders_rejections() {
             });
     let response = service.oneshot(request(None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(kind(&response), Some(ErrorKind::MissingToken));
+    assert_eq!(kind(&response), Some(AuthErrorKind::MissingToken));
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "custom");
     assert_eq!(calls.load(Ordering::SeqCst), 0);
@@ -255,10 +255,10 @@ impl<T: Unpin> Future for Later<T> {
 
 /// A store that answers a fixed status, one wake-up later.
 #[derive(Debug, Clone)]
-struct SlowStore(Status);
+struct SlowStore(RevocationStatus);
 
 impl RevocationStore for SlowStore {
-    type CheckFuture = Later<Result<Status, StoreError>>;
+    type CheckFuture = Later<Result<RevocationStatus, RevocationStoreError>>;
 
     fn check(&self, _: &TokenRef<'_>) -> Self::CheckFuture {
         Later {
@@ -267,19 +267,19 @@ impl RevocationStore for SlowStore {
         }
     }
 
-    async fn revoke_token(&self, _: &str, _: i64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, _: &str, _: i64) -> Result<(), RevocationStoreError> {
         Ok(())
     }
 
-    async fn end_session(&self, _: &str, _: i64) -> Result<(), StoreError> {
+    async fn end_session(&self, _: &str, _: i64) -> Result<(), RevocationStoreError> {
         Ok(())
     }
 
-    async fn cut_off(&self, _: &str, _: i64, _: i64) -> Result<(), StoreError> {
+    async fn cut_off(&self, _: &str, _: i64, _: i64) -> Result<(), RevocationStoreError> {
         Ok(())
     }
 
-    async fn set_version(&self, _: &str, _: u64, _: i64) -> Result<(), StoreError> {
+    async fn set_version(&self, _: &str, _: u64, _: i64) -> Result<(), RevocationStoreError> {
         Ok(())
     }
 }
@@ -287,7 +287,7 @@ impl RevocationStore for SlowStore {
 #[tokio::test]
 async fn pending_store_answers_are_awaited() {
     let (response, calls) = send(
-        &RevocationLayer::new(SlowStore(Status::Active)),
+        &RevocationLayer::new(SlowStore(RevocationStatus::Active)),
         request(Some(claims(Some("t")))),
     )
     .await;
@@ -295,18 +295,21 @@ async fn pending_store_answers_are_awaited() {
     assert_eq!(calls, 1);
 
     let (response, calls) = send(
-        &RevocationLayer::new(SlowStore(Status::Stale)),
+        &RevocationLayer::new(SlowStore(RevocationStatus::Stale)),
         request(Some(claims(Some("t")))),
     )
     .await;
-    assert_eq!(kind(&response), Some(ErrorKind::StaleClaims));
+    assert_eq!(kind(&response), Some(AuthErrorKind::StaleClaims));
     assert_eq!(calls, 0);
 }
 
 #[tokio::test]
 async fn one_service_serves_many_requests() {
     let calls = Arc::new(AtomicUsize::new(0));
-    let mut service = protected(RevocationLayer::new(SlowStore(Status::Active)), &calls);
+    let mut service = protected(
+        RevocationLayer::new(SlowStore(RevocationStatus::Active)),
+        &calls,
+    );
     for _ in 0..3 {
         let response = service
             .ready()
@@ -362,7 +365,7 @@ async fn clones_per_request<St: RevocationStore>(layer: RevocationLayer<St>) -> 
 #[tokio::test]
 async fn only_a_store_that_must_wait_costs_a_clone_of_the_inner_service() {
     assert_eq!(
-        clones_per_request(RevocationLayer::new(SlowStore(Status::Active))).await,
+        clones_per_request(RevocationLayer::new(SlowStore(RevocationStatus::Active))).await,
         1
     );
 }
@@ -383,21 +386,21 @@ mod memory {
         .unwrap()
     }
 
-    async fn status(store: &MemoryStore, token: &TokenRef<'_>) -> Status {
+    async fn status(store: &MemoryRevocationStore, token: &TokenRef<'_>) -> RevocationStatus {
         store.check(token).await.unwrap()
     }
 
     #[tokio::test]
     async fn answers_at_hand_call_the_inner_service_without_cloning_it() {
         assert_eq!(
-            clones_per_request(RevocationLayer::new(MemoryStore::new())).await,
+            clones_per_request(RevocationLayer::new(MemoryRevocationStore::new())).await,
             0
         );
     }
 
     #[tokio::test]
     async fn check_now_and_check_agree() {
-        let store = MemoryStore::new();
+        let store = MemoryRevocationStore::new();
         store.revoke_token("t1", EXP).await.unwrap();
         for jti in ["t1", "t2"] {
             let token = TokenRef::new(jti, EXP);
@@ -410,7 +413,7 @@ mod memory {
 
     #[tokio::test]
     async fn active_token_reaches_the_service() {
-        let layer = RevocationLayer::new(MemoryStore::new());
+        let layer = RevocationLayer::new(MemoryRevocationStore::new());
         let (response, calls) = send(&layer, request(Some(claims(Some("t1"))))).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(calls, 1);
@@ -420,11 +423,11 @@ mod memory {
 
     #[tokio::test]
     async fn revoked_token_is_refused() {
-        let layer = RevocationLayer::new(MemoryStore::new());
+        let layer = RevocationLayer::new(MemoryRevocationStore::new());
         layer.store().revoke_token("t1", EXP).await.unwrap();
         let (response, calls) = send(&layer, request(Some(claims(Some("t1"))))).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(kind(&response), Some(ErrorKind::Revoked));
+        assert_eq!(kind(&response), Some(AuthErrorKind::Revoked));
         assert_eq!(
             response.headers()[WWW_AUTHENTICATE],
             r#"Bearer error="invalid_token""#
@@ -443,10 +446,10 @@ mod memory {
 
     #[tokio::test]
     async fn token_of_an_ended_session_is_refused() {
-        let layer = RevocationLayer::new(MemoryStore::new());
+        let layer = RevocationLayer::new(MemoryRevocationStore::new());
         layer.store().end_session("session-1", EXP).await.unwrap();
         let (response, calls) = send(&layer, request(Some(claims(Some("t1"))))).await;
-        assert_eq!(kind(&response), Some(ErrorKind::SessionEnded));
+        assert_eq!(kind(&response), Some(AuthErrorKind::SessionEnded));
         assert_eq!(calls, 0);
 
         let mut other = claims(Some("t2"));
@@ -457,12 +460,12 @@ mod memory {
 
     #[tokio::test]
     async fn token_issued_at_or_before_the_cut_off_is_refused() {
-        let layer = RevocationLayer::new(MemoryStore::new());
+        let layer = RevocationLayer::new(MemoryRevocationStore::new());
         // The fixture's tokens are issued at 1000.
         layer.store().cut_off("alice", 1_000, EXP).await.unwrap();
         let (response, calls) = send(&layer, request(Some(claims(Some("t1"))))).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(kind(&response), Some(ErrorKind::CutOff));
+        assert_eq!(kind(&response), Some(AuthErrorKind::CutOff));
         assert_eq!(calls, 0);
 
         let mut newer = claims(Some("t2"));
@@ -478,7 +481,7 @@ mod memory {
 
     #[tokio::test]
     async fn token_with_an_old_permission_version_is_stale() {
-        let layer = RevocationLayer::new(MemoryStore::new());
+        let layer = RevocationLayer::new(MemoryRevocationStore::new());
         // The fixture's tokens carry `ver` 3.
         layer.store().set_version("alice", 3, EXP).await.unwrap();
         let (response, _) = send(&layer, request(Some(claims(Some("t1"))))).await;
@@ -487,7 +490,7 @@ mod memory {
         layer.store().set_version("alice", 4, EXP).await.unwrap();
         let (response, calls) = send(&layer, request(Some(claims(Some("t1"))))).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(kind(&response), Some(ErrorKind::StaleClaims));
+        assert_eq!(kind(&response), Some(AuthErrorKind::StaleClaims));
         assert_eq!(calls, 0);
         let body: serde_json::Value =
             serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes())
@@ -497,24 +500,24 @@ mod memory {
 
     #[tokio::test]
     async fn later_cut_off_replaces_an_earlier_one_never_the_reverse() {
-        let store = MemoryStore::new();
+        let store = MemoryRevocationStore::new();
         let at = |iat| TokenRef {
             sub: Some("alice"),
             iat: Some(iat),
             ..TokenRef::new("t", EXP)
         };
         store.cut_off("alice", 100, EXP).await.unwrap();
-        assert_eq!(status(&store, &at(150)).await, Status::Active);
+        assert_eq!(status(&store, &at(150)).await, RevocationStatus::Active);
         store.cut_off("alice", 200, EXP).await.unwrap();
-        assert_eq!(status(&store, &at(150)).await, Status::CutOff);
+        assert_eq!(status(&store, &at(150)).await, RevocationStatus::CutOff);
         store.cut_off("alice", 100, EXP).await.unwrap();
-        assert_eq!(status(&store, &at(150)).await, Status::CutOff);
-        assert_eq!(status(&store, &at(201)).await, Status::Active);
+        assert_eq!(status(&store, &at(150)).await, RevocationStatus::CutOff);
+        assert_eq!(status(&store, &at(201)).await, RevocationStatus::Active);
     }
 
     #[tokio::test]
     async fn higher_version_is_never_replaced_by_a_lower_one() {
-        let store = MemoryStore::new();
+        let store = MemoryRevocationStore::new();
         let ver = |ver| TokenRef {
             sub: Some("alice"),
             ver: Some(ver),
@@ -523,21 +526,21 @@ mod memory {
         };
         store.set_version("alice", 5, EXP).await.unwrap();
         store.set_version("alice", 2, EXP).await.unwrap();
-        assert_eq!(status(&store, &ver(4)).await, Status::Stale);
-        assert_eq!(status(&store, &ver(5)).await, Status::Active);
+        assert_eq!(status(&store, &ver(4)).await, RevocationStatus::Stale);
+        assert_eq!(status(&store, &ver(5)).await, RevocationStatus::Active);
         // A subject's cut-off and version live side by side.
         store.cut_off("alice", 10, EXP).await.unwrap();
-        assert_eq!(status(&store, &ver(4)).await, Status::Stale);
+        assert_eq!(status(&store, &ver(4)).await, RevocationStatus::Stale);
         let old = TokenRef {
             iat: Some(10),
             ..ver(5)
         };
-        assert_eq!(status(&store, &old).await, Status::CutOff);
+        assert_eq!(status(&store, &old).await, RevocationStatus::CutOff);
     }
 
     #[tokio::test]
     async fn ids_of_different_kinds_never_collide() {
-        let store = MemoryStore::new();
+        let store = MemoryRevocationStore::new();
         store.revoke_token("x", EXP).await.unwrap();
         let token = TokenRef {
             sub: Some("x"),
@@ -546,17 +549,17 @@ mod memory {
             ver: Some(1),
             ..TokenRef::new("y", EXP)
         };
-        assert_eq!(status(&store, &token).await, Status::Active);
+        assert_eq!(status(&store, &token).await, RevocationStatus::Active);
         store.end_session("y", EXP).await.unwrap();
         store.cut_off("y", 5, EXP).await.unwrap();
-        assert_eq!(status(&store, &token).await, Status::Active);
+        assert_eq!(status(&store, &token).await, RevocationStatus::Active);
         store.end_session("x", EXP).await.unwrap();
-        assert_eq!(status(&store, &token).await, Status::SessionEnded);
+        assert_eq!(status(&store, &token).await, RevocationStatus::SessionEnded);
     }
 
     #[tokio::test]
     async fn writes_whose_until_has_passed_store_nothing() {
-        let store = MemoryStore::new().leeway(Duration::ZERO);
+        let store = MemoryRevocationStore::new().leeway(Duration::ZERO);
         let past = now() - 1;
         store.revoke_token("t", past).await.unwrap();
         store.end_session("s", past).await.unwrap();
@@ -571,18 +574,18 @@ mod memory {
             ver: Some(1),
             ..TokenRef::new("t", EXP)
         };
-        assert_eq!(status(&store, &token).await, Status::Active);
+        assert_eq!(status(&store, &token).await, RevocationStatus::Active);
 
         // Within the leeway they are still stored: the verify layer may still accept such a
         // token.
-        let store = MemoryStore::new().leeway(Duration::from_secs(60));
+        let store = MemoryRevocationStore::new().leeway(Duration::from_secs(60));
         store.revoke_token("t", past).await.unwrap();
-        assert_eq!(status(&store, &token).await, Status::Revoked);
+        assert_eq!(status(&store, &token).await, RevocationStatus::Revoked);
     }
 
     #[tokio::test]
     async fn entries_expire_at_their_until() {
-        let store = MemoryStore::new().leeway(Duration::ZERO);
+        let store = MemoryRevocationStore::new().leeway(Duration::ZERO);
         let soon = now() + 1;
         store.revoke_token("short", soon).await.unwrap();
         // Revoked twice: the later `until` wins, whatever the order.
@@ -600,16 +603,19 @@ mod memory {
         };
         assert_eq!(
             status(&store, &TokenRef::new("short", EXP)).await,
-            Status::Revoked
+            RevocationStatus::Revoked
         );
-        assert_eq!(status(&store, &subject).await, Status::SessionEnded);
+        assert_eq!(
+            status(&store, &subject).await,
+            RevocationStatus::SessionEnded
+        );
 
         // Wait for the second `soon` to pass (bounded, so a broken expiry fails the test
         // instead of hanging it).
         for _ in 0..100 {
             if now() > soon
-                && status(&store, &TokenRef::new("short", EXP)).await == Status::Active
-                && status(&store, &subject).await == Status::Active
+                && status(&store, &TokenRef::new("short", EXP)).await == RevocationStatus::Active
+                && status(&store, &subject).await == RevocationStatus::Active
             {
                 break;
             }
@@ -617,12 +623,12 @@ mod memory {
         }
         assert_eq!(
             status(&store, &TokenRef::new("short", EXP)).await,
-            Status::Active
+            RevocationStatus::Active
         );
-        assert_eq!(status(&store, &subject).await, Status::Active);
+        assert_eq!(status(&store, &subject).await, RevocationStatus::Active);
         assert_eq!(
             status(&store, &TokenRef::new("long", EXP)).await,
-            Status::Revoked
+            RevocationStatus::Revoked
         );
         // Expired entries are never found (above); moka removes them from its count when its
         // timer wheel, whose buckets are about a second wide, reaches them. Bounded wait.
@@ -638,12 +644,12 @@ mod memory {
 
     #[tokio::test]
     async fn clones_share_entries() {
-        let store = MemoryStore::new();
+        let store = MemoryRevocationStore::new();
         let clone = store.clone();
         clone.revoke_token("t", EXP).await.unwrap();
         assert_eq!(
             status(&store, &TokenRef::new("t", EXP)).await,
-            Status::Revoked
+            RevocationStatus::Revoked
         );
     }
 }

@@ -10,7 +10,10 @@ use std::{
 
 use moka::{Expiry, sync::Cache};
 
-use crate::{Algorithm, Claims, StandardClaims, key::KeySet};
+use crate::{
+    Claims, StandardClaims,
+    key::{Algorithm, KeySet},
+};
 
 /// The verified-token cache of a [`Verifier`](super::Verifier) (feature `verify-cache`).
 ///
@@ -39,14 +42,14 @@ use crate::{Algorithm, Claims, StandardClaims, key::KeySet};
 ///   token and its claims: about 2 KiB for a 500-byte access token (see
 ///   `docs/performance.md`).
 ///
-/// Revocation is a separate layer ([`RevocationLayer`](crate::revocation::RevocationLayer))
+/// Revocation is a separate layer ([`RevocationLayer`](crate::RevocationLayer))
 /// that runs after verification on every request, cached or not: a revoked token is refused
 /// even while it sits in this cache.
 ///
 /// # Example
 ///
 /// ```
-/// use tollgate::{Algorithm, StandardClaims, key::Key, verify::{TrustedIssuer, VerifiedCache, Verifier}};
+/// use tollgate::{StandardClaims, key::{Algorithm, Key}, verify::{TrustedIssuer, VerifiedCache, Verifier}};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -8,13 +8,13 @@ use std::{
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::ResponseBody;
+use crate::body::ResponseBody;
 
 type SlowFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
 
 pin_project! {
     /// The response future of [`Verify`](super::Verify).
-    pub struct ResponseFuture<F, B, E> {
+    pub struct VerifyFuture<F, B, E> {
         #[pin]
         kind: Kind<F, B, E>,
     }
@@ -32,7 +32,7 @@ pin_project! {
     }
 }
 
-impl<F, B, E> ResponseFuture<F, B, E> {
+impl<F, B, E> VerifyFuture<F, B, E> {
     pub(super) fn inner(future: F) -> Self {
         Self {
             kind: Kind::Inner { future },
@@ -55,7 +55,7 @@ impl<F, B, E> ResponseFuture<F, B, E> {
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B, E>
+impl<F, B, E> Future for VerifyFuture<F, B, E>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
@@ -69,20 +69,20 @@ where
             }
             KindProj::Rejected { response } => Poll::Ready(Ok(response
                 .take()
-                .expect("ResponseFuture polled after completion"))),
+                .expect("VerifyFuture polled after completion"))),
             KindProj::Slow { future } => future.as_mut().poll(cx),
         }
     }
 }
 
-impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
+impl<F, B, E> fmt::Debug for VerifyFuture<F, B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.kind {
             Kind::Inner { .. } => "inner",
             Kind::Rejected { .. } => "rejected",
             Kind::Slow { .. } => "refreshing keys",
         };
-        f.debug_struct("ResponseFuture")
+        f.debug_struct("VerifyFuture")
             .field("state", &state)
             .finish()
     }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
 
-use crate::ErrorKind;
+use crate::AuthErrorKind;
 
 /// A compact JWS split into its segments; nothing is decoded yet.
 pub(crate) struct Compact<'a> {
@@ -21,11 +21,13 @@ impl<'a> Compact<'a> {
     /// Split `token` on its two dots; any other number of segments, or an empty header or
     /// payload, is malformed. An empty signature (a stripped one, or `alg: none`) is left for
     /// the caller to refuse once it has read the header.
-    pub(crate) fn split(token: &'a str) -> Result<Self, ErrorKind> {
-        let (signing_input, signature) = token.rsplit_once('.').ok_or(ErrorKind::Malformed)?;
-        let (header, payload) = signing_input.split_once('.').ok_or(ErrorKind::Malformed)?;
+    pub(crate) fn split(token: &'a str) -> Result<Self, AuthErrorKind> {
+        let (signing_input, signature) = token.rsplit_once('.').ok_or(AuthErrorKind::Malformed)?;
+        let (header, payload) = signing_input
+            .split_once('.')
+            .ok_or(AuthErrorKind::Malformed)?;
         if header.is_empty() || payload.is_empty() || payload.contains('.') {
-            return Err(ErrorKind::Malformed);
+            return Err(AuthErrorKind::Malformed);
         }
         Ok(Self {
             signing_input,
@@ -38,10 +40,10 @@ impl<'a> Compact<'a> {
 
 /// Strict base64url: no padding, no whitespace, canonical trailing bits.
 #[cfg(test)]
-pub(crate) fn decode_segment(segment: &str) -> Result<Vec<u8>, ErrorKind> {
+pub(crate) fn decode_segment(segment: &str) -> Result<Vec<u8>, AuthErrorKind> {
     URL_SAFE_NO_PAD
         .decode(segment)
-        .map_err(|_| ErrorKind::Malformed)
+        .map_err(|_| AuthErrorKind::Malformed)
 }
 
 /// Strict base64url, as [`decode_segment`], into `buf` when the segment fits in it (no
@@ -49,17 +51,17 @@ pub(crate) fn decode_segment(segment: &str) -> Result<Vec<u8>, ErrorKind> {
 pub(crate) fn decode_segment_into<'b>(
     segment: &str,
     buf: &'b mut [u8],
-) -> Result<Cow<'b, [u8]>, ErrorKind> {
+) -> Result<Cow<'b, [u8]>, AuthErrorKind> {
     if base64::decoded_len_estimate(segment.len()) <= buf.len() {
         let len = URL_SAFE_NO_PAD
             .decode_slice(segment, buf)
-            .map_err(|_| ErrorKind::Malformed)?;
+            .map_err(|_| AuthErrorKind::Malformed)?;
         Ok(Cow::Borrowed(&buf[..len]))
     } else {
         URL_SAFE_NO_PAD
             .decode(segment)
             .map(Cow::Owned)
-            .map_err(|_| ErrorKind::Malformed)
+            .map_err(|_| AuthErrorKind::Malformed)
     }
 }
 
@@ -86,15 +88,15 @@ fn present<'de, D: serde::Deserializer<'de>>(
 }
 
 impl<'a> Header<'a> {
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, ErrorKind> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, AuthErrorKind> {
         if bytes.trim_ascii_start().first() != Some(&b'{') {
-            return Err(ErrorKind::Malformed);
+            return Err(AuthErrorKind::Malformed);
         }
-        let header: Self = serde_json::from_slice(bytes).map_err(|_| ErrorKind::Malformed)?;
+        let header: Self = serde_json::from_slice(bytes).map_err(|_| AuthErrorKind::Malformed)?;
         // tollgate understands no extension, so any `crit` (even an empty one or `null`,
         // which RFC 7515 §4.1.11 forbids) makes the token invalid.
         if header.crit.is_some() {
-            return Err(ErrorKind::UnsupportedCritical);
+            return Err(AuthErrorKind::UnsupportedCritical);
         }
         Ok(header)
     }
@@ -127,15 +129,18 @@ mod tests {
     #[test]
     fn segment_counts() {
         assert!(Compact::split("a.b.c").is_ok());
-        assert_eq!(Compact::split("a.b").err(), Some(ErrorKind::Malformed));
-        assert_eq!(Compact::split("a.b.c.d").err(), Some(ErrorKind::Malformed));
+        assert_eq!(Compact::split("a.b").err(), Some(AuthErrorKind::Malformed));
+        assert_eq!(
+            Compact::split("a.b.c.d").err(),
+            Some(AuthErrorKind::Malformed)
+        );
         assert_eq!(
             Compact::split("a.b.c.d.e").err(),
-            Some(ErrorKind::Malformed)
+            Some(AuthErrorKind::Malformed)
         );
-        assert_eq!(Compact::split("..c").err(), Some(ErrorKind::Malformed));
+        assert_eq!(Compact::split("..c").err(), Some(AuthErrorKind::Malformed));
         assert!(Compact::split("a.b.").is_ok_and(|c| c.signature.is_empty()));
-        assert_eq!(Compact::split("").err(), Some(ErrorKind::Malformed));
+        assert_eq!(Compact::split("").err(), Some(AuthErrorKind::Malformed));
     }
 
     #[test]
@@ -174,16 +179,16 @@ mod tests {
         assert!(Header::parse(br#"{"alg":"HS256","jku":"https://evil"}"#).is_ok());
         assert_eq!(
             Header::parse(br#"{"alg":"HS256","alg":"none"}"#).err(),
-            Some(ErrorKind::Malformed)
+            Some(AuthErrorKind::Malformed)
         );
         assert_eq!(
             Header::parse(br#"{"alg":"HS256","crit":["exp"]}"#).err(),
-            Some(ErrorKind::UnsupportedCritical)
+            Some(AuthErrorKind::UnsupportedCritical)
         );
-        assert_eq!(Header::parse(b"[]").err(), Some(ErrorKind::Malformed));
+        assert_eq!(Header::parse(b"[]").err(), Some(AuthErrorKind::Malformed));
         assert_eq!(
             Header::parse(br#"{"alg":1}"#).err(),
-            Some(ErrorKind::Malformed)
+            Some(AuthErrorKind::Malformed)
         );
     }
 

@@ -1,7 +1,7 @@
 //! Verification: the stateless layer that checks a JWT on every request without touching any
 //! store.
 //!
-//! [`VerifyLayer`] reads the token (by default from `Authorization: Bearer`), has a
+//! [`VerifyLayer`](crate::VerifyLayer) reads the token (by default from `Authorization: Bearer`), has a
 //! [`Verifier`] check it, and puts the claims into the request extensions:
 //! `Claims<StandardClaims>` always (the revocation and policy layers read it), and
 //! `Claims<C>` for your own claims type. A rejected request never reaches the inner service;
@@ -14,7 +14,7 @@
 //! use std::convert::Infallible;
 //!
 //! use http::{Request, Response, StatusCode, header::AUTHORIZATION};
-//! use tollgate::{Algorithm, Claims, StandardClaims, key::Key, verify::{TrustedIssuer, Verifier, VerifyLayer}};
+//! use tollgate::{Claims, StandardClaims, VerifyLayer, key::{Algorithm, Key}, verify::{TrustedIssuer, Verifier}};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -24,7 +24,7 @@
 //!     TrustedIssuer::new("https://auth.example", Key::hmac(Algorithm::HS256, secret)?)
 //!         .add_audience("crm-api"),
 //! )
-//! .typ("at+jwt")?;
+//! .header_typ("at+jwt")?;
 //!
 //! let service = ServiceBuilder::new()
 //!     .layer(VerifyLayer::new(verifier))
@@ -64,7 +64,7 @@
 mod cache;
 mod future;
 mod jws;
-mod layer;
+pub(crate) mod layer;
 mod service;
 mod source;
 mod verifier;
@@ -72,8 +72,7 @@ mod verifier;
 #[cfg(feature = "verify-cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "verify-cache")))]
 pub use cache::VerifiedCache;
-pub use future::ResponseFuture;
-pub use layer::VerifyLayer;
+pub use future::VerifyFuture;
 #[cfg(feature = "axum")]
 pub(crate) use service::Anonymous;
 pub use service::Verify;

@@ -11,13 +11,15 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use super::{
-    future::ResponseFuture,
+    future::VerifyFuture,
     layer::{Config, VerifyLayer},
     verifier::{Outcome, Verified},
 };
 use crate::{
-    ErrorKind, ResponseBody, StandardClaims, Verifier,
+    AuthErrorKind, StandardClaims,
+    body::ResponseBody,
     response::{Responder, reject},
+    verify::Verifier,
 };
 
 /// Marks a request that passed an optional [`VerifyLayer`] without a token.
@@ -84,7 +86,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+    type Future = VerifyFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -96,15 +98,15 @@ where
             Ok(Some(token)) => token,
             Ok(None) if config.optional => {
                 request.extensions_mut().insert(Anonymous);
-                return ResponseFuture::inner(self.inner.call(request));
+                return VerifyFuture::inner(self.inner.call(request));
             }
-            Ok(None) => return self.reject(ErrorKind::MissingToken.into(), &request),
+            Ok(None) => return self.reject(AuthErrorKind::MissingToken.into(), &request),
             Err(kind) => return self.reject(kind.into(), &request),
         };
         match config.verifier.attempt::<C>(token, false) {
             Outcome::Verified(verified) => {
                 insert_claims(&mut request, verified);
-                ResponseFuture::inner(self.inner.call(request))
+                VerifyFuture::inner(self.inner.call(request))
             }
             Outcome::Rejected(error) => self.reject(error, &request),
             #[cfg(feature = "jwks-remote")]
@@ -115,7 +117,7 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 let config = Arc::clone(&self.config);
                 let responder = self.responder.clone();
-                ResponseFuture::slow(Box::pin(async move {
+                VerifyFuture::slow(Box::pin(async move {
                     remote.refresh_on_miss().await;
                     let error = match config.verifier.attempt::<C>(&token, true) {
                         Outcome::Verified(verified) => {
@@ -126,7 +128,7 @@ where
                                 .map(|r| r.map(ResponseBody::inner));
                         }
                         Outcome::Rejected(error) => error,
-                        Outcome::NeedsRefresh(_) => ErrorKind::UnknownKey.into(),
+                        Outcome::NeedsRefresh(_) => AuthErrorKind::UnknownKey.into(),
                     };
                     Ok(reject(&responder, error, request.headers(), "verify"))
                 }))
@@ -140,8 +142,8 @@ impl<S, C, R: Responder> Verify<S, C, R> {
         &self,
         error: crate::AuthError,
         request: &Request<ReqBody>,
-    ) -> ResponseFuture<F, B, E> {
-        ResponseFuture::rejected(reject(&self.responder, error, request.headers(), "verify"))
+    ) -> VerifyFuture<F, B, E> {
+        VerifyFuture::rejected(reject(&self.responder, error, request.headers(), "verify"))
     }
 }
 

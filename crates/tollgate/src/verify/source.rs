@@ -8,11 +8,11 @@ use http::{
     header::{AUTHORIZATION, COOKIE, HeaderName},
 };
 
-use crate::ErrorKind;
+use crate::AuthErrorKind;
 
 type ExtractFn = dyn for<'a> Fn(&'a HeaderMap) -> Option<&'a str> + Send + Sync;
 
-/// Where [`VerifyLayer`](super::VerifyLayer) reads the token from.
+/// Where [`VerifyLayer`](crate::VerifyLayer) reads the token from.
 ///
 /// Sources can be chained with [`or`](TokenSource::or): the first one that finds a token
 /// wins. The default is [`TokenSource::bearer`].
@@ -95,9 +95,9 @@ impl TokenSource {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Malformed`] for a duplicate `Authorization` header or a value that is
+    /// [`AuthErrorKind::Malformed`] for a duplicate `Authorization` header or a value that is
     /// not a valid token.
-    pub fn extract<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, ErrorKind> {
+    pub fn extract<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, AuthErrorKind> {
         for source in self.sources.iter() {
             let found = match source {
                 Source::Bearer => bearer(headers)?,
@@ -122,19 +122,19 @@ impl Default for TokenSource {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ErrorKind> {
+fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthErrorKind> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(ErrorKind::Malformed);
+        return Err(AuthErrorKind::Malformed);
     }
     let bytes = value.as_bytes();
     let Some(space) = bytes.iter().position(|&b| b == b' ') else {
         // A lone scheme: `Bearer` with no token is malformed, anything else is not ours.
         return if bytes.eq_ignore_ascii_case(b"bearer") {
-            Err(ErrorKind::Malformed)
+            Err(AuthErrorKind::Malformed)
         } else {
             Ok(None)
         };
@@ -148,7 +148,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ErrorKind> {
 }
 
 /// A `b64token` (RFC 6750 §2.1): `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn token_chars(bytes: &[u8]) -> Result<&str, ErrorKind> {
+fn token_chars(bytes: &[u8]) -> Result<&str, AuthErrorKind> {
     let body_end = bytes.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     // Every byte is checked, without early exit: the loop has no branch and vectorizes (a
     // token is read on every request, and is hundreds of bytes long).
@@ -157,9 +157,9 @@ fn token_chars(bytes: &[u8]) -> Result<&str, ErrorKind> {
             .iter()
             .fold(true, |valid, &b| valid & is_b64token_char(b));
     if !valid {
-        return Err(ErrorKind::Malformed);
+        return Err(AuthErrorKind::Malformed);
     }
-    std::str::from_utf8(bytes).map_err(|_| ErrorKind::Malformed)
+    std::str::from_utf8(bytes).map_err(|_| AuthErrorKind::Malformed)
 }
 
 /// `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`, as arithmetic rather than branches.
@@ -172,7 +172,7 @@ const fn is_b64token_char(b: u8) -> bool {
     letter | digit | symbol
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ErrorKind> {
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, AuthErrorKind> {
     for value in headers.get_all(COOKIE) {
         for pair in value.as_bytes().split(|&b| b == b';') {
             let pair = pair.trim_ascii();
@@ -268,7 +268,7 @@ mod tests {
         ] {
             assert_eq!(
                 bearer.extract(&headers(&[("authorization", value)])),
-                Err(ErrorKind::Malformed),
+                Err(AuthErrorKind::Malformed),
                 "{value:?}"
             );
         }
@@ -276,7 +276,7 @@ mod tests {
             ("authorization", b"Bearer a"),
             ("authorization", b"Bearer b"),
         ]);
-        assert_eq!(bearer.extract(&twice), Err(ErrorKind::Malformed));
+        assert_eq!(bearer.extract(&twice), Err(AuthErrorKind::Malformed));
     }
 
     #[test]
@@ -291,7 +291,7 @@ mod tests {
             "the first source wins"
         );
         let h = headers(&[("cookie", b"at=bad value")]);
-        assert_eq!(source.extract(&h), Err(ErrorKind::Malformed));
+        assert_eq!(source.extract(&h), Err(AuthErrorKind::Malformed));
     }
 
     #[test]

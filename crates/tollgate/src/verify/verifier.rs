@@ -18,7 +18,8 @@ use serde::{Deserialize, de::DeserializeOwned};
 use super::cache::{Entry, TokenCache, VerifiedCache};
 use super::jws::{Compact, Header, decode_segment_into, normalize_typ, typ_matches};
 use crate::{
-    Algorithm, AuthError, Claims, ConfigError, ErrorKind, StandardClaims,
+    AuthError, AuthErrorKind, Claims, ConfigError, StandardClaims,
+    key::Algorithm,
     key::{KeySet, KeySource, SourceKind},
 };
 
@@ -80,7 +81,7 @@ impl TrustedIssuer {
 /// Verifies tokens: signature with a configured key, then the claims.
 ///
 /// Cheap to clone (the configuration is shared). Used by
-/// [`VerifyLayer`](super::VerifyLayer), and directly wherever a token arrives outside a
+/// [`VerifyLayer`](crate::VerifyLayer), and directly wherever a token arrives outside a
 /// header (a refresh endpoint, a WebSocket message).
 ///
 /// What it checks, in order: the length (before decoding), three strict base64url segments,
@@ -240,13 +241,13 @@ pub(crate) enum Outcome<C> {
 }
 
 enum Step {
-    Reject(ErrorKind),
+    Reject(AuthErrorKind),
     #[cfg(feature = "jwks-remote")]
     Refresh(RemoteJwks),
 }
 
-impl From<ErrorKind> for Step {
-    fn from(kind: ErrorKind) -> Self {
+impl From<AuthErrorKind> for Step {
+    fn from(kind: AuthErrorKind) -> Self {
         Self::Reject(kind)
     }
 }
@@ -413,31 +414,38 @@ impl Verifier {
         self
     }
 
-    /// Require the header `typ` to be `typ` (e.g. `at+jwt`, RFC 9068), compared
-    /// case-insensitively with or without `application/`. A token without `typ` is refused.
+    /// Require the JOSE header's `typ` to be `typ` (e.g. `at+jwt`, RFC 9068), compared
+    /// case-insensitively with or without `application/`. A token without a header `typ`, or
+    /// with the common `typ: "JWT"`, is then refused: set it only when your issuer writes the
+    /// explicit type. The claim `token_type` is checked by
+    /// [`token_type_claim`](Self::token_type_claim).
     ///
     /// # Errors
     ///
     /// [`ConfigError::Empty`] for an empty value.
-    pub fn typ(mut self, typ: &str) -> Result<Self, ConfigError> {
+    pub fn header_typ(mut self, typ: &str) -> Result<Self, ConfigError> {
         let typ = normalize_typ(typ);
         if typ.is_empty() {
-            return Err(ConfigError::Empty { setting: "typ" });
+            return Err(ConfigError::Empty {
+                setting: "header typ",
+            });
         }
         self.inner_mut().typ = Some(typ.into_boxed_str());
         Ok(self)
     }
 
-    /// Require the `token_type` claim to be exactly `token_type` (e.g. `access`), so that a
-    /// refresh token is never accepted as an access token. A token without it is refused.
+    /// Require the `token_type` claim (in the payload) to be exactly `token_type` (e.g.
+    /// `access`), so that a refresh token is never accepted as an access token. A token
+    /// without the claim is refused. The JOSE header's `typ` is checked by
+    /// [`header_typ`](Self::header_typ).
     ///
     /// # Errors
     ///
     /// [`ConfigError::Empty`] for an empty value.
-    pub fn token_type(mut self, token_type: &str) -> Result<Self, ConfigError> {
+    pub fn token_type_claim(mut self, token_type: &str) -> Result<Self, ConfigError> {
         if token_type.is_empty() {
             return Err(ConfigError::Empty {
-                setting: "token_type",
+                setting: "token_type claim",
             });
         }
         self.inner_mut().token_type = Some(token_type.into());
@@ -506,7 +514,7 @@ impl Verifier {
                 match self.attempt(token, true) {
                     Outcome::Verified(verified) => Ok(verified),
                     Outcome::Rejected(error) => Err(error),
-                    Outcome::NeedsRefresh(_) => Err(ErrorKind::UnknownKey.into()),
+                    Outcome::NeedsRefresh(_) => Err(AuthErrorKind::UnknownKey.into()),
                 }
             }
         }
@@ -534,7 +542,7 @@ impl Verifier {
             }
             Err(Step::Reject(kind)) => {
                 let error = AuthError::new(kind);
-                Outcome::Rejected(if kind == ErrorKind::KeySourceUnavailable {
+                Outcome::Rejected(if kind == AuthErrorKind::KeySourceUnavailable {
                     error.with_retry_after(Duration::from_secs(5))
                 } else {
                     error
@@ -556,7 +564,7 @@ impl Verifier {
     {
         let inner = &*self.inner;
         if token.len() > inner.max_token_len {
-            return Err(ErrorKind::TooLarge.into());
+            return Err(AuthErrorKind::TooLarge.into());
         }
         let compact = Compact::split(token)?;
         let mut header_buf = [0u8; HEADER_BUF];
@@ -579,7 +587,7 @@ impl Verifier {
                     alg: parsed_header
                         .alg
                         .parse()
-                        .map_err(|_| ErrorKind::UnsupportedAlgorithm)?,
+                        .map_err(|_| AuthErrorKind::UnsupportedAlgorithm)?,
                     kid: parsed_header.kid.as_deref(),
                     typ: parsed_header.typ.as_deref(),
                 }
@@ -587,7 +595,7 @@ impl Verifier {
         };
         let algorithm = header.alg;
         if compact.signature.is_empty() {
-            return Err(ErrorKind::InvalidSignature.into());
+            return Err(AuthErrorKind::InvalidSignature.into());
         }
         let mut payload_buf = [0u8; PAYLOAD_BUF];
         let payload = decode_segment_into(compact.payload, &mut payload_buf)?;
@@ -597,13 +605,13 @@ impl Verifier {
         let (index, issuer) = self.select_issuer(&payload)?;
         let keys = Self::keys(issuer, refreshed)?;
         if !keys.supports(algorithm) {
-            return Err(ErrorKind::UnsupportedAlgorithm.into());
+            return Err(AuthErrorKind::UnsupportedAlgorithm.into());
         }
         let message = compact.signing_input.as_bytes();
         let key = match header.kid {
             Some(kid) => match keys.get(kid) {
                 Some(key) if key.algorithm() != algorithm => {
-                    return Err(ErrorKind::UnsupportedAlgorithm.into());
+                    return Err(AuthErrorKind::UnsupportedAlgorithm.into());
                 }
                 Some(key) => key.verify(message, &signature).then_some(key),
                 None => return Err(Self::unknown_kid(issuer, refreshed)),
@@ -614,17 +622,17 @@ impl Verifier {
                 .find(|key| key.verify(message, &signature)),
         };
         let Some(key) = key else {
-            return Err(ErrorKind::InvalidSignature.into());
+            return Err(AuthErrorKind::InvalidSignature.into());
         };
         let kid = key.kid_arc();
 
         // The claims set is a JSON object (RFC 7519 §7.2); serde would also read a struct
         // from an array.
         if payload.trim_ascii_start().first() != Some(&b'{') {
-            return Err(ErrorKind::Malformed.into());
+            return Err(AuthErrorKind::Malformed.into());
         }
         let standard: StandardClaims =
-            serde_json::from_slice(&payload).map_err(|_| ErrorKind::Malformed)?;
+            serde_json::from_slice(&payload).map_err(|_| AuthErrorKind::Malformed)?;
         self.validate(&header, &standard, issuer, self.now())?;
         if !inner.required.is_empty() {
             Self::check_required(&inner.required, &standard, &payload)?;
@@ -634,7 +642,7 @@ impl Verifier {
         let claims = match (&standard as &dyn Any).downcast_ref::<Claims<C>>() {
             Some(same) => same.clone(),
             None => Claims::new(
-                serde_json::from_slice::<C>(&payload).map_err(|_| ErrorKind::Malformed)?,
+                serde_json::from_slice::<C>(&payload).map_err(|_| AuthErrorKind::Malformed)?,
             ),
         };
         Ok(Checked {
@@ -731,17 +739,17 @@ impl Verifier {
         }
     }
 
-    fn select_issuer(&self, payload: &[u8]) -> Result<(usize, &TrustedIssuer), ErrorKind> {
+    fn select_issuer(&self, payload: &[u8]) -> Result<(usize, &TrustedIssuer), AuthErrorKind> {
         match self.inner.issuers.as_slice() {
             [only] => Ok((0, only)),
             many => {
                 let peek: IssuerOnly<'_> =
-                    serde_json::from_slice(payload).map_err(|_| ErrorKind::Malformed)?;
-                let iss = peek.iss.ok_or(ErrorKind::InvalidIssuer)?;
+                    serde_json::from_slice(payload).map_err(|_| AuthErrorKind::Malformed)?;
+                let iss = peek.iss.ok_or(AuthErrorKind::InvalidIssuer)?;
                 many.iter()
                     .enumerate()
                     .find(|(_, issuer)| issuer.name.as_deref() == Some(&*iss))
-                    .ok_or(ErrorKind::InvalidIssuer)
+                    .ok_or(AuthErrorKind::InvalidIssuer)
             }
         }
     }
@@ -753,7 +761,7 @@ impl Verifier {
             #[cfg(feature = "jwks-remote")]
             SourceKind::Remote(remote) => match remote.current() {
                 Some(keys) => Ok(Keys::Shared(keys)),
-                None if refreshed => Err(ErrorKind::KeySourceUnavailable.into()),
+                None if refreshed => Err(AuthErrorKind::KeySourceUnavailable.into()),
                 None => Err(Step::Refresh(remote.clone())),
             },
         }
@@ -768,9 +776,9 @@ impl Verifier {
             // not "bad token" (the key may be one the source published since).
             #[cfg(feature = "jwks-remote")]
             SourceKind::Remote(remote) if remote.is_failing() => {
-                ErrorKind::KeySourceUnavailable.into()
+                AuthErrorKind::KeySourceUnavailable.into()
             }
-            _ => ErrorKind::UnknownKey.into(),
+            _ => AuthErrorKind::UnknownKey.into(),
         }
     }
 
@@ -787,23 +795,23 @@ impl Verifier {
         claims: &StandardClaims,
         issuer: &TrustedIssuer,
         now: i64,
-    ) -> Result<(), ErrorKind> {
+    ) -> Result<(), AuthErrorKind> {
         let inner = &*self.inner;
         if let Some(expected) = inner.typ.as_deref()
             && !header.typ.is_some_and(|typ| typ_matches(typ, expected))
         {
-            return Err(ErrorKind::InvalidType);
+            return Err(AuthErrorKind::InvalidType);
         }
         if let Some(expected) = inner.token_type.as_deref()
             && claims.token_type.as_deref() != Some(expected)
         {
-            return Err(ErrorKind::InvalidType);
+            return Err(AuthErrorKind::InvalidType);
         }
         self.validate_times(claims, now)?;
         if let Some(name) = issuer.name.as_deref()
             && claims.iss.as_deref() != Some(name)
         {
-            return Err(ErrorKind::InvalidIssuer);
+            return Err(AuthErrorKind::InvalidIssuer);
         }
         if !issuer.audiences.is_empty()
             && !issuer
@@ -811,31 +819,31 @@ impl Verifier {
                 .iter()
                 .any(|audience| claims.aud.contains(audience))
         {
-            return Err(ErrorKind::InvalidAudience);
+            return Err(AuthErrorKind::InvalidAudience);
         }
         Ok(())
     }
 
     /// The checks that depend on the time: `exp`, `nbf`, `iat`.
-    fn validate_times(&self, claims: &StandardClaims, now: i64) -> Result<(), ErrorKind> {
+    fn validate_times(&self, claims: &StandardClaims, now: i64) -> Result<(), AuthErrorKind> {
         let inner = &*self.inner;
         let leeway = inner.leeway;
         match claims.exp {
-            Some(exp) if now.saturating_sub(leeway) >= exp => return Err(ErrorKind::Expired),
-            None if inner.require_exp => return Err(ErrorKind::MissingClaim),
+            Some(exp) if now.saturating_sub(leeway) >= exp => return Err(AuthErrorKind::Expired),
+            None if inner.require_exp => return Err(AuthErrorKind::MissingClaim),
             _ => {}
         }
         if claims
             .nbf
             .is_some_and(|nbf| now.saturating_add(leeway) < nbf)
         {
-            return Err(ErrorKind::NotYetValid);
+            return Err(AuthErrorKind::NotYetValid);
         }
         if claims
             .iat
             .is_some_and(|iat| iat > now.saturating_add(leeway))
         {
-            return Err(ErrorKind::IssuedInFuture);
+            return Err(AuthErrorKind::IssuedInFuture);
         }
         Ok(())
     }
@@ -844,7 +852,7 @@ impl Verifier {
         required: &[Box<str>],
         claims: &StandardClaims,
         payload: &[u8],
-    ) -> Result<(), ErrorKind> {
+    ) -> Result<(), AuthErrorKind> {
         let mut generic: Option<BTreeMap<String, serde_json::Value>> = None;
         for name in required {
             let present = match &**name {
@@ -863,7 +871,8 @@ impl Verifier {
                 other => {
                     if generic.is_none() {
                         generic = Some(
-                            serde_json::from_slice(payload).map_err(|_| ErrorKind::Malformed)?,
+                            serde_json::from_slice(payload)
+                                .map_err(|_| AuthErrorKind::Malformed)?,
                         );
                     }
                     generic
@@ -873,7 +882,7 @@ impl Verifier {
                 }
             };
             if !present {
-                return Err(ErrorKind::MissingClaim);
+                return Err(AuthErrorKind::MissingClaim);
             }
         }
         Ok(())

@@ -30,9 +30,9 @@ use jsonwebtoken::{
 };
 use serde_json::{Value, json};
 use tollgate::{
-    Claims, StandardClaims,
+    Claims, StandardClaims, VerifyLayer,
     key::RemoteJwks,
-    verify::{TrustedIssuer, Verifier, VerifyLayer},
+    verify::{TrustedIssuer, Verifier},
 };
 
 const ISSUER: &str = "https://idp.test";

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use axum::{Router, body::Body, routing::get};
 use http::{Request, StatusCode};
 use serde_json::json;
-use tollgate::{Algorithm, Claims, StandardClaims, VerifyLayer};
+use tollgate::{Claims, StandardClaims, VerifyLayer, key::Algorithm};
 use tower::ServiceExt;
 
 #[path = "../support/mod.rs"]

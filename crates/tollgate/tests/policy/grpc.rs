@@ -5,9 +5,8 @@ use std::net::SocketAddr;
 
 use serde_json::json;
 use tollgate::{
-    Algorithm, VerifyLayer,
-    policy::{Policy, RequireLayer},
-    revocation::{MemoryStore, RevocationLayer},
+    RequirePolicyLayer, RevocationLayer, VerifyLayer, key::Algorithm, policy::Policy,
+    revocation::MemoryRevocationStore,
 };
 use tonic::Code;
 use tower::ServiceBuilder;
@@ -42,7 +41,7 @@ macro_rules! serve {
 }
 
 /// The whole server behind one stack: verify, then revocation, then the per-method policy.
-async fn serve_stack(key: &TestKey, store: &MemoryStore) -> SocketAddr {
+async fn serve_stack(key: &TestKey, store: &MemoryRevocationStore) -> SocketAddr {
     let router = tonic::transport::Server::builder()
         .layer(
             ServiceBuilder::new()
@@ -57,7 +56,7 @@ async fn serve_stack(key: &TestKey, store: &MemoryStore) -> SocketAddr {
 #[tokio::test]
 async fn per_method_policies_over_grpc() {
     let key = TestKey::new(Algorithm::EdDSA);
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     let addr = serve_stack(&key, &store).await;
 
     let (reader, _) = token(&key, json!({ "roles": ["viewer"], "perms": [] }));
@@ -104,13 +103,13 @@ async fn per_method_policies_over_grpc() {
 #[tokio::test]
 async fn a_policy_on_one_service_and_the_order_that_cannot_work() {
     let key = TestKey::new(Algorithm::HS256);
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     // Verify for the whole server; policy first, then revocation, on this service only.
     let right = tonic::transport::Server::builder()
         .layer(VerifyLayer::new(key.verifier()))
         .add_service(
             ServiceBuilder::new()
-                .layer(RequireLayer::new(per_method()))
+                .layer(RequirePolicyLayer::new(per_method()))
                 .layer(RevocationLayer::new(store.clone()))
                 .service(grpc::WhoAmI),
         );
@@ -118,7 +117,7 @@ async fn a_policy_on_one_service_and_the_order_that_cannot_work() {
     let wrong = tonic::transport::Server::builder()
         .layer(
             ServiceBuilder::new()
-                .layer(RequireLayer::new(per_method()))
+                .layer(RequirePolicyLayer::new(per_method()))
                 .layer(VerifyLayer::new(key.verifier())),
         )
         .add_service(grpc::WhoAmI);

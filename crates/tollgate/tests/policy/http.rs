@@ -1,5 +1,5 @@
 //! A CRM-shaped axum application over loopback HTTP: one `VerifyLayer` for every route, a
-//! `RequireLayer` per route, revocation on the sensitive routes, tenant checks, a handler
+//! `RequirePolicyLayer` per route, revocation on the sensitive routes, tenant checks, a handler
 //! checking a policy itself, and tokens from an OAuth issuer that only sends `scope`.
 
 use std::{net::SocketAddr, sync::LazyLock};
@@ -12,9 +12,10 @@ use axum::{
 use http::{StatusCode, request::Parts};
 use serde_json::{Value, json};
 use tollgate::{
-    Algorithm, AuthError, Claims, VerifyLayer,
+    AuthError, Claims, RevocationLayer, VerifyLayer,
+    key::Algorithm,
     policy::{Authorizer, Policy},
-    revocation::{MemoryStore, RevocationLayer},
+    revocation::MemoryRevocationStore,
 };
 use tower::ServiceBuilder;
 
@@ -40,7 +41,7 @@ async fn report(claims: Claims, request: Parts) -> Result<&'static str, AuthErro
     Ok("report")
 }
 
-fn app(key: &TestKey, store: &MemoryStore) -> Router {
+fn app(key: &TestKey, store: &MemoryRevocationStore) -> Router {
     let authorizer = authorizer();
     let require = |permission: &str| authorizer.require(Policy::permission(permission).unwrap());
     let revocation = RevocationLayer::new(store.clone());
@@ -142,12 +143,12 @@ pub(crate) async fn send(
 struct App {
     addr: SocketAddr,
     key: TestKey,
-    store: MemoryStore,
+    store: MemoryRevocationStore,
 }
 
 async fn start() -> App {
     let key = TestKey::new(Algorithm::ES256);
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     let addr = serve(app(&key, &store)).await;
     App { addr, key, store }
 }

@@ -22,7 +22,9 @@ use std::sync::{
 use serde_json::Value;
 use tollgate::{
     policy::{Authorizer, RoleMap},
-    revocation::{MemoryStore, RevocationStore, Status, StoreError, TokenRef},
+    revocation::{
+        MemoryRevocationStore, RevocationStatus, RevocationStore, RevocationStoreError, TokenRef,
+    },
 };
 
 use crate::support::{TestKey, claims};
@@ -77,12 +79,12 @@ pub(crate) async fn revoke(store: &impl RevocationStore, claims: &Value) {
         .unwrap();
 }
 
-/// A [`MemoryStore`] that counts the look-ups it answers, to show which layer order spends
+/// A [`MemoryRevocationStore`] that counts the look-ups it answers, to show which layer order spends
 /// them.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CountingStore {
     /// The store answering the look-ups.
-    pub(crate) store: MemoryStore,
+    pub(crate) store: MemoryRevocationStore,
     checks: Arc<AtomicUsize>,
 }
 
@@ -94,14 +96,17 @@ impl CountingStore {
 }
 
 impl RevocationStore for CountingStore {
-    type CheckFuture = <MemoryStore as RevocationStore>::CheckFuture;
+    type CheckFuture = <MemoryRevocationStore as RevocationStore>::CheckFuture;
 
     fn check(&self, token: &TokenRef<'_>) -> Self::CheckFuture {
         self.checks.fetch_add(1, Ordering::SeqCst);
         self.store.check(token)
     }
 
-    fn check_now(&self, token: &TokenRef<'_>) -> Option<Result<Status, StoreError>> {
+    fn check_now(
+        &self,
+        token: &TokenRef<'_>,
+    ) -> Option<Result<RevocationStatus, RevocationStoreError>> {
         let answer = self.store.check_now(token);
         if answer.is_some() {
             self.checks.fetch_add(1, Ordering::SeqCst);
@@ -109,19 +114,24 @@ impl RevocationStore for CountingStore {
         answer
     }
 
-    async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), RevocationStoreError> {
         self.store.revoke_token(jti, until).await
     }
 
-    async fn end_session(&self, sid: &str, until: i64) -> Result<(), StoreError> {
+    async fn end_session(&self, sid: &str, until: i64) -> Result<(), RevocationStoreError> {
         self.store.end_session(sid, until).await
     }
 
-    async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), StoreError> {
+    async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), RevocationStoreError> {
         self.store.cut_off(sub, at, until).await
     }
 
-    async fn set_version(&self, sub: &str, version: u64, until: i64) -> Result<(), StoreError> {
+    async fn set_version(
+        &self,
+        sub: &str,
+        version: u64,
+        until: i64,
+    ) -> Result<(), RevocationStoreError> {
         self.store.set_version(sub, version, until).await
     }
 }

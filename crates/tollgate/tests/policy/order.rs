@@ -15,11 +15,7 @@
 use axum::{Router, routing::get};
 use http::StatusCode;
 use serde_json::json;
-use tollgate::{
-    Algorithm, VerifyLayer,
-    policy::{Policy, RequireLayer},
-    revocation::RevocationLayer,
-};
+use tollgate::{RequirePolicyLayer, RevocationLayer, VerifyLayer, key::Algorithm, policy::Policy};
 use tower::ServiceBuilder;
 
 use crate::{
@@ -34,8 +30,8 @@ async fn ok() -> &'static str {
     "ok"
 }
 
-fn delete_customers() -> RequireLayer {
-    RequireLayer::new(Policy::permission("customer:delete").unwrap())
+fn delete_customers() -> RequirePolicyLayer {
+    RequirePolicyLayer::new(Policy::permission("customer:delete").unwrap())
 }
 
 #[tokio::test]
@@ -132,7 +128,7 @@ async fn an_anonymous_request_through_an_optional_verify_layer_is_401() {
     let app = Router::new()
         .route(
             "/account",
-            get(ok).route_layer(RequireLayer::new(Policy::authenticated())),
+            get(ok).route_layer(RequirePolicyLayer::new(Policy::authenticated())),
         )
         .route("/catalog", get(ok))
         .route_layer(VerifyLayer::new(key.verifier()).optional(true));

@@ -9,7 +9,7 @@
 //!
 //! `docs/revocation.md` reports the results. Linux only (it reads `/proc/self/statm`).
 
-use tollgate::revocation::{MemoryStore, RevocationStore};
+use tollgate::revocation::{MemoryRevocationStore, RevocationStore};
 
 const ENTRIES: u64 = 200_000;
 const FAR: i64 = 4_000_000_000;
@@ -26,7 +26,7 @@ fn id(i: u64) -> String {
     format!("{i:08x}-0000-4000-8000-{i:012x}")
 }
 
-fn measure(name: &str, store: &MemoryStore, write: impl Fn(&MemoryStore, u64)) {
+fn measure(name: &str, store: &MemoryRevocationStore, write: impl Fn(&MemoryRevocationStore, u64)) {
     let before = rss();
     for i in 0..ENTRIES {
         write(store, i);
@@ -47,15 +47,15 @@ fn memory_per_entry() {
         .build()
         .unwrap();
     // Every store stays alive to the end, so no measurement reuses memory freed by another.
-    let tokens = MemoryStore::new();
+    let tokens = MemoryRevocationStore::new();
     measure("revoked jti (36-byte ids)", &tokens, |store, i| {
         runtime.block_on(store.revoke_token(&id(i), FAR)).unwrap();
     });
-    let sessions = MemoryStore::new();
+    let sessions = MemoryRevocationStore::new();
     measure("ended session (36-byte ids)", &sessions, |store, i| {
         runtime.block_on(store.end_session(&id(i), FAR)).unwrap();
     });
-    let subjects = MemoryStore::new();
+    let subjects = MemoryRevocationStore::new();
     measure(
         "subject with cut-off and version (36-byte ids)",
         &subjects,

@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 
 use tollgate::{
-    Algorithm, VerifyLayer,
-    revocation::{MemoryStore, RevocationLayer, RevocationStore},
+    RevocationLayer, VerifyLayer,
+    key::Algorithm,
+    revocation::{MemoryRevocationStore, RevocationStore},
 };
 use tonic::Code;
 use tower::ServiceBuilder;
@@ -37,7 +38,7 @@ async fn serve<St: RevocationStore>(key: &TestKey, store: St) -> SocketAddr {
 #[tokio::test]
 async fn revoked_token_is_unauthenticated() {
     let key = TestKey::new(Algorithm::EdDSA);
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     let addr = serve(&key, store.clone()).await;
     let claims = claims();
     let token = key.sign(&claims);

@@ -11,8 +11,9 @@ use axum::{
 use http::StatusCode;
 use serde_json::{Value, json};
 use tollgate::{
-    Algorithm, VerifyLayer,
-    revocation::{FailurePolicy, MemoryStore, RevocationLayer, RevocationMetrics, RevocationStore},
+    RevocationLayer, VerifyLayer,
+    key::Algorithm,
+    revocation::{FailurePolicy, MemoryRevocationStore, RevocationMetrics, RevocationStore},
 };
 
 use crate::{
@@ -28,7 +29,7 @@ async fn ok() -> &'static str {
 /// `/sessions` opt in with `route_layer` on their router; `POST /payments` opts in on its
 /// method alone; `/billing` and `/feed` opt in with a store that is down, failing closed and
 /// open.
-fn app(key: &TestKey, store: &MemoryStore, metrics: &RevocationMetrics) -> Router {
+fn app(key: &TestKey, store: &MemoryRevocationStore, metrics: &RevocationMetrics) -> Router {
     let revocation = RevocationLayer::new(store.clone());
     let sensitive = Router::new()
         .route("/password", post(ok))
@@ -99,13 +100,13 @@ async fn send(addr: SocketAddr, method: &str, path: &str, token: &str) -> Answer
 struct App {
     addr: SocketAddr,
     key: TestKey,
-    store: MemoryStore,
+    store: MemoryRevocationStore,
     metrics: RevocationMetrics,
 }
 
 async fn start() -> App {
     let key = TestKey::new(Algorithm::HS256);
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     let metrics = RevocationMetrics::new();
     let addr = serve(app(&key, &store, &metrics)).await;
     App {

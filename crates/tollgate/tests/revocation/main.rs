@@ -15,37 +15,39 @@ mod http;
 
 use std::future::{Ready, ready};
 
-use tollgate::revocation::{RevocationStore, Status, StoreError, StoreErrorKind, TokenRef};
+use tollgate::revocation::{
+    RevocationStatus, RevocationStore, RevocationStoreError, RevocationStoreErrorKind, TokenRef,
+};
 
 /// A store whose backend is down: every call fails. A legitimate implementation of the trait,
 /// used to show the failure policies on real routes (the Redis fault tests stop a real server).
 #[derive(Debug, Clone)]
 pub struct DownStore;
 
-fn down() -> StoreError {
-    StoreError::new(StoreErrorKind::Unavailable, "connection refused")
+fn down() -> RevocationStoreError {
+    RevocationStoreError::new(RevocationStoreErrorKind::Unavailable, "connection refused")
 }
 
 impl RevocationStore for DownStore {
-    type CheckFuture = Ready<Result<Status, StoreError>>;
+    type CheckFuture = Ready<Result<RevocationStatus, RevocationStoreError>>;
 
     fn check(&self, _: &TokenRef<'_>) -> Self::CheckFuture {
         ready(Err(down()))
     }
 
-    async fn revoke_token(&self, _: &str, _: i64) -> Result<(), StoreError> {
+    async fn revoke_token(&self, _: &str, _: i64) -> Result<(), RevocationStoreError> {
         Err(down())
     }
 
-    async fn end_session(&self, _: &str, _: i64) -> Result<(), StoreError> {
+    async fn end_session(&self, _: &str, _: i64) -> Result<(), RevocationStoreError> {
         Err(down())
     }
 
-    async fn cut_off(&self, _: &str, _: i64, _: i64) -> Result<(), StoreError> {
+    async fn cut_off(&self, _: &str, _: i64, _: i64) -> Result<(), RevocationStoreError> {
         Err(down())
     }
 
-    async fn set_version(&self, _: &str, _: u64, _: i64) -> Result<(), StoreError> {
+    async fn set_version(&self, _: &str, _: u64, _: i64) -> Result<(), RevocationStoreError> {
         Err(down())
     }
 }

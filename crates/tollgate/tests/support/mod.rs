@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 use tollgate::{
-    Algorithm,
+    key::Algorithm,
     key::Key,
     verify::{TrustedIssuer, Verifier},
 };
@@ -99,7 +99,7 @@ impl TestKey {
     /// A verifier trusting this key for [`ISSUER`] and [`AUDIENCE`], requiring `at+jwt`.
     pub fn verifier(&self) -> Verifier {
         Verifier::new(TrustedIssuer::new(ISSUER, self.key.clone()).add_audience(AUDIENCE))
-            .typ("at+jwt")
+            .header_typ("at+jwt")
             .unwrap()
     }
 }

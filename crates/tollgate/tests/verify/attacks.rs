@@ -4,11 +4,11 @@
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use proptest::prelude::*;
 use serde_json::json;
-use tollgate::{Algorithm, ErrorKind, StandardClaims, key::Key};
+use tollgate::{AuthErrorKind, StandardClaims, key::Algorithm, key::Key};
 
 use crate::support::{self, TestKey, claims, hs256_raw};
 
-async fn kind(verifier: &tollgate::Verifier, token: &str) -> Result<(), ErrorKind> {
+async fn kind(verifier: &tollgate::verify::Verifier, token: &str) -> Result<(), AuthErrorKind> {
     verifier
         .verify::<StandardClaims>(token)
         .await
@@ -39,7 +39,7 @@ async fn alg_none_in_every_casing() {
             let token = format!("{header}.{payload}.{signature}");
             assert_eq!(
                 kind(&verifier, &token).await,
-                Err(ErrorKind::UnsupportedAlgorithm),
+                Err(AuthErrorKind::UnsupportedAlgorithm),
                 "{alg}"
             );
         }
@@ -67,7 +67,7 @@ async fn hs256_signed_with_the_public_key_as_secret() {
         .unwrap();
         assert_eq!(
             kind(&verifier, &token).await,
-            Err(ErrorKind::UnsupportedAlgorithm),
+            Err(AuthErrorKind::UnsupportedAlgorithm),
             "{algorithm}"
         );
     }
@@ -82,7 +82,7 @@ async fn a_valid_signature_from_another_key() {
     let token = jsonwebtoken::encode(&header, &claims(), &other).unwrap();
     assert_eq!(
         kind(&verifier, &token).await,
-        Err(ErrorKind::InvalidSignature)
+        Err(AuthErrorKind::InvalidSignature)
     );
 }
 
@@ -95,8 +95,8 @@ async fn a_key_of_the_same_algorithm_but_another_kid_is_not_tried() {
         .unwrap()
         .add_key(Key::hmac(Algorithm::HS256, b_secret).unwrap().with_kid("b"))
         .unwrap();
-    let verifier = tollgate::Verifier::new(
-        tollgate::TrustedIssuer::new(support::ISSUER, keys).add_audience(support::AUDIENCE),
+    let verifier = tollgate::verify::Verifier::new(
+        tollgate::verify::TrustedIssuer::new(support::ISSUER, keys).add_audience(support::AUDIENCE),
     );
     // Signed by "a" but naming "b".
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
@@ -104,7 +104,7 @@ async fn a_key_of_the_same_algorithm_but_another_kid_is_not_tried() {
     let token = jsonwebtoken::encode(&header, &claims(), &a.encoding).unwrap();
     assert_eq!(
         kind(&verifier, &token).await,
-        Err(ErrorKind::InvalidSignature)
+        Err(AuthErrorKind::InvalidSignature)
     );
     // Rotation: each kid verifies its own tokens.
     header.kid = Some("a".into());
@@ -127,13 +127,13 @@ async fn tampered_header_or_payload() {
     );
     assert_eq!(
         kind(&verifier, &forged).await,
-        Err(ErrorKind::InvalidSignature)
+        Err(AuthErrorKind::InvalidSignature)
     );
     let other_header = b64(br#"{"alg":"ES256","typ":"AT+JWT"}"#);
     let forged = format!("{other_header}.{rest}");
     assert_eq!(
         kind(&verifier, &forged).await,
-        Err(ErrorKind::InvalidSignature)
+        Err(AuthErrorKind::InvalidSignature)
     );
 }
 
@@ -151,13 +151,13 @@ async fn stripped_and_all_zero_signatures() {
         let (input, _) = token.rsplit_once('.').unwrap();
         assert_eq!(
             kind(&verifier, &format!("{input}.")).await,
-            Err(ErrorKind::InvalidSignature),
+            Err(AuthErrorKind::InvalidSignature),
             "{algorithm} stripped"
         );
         let zeros = b64(&vec![0u8; len]);
         assert_eq!(
             kind(&verifier, &format!("{input}.{zeros}")).await,
-            Err(ErrorKind::InvalidSignature),
+            Err(AuthErrorKind::InvalidSignature),
             "{algorithm} zeros"
         );
     }
@@ -187,7 +187,7 @@ async fn key_headers_in_the_token_are_ignored() {
     let token = jsonwebtoken::encode(&header, &claims(), &attacker.encoding).unwrap();
     assert_eq!(
         kind(&verifier, &token).await,
-        Err(ErrorKind::UnsupportedAlgorithm)
+        Err(AuthErrorKind::UnsupportedAlgorithm)
     );
 
     // The same with an algorithm the verifier does accept: the embedded key is still not
@@ -207,7 +207,7 @@ async fn key_headers_in_the_token_are_ignored() {
     let token = jsonwebtoken::encode(&header, &claims(), &attacker).unwrap();
     assert_eq!(
         kind(&ours.verifier(), &token).await,
-        Err(ErrorKind::InvalidSignature)
+        Err(AuthErrorKind::InvalidSignature)
     );
 }
 
@@ -233,7 +233,7 @@ async fn hostile_kids() {
         );
         assert_eq!(
             kind(&verifier, &token).await,
-            Err(ErrorKind::UnknownKey),
+            Err(AuthErrorKind::UnknownKey),
             "{kid:?}"
         );
     }
@@ -256,7 +256,7 @@ async fn unknown_crit_is_refused() {
         );
         assert_eq!(
             kind(&verifier, &token).await,
-            Err(ErrorKind::UnsupportedCritical),
+            Err(AuthErrorKind::UnsupportedCritical),
             "{crit}"
         );
     }
@@ -281,7 +281,7 @@ async fn claims_of_the_wrong_json_type() {
         let token = hs256_raw(header, payload.to_string().as_bytes());
         assert_eq!(
             kind(&verifier, &token).await,
-            Err(ErrorKind::Malformed),
+            Err(AuthErrorKind::Malformed),
             "{claim}"
         );
     }
@@ -295,7 +295,7 @@ async fn claims_of_the_wrong_json_type() {
         let token = hs256_raw(header, payload);
         assert_eq!(
             kind(&verifier, &token).await,
-            Err(ErrorKind::Malformed),
+            Err(AuthErrorKind::Malformed),
             "{payload:?}"
         );
     }
@@ -311,12 +311,12 @@ async fn duplicate_names_are_refused() {
         support::AUDIENCE
     );
     let token = hs256_raw(br#"{"alg":"HS256","typ":"at+jwt"}"#, payload.as_bytes());
-    assert_eq!(kind(&verifier, &token).await, Err(ErrorKind::Malformed));
+    assert_eq!(kind(&verifier, &token).await, Err(AuthErrorKind::Malformed));
     let token = hs256_raw(
         br#"{"alg":"HS256","alg":"none","typ":"at+jwt"}"#,
         claims().to_string().as_bytes(),
     );
-    assert_eq!(kind(&verifier, &token).await, Err(ErrorKind::Malformed));
+    assert_eq!(kind(&verifier, &token).await, Err(AuthErrorKind::Malformed));
 
     // A custom claim, duplicated, for a claims type that is a struct: refused too.
     #[derive(Debug, serde::Deserialize)]
@@ -331,7 +331,7 @@ async fn duplicate_names_are_refused() {
     );
     let token = hs256_raw(br#"{"alg":"HS256","typ":"at+jwt"}"#, payload.as_bytes());
     let error = verifier.verify::<Team>(&token).await.unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Malformed);
+    assert_eq!(error.kind(), AuthErrorKind::Malformed);
 }
 
 #[tokio::test]
@@ -346,7 +346,7 @@ async fn non_canonical_base64url() {
         padded[i] = &with_padding;
         assert_eq!(
             kind(&verifier, &padded.join(".")).await,
-            Err(ErrorKind::Malformed),
+            Err(AuthErrorKind::Malformed),
             "padding in segment {i}"
         );
         let mut std = segments.clone();
@@ -371,7 +371,10 @@ async fn non_canonical_base64url() {
             segments[1],
             String::from_utf8(changed).unwrap()
         );
-        assert_eq!(kind(&verifier, &forged).await, Err(ErrorKind::Malformed));
+        assert_eq!(
+            kind(&verifier, &forged).await,
+            Err(AuthErrorKind::Malformed)
+        );
     }
 }
 
@@ -391,7 +394,7 @@ async fn wrong_segment_counts() {
     ] {
         assert_eq!(
             kind(&verifier, &forged).await,
-            Err(ErrorKind::Malformed),
+            Err(AuthErrorKind::Malformed),
             "{forged}"
         );
     }
@@ -404,9 +407,12 @@ async fn huge_tokens_are_refused_before_decoding() {
     let mut payload = claims();
     payload["pad"] = json!("x".repeat(9000));
     let token = key.sign(&payload);
-    assert_eq!(kind(&verifier, &token).await, Err(ErrorKind::TooLarge));
+    assert_eq!(kind(&verifier, &token).await, Err(AuthErrorKind::TooLarge));
     let garbage = "a".repeat(100_000);
-    assert_eq!(kind(&verifier, &garbage).await, Err(ErrorKind::TooLarge));
+    assert_eq!(
+        kind(&verifier, &garbage).await,
+        Err(AuthErrorKind::TooLarge)
+    );
     let bigger = verifier.clone().max_token_len(16 * 1024).unwrap();
     assert_eq!(kind(&bigger, &token).await, Ok(()));
 }

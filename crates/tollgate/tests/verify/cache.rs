@@ -13,9 +13,11 @@ use http::{Request, Response, StatusCode, header::AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::json;
 use tollgate::{
-    Algorithm, ErrorKind, StandardClaims, Verifier, VerifyLayer,
-    revocation::{MemoryStore, RevocationLayer, RevocationStore},
+    AuthErrorKind, RevocationLayer, StandardClaims, VerifyLayer,
+    key::Algorithm,
+    revocation::{MemoryRevocationStore, RevocationStore},
     verify::VerifiedCache,
+    verify::Verifier,
 };
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
@@ -94,10 +96,10 @@ async fn an_entry_is_never_served_after_exp() {
         assert!(Arc::ptr_eq(&first.claims().0, &hit.claims().0));
         NOW.set(start + 10 + leeway.cast_signed());
         let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::Expired, "leeway {leeway}");
+        assert_eq!(error.kind(), AuthErrorKind::Expired, "leeway {leeway}");
         // Still refused when asked again (nothing was re-admitted).
         let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::Expired);
+        assert_eq!(error.kind(), AuthErrorKind::Expired);
     }
 }
 
@@ -116,7 +118,7 @@ async fn a_token_not_yet_valid_is_not_admitted() {
         .cache(VerifiedCache::new(100));
     for _ in 0..2 {
         let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::NotYetValid);
+        assert_eq!(error.kind(), AuthErrorKind::NotYetValid);
     }
     NOW.set(start + 30);
     let first = verifier.verify::<StandardClaims>(&token).await.unwrap();
@@ -171,7 +173,7 @@ async fn a_token_one_byte_away_never_hits() {
 async fn changing_a_setting_starts_a_new_cache() {
     let key = TestKey::new(Algorithm::HS256);
     let lax = Verifier::new(
-        tollgate::TrustedIssuer::new(crate::support::ISSUER, key.key.clone())
+        tollgate::verify::TrustedIssuer::new(crate::support::ISSUER, key.key.clone())
             .add_audience(crate::support::AUDIENCE),
     )
     .cache(VerifiedCache::new(100));
@@ -180,9 +182,9 @@ async fn changing_a_setting_starts_a_new_cache() {
     lax.verify::<StandardClaims>(&token).await.unwrap();
 
     // The same verifier with a stricter rule refuses the token it cached before.
-    let strict = lax.clone().typ("at+jwt").unwrap();
+    let strict = lax.clone().header_typ("at+jwt").unwrap();
     let error = strict.verify::<StandardClaims>(&token).await.unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::InvalidType);
+    assert_eq!(error.kind(), AuthErrorKind::InvalidType);
     // The lax one still accepts it.
     lax.verify::<StandardClaims>(&token).await.unwrap();
 }
@@ -213,7 +215,7 @@ async fn another_claims_type_is_decoded_for_itself() {
 async fn revocation_is_checked_for_cached_tokens() {
     let key = TestKey::new(Algorithm::HS256);
     let verifier = cached(&key);
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     let service = ServiceBuilder::new()
         .layer(VerifyLayer::new(verifier.clone()))
         .layer(RevocationLayer::new(store.clone()))

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tollgate::{Algorithm, ConfigError, ErrorKind, StandardClaims, TrustedIssuer, Verifier};
+use tollgate::{
+    AuthErrorKind, ConfigError, StandardClaims, key::Algorithm, verify::TrustedIssuer,
+    verify::Verifier,
+};
 
 use crate::support::{AUDIENCE, TestKey, claims, now};
 
-async fn check(verifier: &Verifier, key: &TestKey, payload: &Value) -> Result<(), ErrorKind> {
+async fn check(verifier: &Verifier, key: &TestKey, payload: &Value) -> Result<(), AuthErrorKind> {
     let token = key.sign(payload);
     verifier
         .verify::<StandardClaims>(&token)
@@ -35,23 +38,23 @@ async fn time_claims() {
     let now = now();
     assert_eq!(
         check(&verifier, &key, &with("exp", json!(now - 1))).await,
-        Err(ErrorKind::Expired)
+        Err(AuthErrorKind::Expired)
     );
     assert_eq!(
         check(&verifier, &key, &with("exp", json!(now))).await,
-        Err(ErrorKind::Expired)
+        Err(AuthErrorKind::Expired)
     );
     assert_eq!(
         check(&verifier, &key, &with("exp", Value::Null)).await,
-        Err(ErrorKind::MissingClaim)
+        Err(AuthErrorKind::MissingClaim)
     );
     assert_eq!(
         check(&verifier, &key, &with("nbf", json!(now + 60))).await,
-        Err(ErrorKind::NotYetValid)
+        Err(AuthErrorKind::NotYetValid)
     );
     assert_eq!(
         check(&verifier, &key, &with("iat", json!(now + 60))).await,
-        Err(ErrorKind::IssuedInFuture)
+        Err(AuthErrorKind::IssuedInFuture)
     );
     assert_eq!(
         check(
@@ -78,7 +81,7 @@ async fn time_claims() {
     );
     assert_eq!(
         check(&lenient, &key, &with("exp", json!(now - 600))).await,
-        Err(ErrorKind::Expired)
+        Err(AuthErrorKind::Expired)
     );
 
     let no_exp = verifier.clone().require_exp(false);
@@ -98,23 +101,23 @@ async fn issuer_and_audience_are_required_once_configured() {
     let verifier = key.verifier();
     assert_eq!(
         check(&verifier, &key, &with("iss", json!("https://other.test"))).await,
-        Err(ErrorKind::InvalidIssuer)
+        Err(AuthErrorKind::InvalidIssuer)
     );
     assert_eq!(
         check(&verifier, &key, &with("iss", Value::Null)).await,
-        Err(ErrorKind::InvalidIssuer)
+        Err(AuthErrorKind::InvalidIssuer)
     );
     assert_eq!(
         check(&verifier, &key, &with("aud", json!("other"))).await,
-        Err(ErrorKind::InvalidAudience)
+        Err(AuthErrorKind::InvalidAudience)
     );
     assert_eq!(
         check(&verifier, &key, &with("aud", Value::Null)).await,
-        Err(ErrorKind::InvalidAudience)
+        Err(AuthErrorKind::InvalidAudience)
     );
     assert_eq!(
         check(&verifier, &key, &with("aud", json!([]))).await,
-        Err(ErrorKind::InvalidAudience)
+        Err(AuthErrorKind::InvalidAudience)
     );
     assert_eq!(
         check(&verifier, &key, &with("aud", json!(["other", AUDIENCE]))).await,
@@ -122,7 +125,7 @@ async fn issuer_and_audience_are_required_once_configured() {
     );
 
     let any = Verifier::new(TrustedIssuer::any_issuer(key.key.clone()))
-        .typ("at+jwt")
+        .header_typ("at+jwt")
         .unwrap();
     assert_eq!(check(&any, &key, &with("iss", Value::Null)).await, Ok(()));
     assert_eq!(check(&any, &key, &with("aud", Value::Null)).await, Ok(()));
@@ -131,16 +134,16 @@ async fn issuer_and_audience_are_required_once_configured() {
 #[tokio::test]
 async fn refresh_tokens_are_not_access_tokens() {
     let key = TestKey::new(Algorithm::HS256);
-    let verifier = key.verifier().token_type("access").unwrap();
+    let verifier = key.verifier().token_type_claim("access").unwrap();
     let refresh = with("token_type", json!("refresh"));
     assert_eq!(
         check(&verifier, &key, &refresh).await,
-        Err(ErrorKind::InvalidType)
+        Err(AuthErrorKind::InvalidType)
     );
     let untyped = with("token_type", Value::Null);
     assert_eq!(
         check(&verifier, &key, &untyped).await,
-        Err(ErrorKind::InvalidType)
+        Err(AuthErrorKind::InvalidType)
     );
 
     let by_header = |typ: Option<&str>| {
@@ -156,10 +159,13 @@ async fn refresh_tokens_are_not_access_tokens() {
     };
     assert_eq!(
         by_header(Some("refresh+jwt")).await,
-        Err(ErrorKind::InvalidType)
+        Err(AuthErrorKind::InvalidType)
     );
-    assert_eq!(by_header(Some("JWT")).await, Err(ErrorKind::InvalidType));
-    assert_eq!(by_header(None).await, Err(ErrorKind::InvalidType));
+    assert_eq!(
+        by_header(Some("JWT")).await,
+        Err(AuthErrorKind::InvalidType)
+    );
+    assert_eq!(by_header(None).await, Err(AuthErrorKind::InvalidType));
     assert_eq!(by_header(Some("application/at+jwt")).await, Ok(()));
     assert_eq!(by_header(Some("AT+JWT")).await, Ok(()));
 }
@@ -175,7 +181,7 @@ async fn required_claims() {
         .unwrap();
     assert_eq!(
         check(&verifier, &key, &claims()).await,
-        Err(ErrorKind::MissingClaim)
+        Err(AuthErrorKind::MissingClaim)
     );
     assert_eq!(
         check(&verifier, &key, &with("tenant", json!("t1"))).await,
@@ -185,7 +191,7 @@ async fn required_claims() {
     no_jti.as_object_mut().unwrap().remove("jti");
     assert_eq!(
         check(&verifier, &key, &no_jti).await,
-        Err(ErrorKind::MissingClaim)
+        Err(AuthErrorKind::MissingClaim)
     );
 }
 
@@ -214,19 +220,19 @@ async fn several_issuers_are_routed_by_iss() {
     // b's audience is not a's, and a token naming a but signed by b is refused.
     assert_eq!(
         check(&verifier, &a, &for_issuer("https://a.test", "api-b")).await,
-        Err(ErrorKind::InvalidAudience)
+        Err(AuthErrorKind::InvalidAudience)
     );
     assert_eq!(
         check(&verifier, &b, &for_issuer("https://a.test", "api-a")).await,
-        Err(ErrorKind::UnsupportedAlgorithm)
+        Err(AuthErrorKind::UnsupportedAlgorithm)
     );
     assert_eq!(
         check(&verifier, &a, &for_issuer("https://c.test", "api-a")).await,
-        Err(ErrorKind::InvalidIssuer)
+        Err(AuthErrorKind::InvalidIssuer)
     );
     assert_eq!(
         check(&verifier, &a, &with("iss", Value::Null)).await,
-        Err(ErrorKind::InvalidIssuer)
+        Err(AuthErrorKind::InvalidIssuer)
     );
 
     assert!(matches!(
@@ -268,6 +274,6 @@ async fn claims_are_typed_by_the_user() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::Malformed
+        AuthErrorKind::Malformed
     );
 }

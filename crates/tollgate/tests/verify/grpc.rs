@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use serde_json::json;
-use tollgate::{Algorithm, VerifyLayer};
+use tollgate::{VerifyLayer, key::Algorithm};
 use tonic::Code;
 
 use crate::{
@@ -141,7 +141,7 @@ async fn a_custom_responder_answers_grpc_calls() {
 #[cfg(feature = "jwks-remote")]
 #[tokio::test]
 async fn key_source_down_is_unavailable() {
-    use tollgate::{Verifier, key::RemoteJwks, verify::TrustedIssuer};
+    use tollgate::{key::RemoteJwks, verify::TrustedIssuer, verify::Verifier};
 
     // Port 1 (tcpmux): nothing listens there, the connection is refused.
     let jwks = RemoteJwks::builder_allow_http("http://127.0.0.1:1/jwks.json")

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tollgate::{
-    Algorithm, AuthError, Claims, ErrorKind, StandardClaims,
-    verify::{TokenSource, VerifyLayer},
+    AuthError, AuthErrorKind, Claims, StandardClaims, VerifyLayer, key::Algorithm,
+    verify::TokenSource,
 };
 use tower::ServiceExt;
 
@@ -304,7 +304,7 @@ async fn the_rejection_is_in_the_response_extensions() {
         .await
         .unwrap();
     let error = response.extensions().get::<AuthError>().unwrap();
-    assert_eq!(error.kind(), ErrorKind::MissingToken);
+    assert_eq!(error.kind(), AuthErrorKind::MissingToken);
 }
 
 /// The handlers' own claims type, beside the registered claims the other layers read.

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::jwk::Jwk;
 use serde::Deserialize;
 use tollgate::{
-    ErrorKind,
+    AuthErrorKind,
     key::Key,
     verify::{TrustedIssuer, Verifier},
 };
@@ -46,7 +46,7 @@ struct Joe {
     is_root: bool,
 }
 
-async fn verify(verifier: &Verifier, token: &str) -> Result<(), ErrorKind> {
+async fn verify(verifier: &Verifier, token: &str) -> Result<(), AuthErrorKind> {
     verifier
         .verify::<Joe>(token)
         .await
@@ -105,7 +105,10 @@ async fn rfc7515_a3_es256() {
 async fn the_2011_vectors_are_expired_today() {
     let jwk: Jwk = serde_json::from_str(A1_JWK).unwrap();
     let verifier = Verifier::new(TrustedIssuer::new("joe", Key::from_jwk(&jwk).unwrap()));
-    assert_eq!(verify(&verifier, A1_HS256).await, Err(ErrorKind::Expired));
+    assert_eq!(
+        verify(&verifier, A1_HS256).await,
+        Err(AuthErrorKind::Expired)
+    );
     assert!(A1_HS256.contains(PAYLOAD_2011));
 }
 
@@ -115,20 +118,23 @@ async fn the_2011_vectors_are_expired_today() {
 #[tokio::test]
 async fn rfc8037_a4_ed25519() {
     let verifier = verifier(ED25519_JWK);
-    assert_eq!(verify(&verifier, ED25519).await, Err(ErrorKind::Malformed));
+    assert_eq!(
+        verify(&verifier, ED25519).await,
+        Err(AuthErrorKind::Malformed)
+    );
     let (input, signature) = ED25519.rsplit_once('.').unwrap();
     let mut sig = signature.as_bytes().to_vec();
     sig[10] = if sig[10] == b'A' { b'B' } else { b'A' };
     let changed = format!("{input}.{}", String::from_utf8(sig).unwrap());
     assert_eq!(
         verify(&verifier, &changed).await,
-        Err(ErrorKind::InvalidSignature)
+        Err(AuthErrorKind::InvalidSignature)
     );
     let (header, _) = input.split_once('.').unwrap();
     let other_payload = format!("{header}.SXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.{signature}");
     assert_eq!(
         verify(&verifier, &other_payload).await,
-        Err(ErrorKind::InvalidSignature)
+        Err(AuthErrorKind::InvalidSignature)
     );
 }
 

@@ -11,8 +11,8 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 use tollgate::{
-    ErrorKind, StandardClaims,
-    revocation::{FailurePolicy, RevocationStore, Status, TokenRef},
+    AuthErrorKind, StandardClaims,
+    revocation::{FailurePolicy, RevocationStatus, RevocationStore, TokenRef},
 };
 use tollgate_session::{NewSession, SessionErrorKind, SessionStore};
 
@@ -246,12 +246,12 @@ pub async fn verify(
         {
             Ok(verified) => (verified.standard().clone(), "refresh"),
             Err(refresh_error) => {
-                let error = if access_error.kind() == ErrorKind::InvalidType {
+                let error = if access_error.kind() == AuthErrorKind::InvalidType {
                     refresh_error
                 } else {
                     access_error
                 };
-                if error.kind() == ErrorKind::KeySourceUnavailable {
+                if error.kind() == AuthErrorKind::KeySourceUnavailable {
                     return Err(error.into());
                 }
                 return Err(invalid(error.kind().code(), error.kind().description()));
@@ -260,24 +260,24 @@ pub async fn verify(
     };
     let Some(token) = TokenRef::from_claims(&claims) else {
         return Err(invalid(
-            ErrorKind::MissingJti.code(),
-            ErrorKind::MissingJti.description(),
+            AuthErrorKind::MissingJti.code(),
+            AuthErrorKind::MissingJti.description(),
         ));
     };
     let status = match sessions.revocation().check(&token).await {
         Ok(status) => status,
         Err(error) if settings.revocation_failure == FailurePolicy::Open => {
             tracing::warn!(%error, "revocation store unavailable: token verification fails open");
-            Status::Active
+            RevocationStatus::Active
         }
         Err(error) => return Err(error.into()),
     };
     let refused = match status {
-        Status::Revoked => Some(ErrorKind::Revoked),
-        Status::SessionEnded => Some(ErrorKind::SessionEnded),
-        Status::CutOff => Some(ErrorKind::CutOff),
+        RevocationStatus::Revoked => Some(AuthErrorKind::Revoked),
+        RevocationStatus::SessionEnded => Some(AuthErrorKind::SessionEnded),
+        RevocationStatus::CutOff => Some(AuthErrorKind::CutOff),
         // A refresh token carries no `ver`: a refresh is how a client gets current claims.
-        Status::Stale if token_type == "access" => Some(ErrorKind::StaleClaims),
+        RevocationStatus::Stale if token_type == "access" => Some(AuthErrorKind::StaleClaims),
         _ => None,
     };
     if let Some(kind) = refused {

@@ -18,9 +18,12 @@ use std::{
 use clap::{ArgGroup, Parser, ValueEnum};
 use grpc::{Directory, app, crm_hs256_kid};
 use tollgate::{
-    Algorithm, TrustedIssuer, Verifier,
+    RevocationLayer,
+    key::Algorithm,
     key::{Key, KeySource, RemoteJwks},
-    revocation::{FailurePolicy, MemoryStore, RevocationLayer, RevocationStore, TokenRef},
+    revocation::{FailurePolicy, MemoryRevocationStore, RevocationStore, TokenRef},
+    verify::TrustedIssuer,
+    verify::Verifier,
 };
 use tollgate_redis::{LocalCache, RedisRevocationStore, redis};
 use tonic::transport::{Server, server::TcpIncoming};
@@ -124,8 +127,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
         TrustedIssuer::new(args.issuer.as_str(), keys(&args).await?)
             .add_audience(args.audience.as_str()),
     )
-    .typ("at+jwt")?
-    .token_type("access")?
+    .header_typ("at+jwt")?
+    .token_type_claim("access")?
     .leeway(args.leeway)?;
     let failure = match args.revocation_failure {
         Failure::Closed => FailurePolicy::Closed,
@@ -148,7 +151,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 .map_err(|error| format!("redis unreachable: {error}"))?;
             serve(&args, verifier, store, failure).await
         }
-        None => serve(&args, verifier, MemoryStore::new(), failure).await,
+        None => serve(&args, verifier, MemoryRevocationStore::new(), failure).await,
     }
 }
 

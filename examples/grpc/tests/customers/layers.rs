@@ -1,10 +1,11 @@
 //! Verify on every method, `customer:read` on List and Get, revocation and `customer:delete`
 //! on Delete only.
 
-use tollgate::revocation::{MemoryStore, RevocationLayer, RevocationStore};
+use tollgate::RevocationLayer;
+use tollgate::revocation::{MemoryRevocationStore, RevocationStore};
 use tonic::Code;
 
-use tollgate::ErrorKind;
+use tollgate::AuthErrorKind;
 
 use crate::support::{Client, KID, SECRET, claims, now, serve, sign, sign_with};
 
@@ -12,7 +13,7 @@ const ALL: &[&str] = &["customer:read", "customer:delete"];
 
 #[tokio::test]
 async fn valid_token_works_for_every_method() {
-    let addr = serve(RevocationLayer::new(MemoryStore::new())).await;
+    let addr = serve(RevocationLayer::new(MemoryRevocationStore::new())).await;
     let mut client = Client::connect(addr).await;
     let token = sign(&claims("valid", "acme", ALL));
 
@@ -33,7 +34,7 @@ async fn valid_token_works_for_every_method() {
 
 #[tokio::test]
 async fn wildcard_permissions_grant_every_method() {
-    let addr = serve(RevocationLayer::new(MemoryStore::new())).await;
+    let addr = serve(RevocationLayer::new(MemoryRevocationStore::new())).await;
     let mut client = Client::connect(addr).await;
     for perms in [&["customer:*"][..], &["*:*"][..]] {
         let token = sign(&claims("wildcard", "acme", perms));
@@ -46,7 +47,7 @@ async fn wildcard_permissions_grant_every_method() {
 
 #[tokio::test]
 async fn no_token_is_unauthenticated_on_every_method() {
-    let addr = serve(RevocationLayer::new(MemoryStore::new())).await;
+    let addr = serve(RevocationLayer::new(MemoryRevocationStore::new())).await;
     let mut client = Client::connect(addr).await;
     for status in [
         client.list(None).await.unwrap_err(),
@@ -54,13 +55,13 @@ async fn no_token_is_unauthenticated_on_every_method() {
         client.delete(None, 1).await.unwrap_err(),
     ] {
         assert_eq!(status.code(), Code::Unauthenticated);
-        assert_eq!(status.message(), ErrorKind::MissingToken.description());
+        assert_eq!(status.message(), AuthErrorKind::MissingToken.description());
     }
 }
 
 #[tokio::test]
 async fn tokens_the_crm_would_not_accept_are_unauthenticated() {
-    let addr = serve(RevocationLayer::new(MemoryStore::new())).await;
+    let addr = serve(RevocationLayer::new(MemoryRevocationStore::new())).await;
     let mut client = Client::connect(addr).await;
     let good = claims("bad", "acme", ALL);
     let expired = {
@@ -105,7 +106,7 @@ async fn tokens_the_crm_would_not_accept_are_unauthenticated() {
 
 #[tokio::test]
 async fn missing_permission_is_permission_denied() {
-    let addr = serve(RevocationLayer::new(MemoryStore::new())).await;
+    let addr = serve(RevocationLayer::new(MemoryRevocationStore::new())).await;
     let mut client = Client::connect(addr).await;
 
     // A viewer reads, but may not delete.
@@ -114,7 +115,10 @@ async fn missing_permission_is_permission_denied() {
     client.get(Some(&viewer), 1).await.unwrap();
     let status = client.delete(Some(&viewer), 1).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
-    assert_eq!(status.message(), ErrorKind::InsufficientScope.description());
+    assert_eq!(
+        status.message(),
+        AuthErrorKind::InsufficientScope.description()
+    );
 
     // Other permissions (or roles alone: the service reads `perms`) grant nothing here.
     let other = sign(&claims("other", "acme", &["user:read", "customer:create"]));
@@ -137,7 +141,7 @@ async fn missing_permission_is_permission_denied() {
 /// it expires, and is refused at once on Delete, the sensitive method.
 #[tokio::test]
 async fn revoked_token_is_refused_on_delete_only() {
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     let addr = serve(RevocationLayer::new(store.clone())).await;
     let mut client = Client::connect(addr).await;
     let revoked = claims("to-revoke", "acme", ALL);
@@ -154,7 +158,7 @@ async fn revoked_token_is_refused_on_delete_only() {
     assert_eq!(client.get(Some(&token), 1).await.unwrap().id, 1);
     let status = client.delete(Some(&token), 1).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    assert_eq!(status.message(), ErrorKind::Revoked.description());
+    assert_eq!(status.message(), AuthErrorKind::Revoked.description());
     assert_eq!(client.get(Some(&token), 1).await.unwrap().id, 1);
 
     // Another token of the same user is not affected.
@@ -167,7 +171,7 @@ async fn revoked_token_is_refused_on_delete_only() {
 /// permission version). Each is refused on Delete only.
 #[tokio::test]
 async fn ended_session_cut_off_and_stale_version_are_refused_on_delete_only() {
-    let store = MemoryStore::new();
+    let store = MemoryRevocationStore::new();
     let addr = serve(RevocationLayer::new(store.clone())).await;
     let mut client = Client::connect(addr).await;
     let until = now() + 3600;
@@ -188,9 +192,9 @@ async fn ended_session_cut_off_and_stale_version_are_refused_on_delete_only() {
     store.set_version("3", 2, until).await.unwrap();
 
     for (claims, kind) in [
-        (session, ErrorKind::SessionEnded),
-        (cut, ErrorKind::CutOff),
-        (stale, ErrorKind::StaleClaims),
+        (session, AuthErrorKind::SessionEnded),
+        (cut, AuthErrorKind::CutOff),
+        (stale, AuthErrorKind::StaleClaims),
     ] {
         let token = sign(&claims);
         client.list(Some(&token)).await.unwrap();
@@ -203,7 +207,7 @@ async fn ended_session_cut_off_and_stale_version_are_refused_on_delete_only() {
 
 #[tokio::test]
 async fn customers_are_scoped_by_the_token_organization() {
-    let addr = serve(RevocationLayer::new(MemoryStore::new())).await;
+    let addr = serve(RevocationLayer::new(MemoryRevocationStore::new())).await;
     let mut client = Client::connect(addr).await;
     let acme = sign(&claims("acme", "acme", ALL));
     let globex = sign(&claims("globex", "globex", ALL));
@@ -220,7 +224,7 @@ async fn customers_are_scoped_by_the_token_organization() {
 
 #[tokio::test]
 async fn unrouted_methods_are_unimplemented_without_reaching_the_service() {
-    let addr = serve(RevocationLayer::new(MemoryStore::new())).await;
+    let addr = serve(RevocationLayer::new(MemoryRevocationStore::new())).await;
     let client = Client::connect(addr).await;
     let token = sign(&claims("probe", "acme", ALL));
     let mut grpc = tonic::client::Grpc::new(client.channel.clone());

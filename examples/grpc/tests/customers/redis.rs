@@ -11,10 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tollgate::{
-    ErrorKind,
-    revocation::{RevocationLayer, RevocationStore},
-};
+use tollgate::{AuthErrorKind, RevocationLayer, revocation::RevocationStore};
 use tollgate_redis::{LocalCache, RedisRevocationStore, redis};
 use tonic::Code;
 
@@ -137,7 +134,7 @@ async fn revocations_written_by_another_service_are_refused_on_delete_only() {
     client.get(Some(&token), 1).await.unwrap();
     let status = client.delete(Some(&token), 1).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    assert_eq!(status.message(), ErrorKind::Revoked.description());
+    assert_eq!(status.message(), AuthErrorKind::Revoked.description());
 
     // Logout everywhere for another user.
     let mut everywhere = claims("everywhere", "acme", ALL);
@@ -147,7 +144,7 @@ async fn revocations_written_by_another_service_are_refused_on_delete_only() {
         .delete(Some(&sign(&everywhere)), 1)
         .await
         .unwrap_err();
-    assert_eq!(status.message(), ErrorKind::CutOff.description());
+    assert_eq!(status.message(), AuthErrorKind::CutOff.description());
 
     client.delete(Some(&active), 1).await.unwrap();
 }
@@ -169,5 +166,8 @@ async fn redis_outage_makes_delete_unavailable_and_reads_keep_working() {
     client.get(Some(&token), 1).await.unwrap();
     let status = client.delete(Some(&token), 1).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);
-    assert_eq!(status.message(), ErrorKind::StoreUnavailable.description());
+    assert_eq!(
+        status.message(),
+        AuthErrorKind::StoreUnavailable.description()
+    );
 }

@@ -13,9 +13,8 @@ use grpc::{
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 use tollgate::{
-    Algorithm, TrustedIssuer, Verifier,
-    key::Key,
-    revocation::{RevocationLayer, RevocationStore},
+    RevocationLayer, key::Algorithm, key::Key, revocation::RevocationStore, verify::TrustedIssuer,
+    verify::Verifier,
 };
 use tonic::{
     Status,
@@ -73,9 +72,9 @@ pub(crate) fn sign_with(claims: &Value, typ: &str, kid: &str, secret: &[u8]) -> 
 pub(crate) fn verifier() -> Verifier {
     let key = Key::hmac(Algorithm::HS256, SECRET).unwrap().with_kid(KID);
     Verifier::new(TrustedIssuer::new("crm", key).add_audience("crm-api"))
-        .typ("at+jwt")
+        .header_typ("at+jwt")
         .unwrap()
-        .token_type("access")
+        .token_type_claim("access")
         .unwrap()
 }
 

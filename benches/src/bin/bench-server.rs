@@ -29,7 +29,7 @@ use axum::{
 };
 use jsonwebtoken::{DecodingKey, Validation};
 use tollgate::{
-    RevocationLayer, StandardClaims, VerifyLayer,
+    RequirePolicyLayer, RevocationLayer, StandardClaims, VerifyLayer,
     key::Algorithm,
     policy::{Authorizer, Policy},
     revocation::{MemoryRevocationStore, RevocationStore},
@@ -87,7 +87,10 @@ async fn serve(mode: String, port: u16, redis: Option<String>, keys: Keys) {
         "verify-policy" => route.route_layer(
             ServiceBuilder::new()
                 .layer(VerifyLayer::new(verifier))
-                .layer(Authorizer::new().require(Policy::permission("customer:read").unwrap())),
+                .layer(RequirePolicyLayer::new(
+                    &Authorizer::new(),
+                    Policy::permission("customer:read").unwrap(),
+                )),
         ),
         "verify-revocation" => {
             let store = MemoryRevocationStore::new();

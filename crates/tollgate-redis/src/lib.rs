@@ -112,6 +112,8 @@
 //! [tollgate]: https://docs.rs/tollgate
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(doctest)]
+mod doctests;
 mod revocation;
 #[cfg(feature = "session")]
 mod session;

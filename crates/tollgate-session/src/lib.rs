@@ -77,6 +77,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod cleanup;
+#[cfg(doctest)]
+mod doctests;
 mod error;
 #[cfg(feature = "axum")]
 pub mod handler;

@@ -8,9 +8,15 @@ use axum_core::{
     extract::{FromRequestParts, OptionalFromRequestParts},
     response::{IntoResponse, Response},
 };
-use http::{StatusCode, request::Parts};
+use http::{StatusCode, header::CONTENT_TYPE, request::Parts};
 
-use crate::{AuthError, AuthErrorKind, Claims, response::http_response, verify::Anonymous};
+use crate::{
+    claims::Claims,
+    error::{AuthError, AuthErrorKind},
+    middleware::HandlerRejection,
+    response::DefaultResponder,
+    verify::service::Anonymous,
+};
 
 impl<S, C> FromRequestParts<S> for Claims<C>
 where
@@ -97,18 +103,30 @@ impl IntoResponse for ClaimsRejection {
     }
 }
 
-/// `Claims<C>` was asked for on a route without a `VerifyLayer` decoding `C`.
+/// `Claims<C>` was asked for on a route without a `VerifyLayer` decoding `C`: a bug in the
+/// application's wiring, answered 500.
+///
+/// Its `Display` says what to do: put a `VerifyLayer` in front of the route, with
+/// `.claims::<C>()` when `C` is not [`StandardClaims`](crate::StandardClaims). The response
+/// is an RFC 9457 problem body with `code` `missing_verify_layer` and a detail that names no
+/// type; the full message goes to the log (`error`, target `tollgate::rejection`).
 #[derive(Debug, Clone, Copy)]
 pub struct MissingVerifyLayer {
     claims: &'static str,
+}
+
+impl MissingVerifyLayer {
+    /// The stable `code` of the problem body.
+    pub const CODE: &'static str = "missing_verify_layer";
 }
 
 impl fmt::Display for MissingVerifyLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "no `Claims<{}>` in the request: is a `VerifyLayer` decoding this type in front of the route?",
-            self.claims
+            "no `Claims<{claims}>` in the request: add a `VerifyLayer` in front of this route, \
+             with `.claims::<{claims}>()` unless the type is `StandardClaims`",
+            claims = self.claims
         )
     }
 }
@@ -117,17 +135,37 @@ impl std::error::Error for MissingVerifyLayer {}
 
 impl IntoResponse for MissingVerifyLayer {
     fn into_response(self) -> Response {
-        tracing::error!(target: "tollgate::rejection", claims = self.claims, "Claims extractor used without its VerifyLayer");
-        (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+        tracing::error!(target: "tollgate::rejection", claims = self.claims, "{self}");
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        let problem = serde_json::json!({
+            "type": "about:blank",
+            "title": "Internal Server Error",
+            "status": status.as_u16(),
+            "detail": "the server's authentication is misconfigured (see its log)",
+            "code": Self::CODE,
+        });
+        (
+            status,
+            [(CONTENT_TYPE, "application/problem+json")],
+            problem.to_string(),
+        )
+            .into_response()
     }
 }
 
-/// A rejection as the default HTTP response: RFC 6750 challenge and RFC 9457 problem body.
-/// Lets handlers return `Result<_, AuthError>` (e.g. from a policy check).
+/// A rejection a handler returns (for example from [`Authorizer::check`](crate::policy::Authorizer::check),
+/// or a revocation store's error through `?`): answered like the layers' own rejections.
+///
+/// On its own it is the [`DefaultResponder`]'s HTTP answer (RFC 6750 challenge, RFC 9457
+/// problem body). Behind tollgate layers, each layer it passes on the way out renders it
+/// again with that layer's responder, so the client gets what the outermost layer (normally
+/// the `VerifyLayer`) would answer: its realm, its custom responder, and a gRPC status for a
+/// gRPC call. That responder sees the request's `content-type` header only.
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let (mut parts, body) = http_response(&self, None, false).into_parts();
+        let (mut parts, body) = DefaultResponder::new().http_response(&self).into_parts();
         parts.extensions.insert(self);
+        parts.extensions.insert(HandlerRejection);
         Response::from_parts(parts, Body::from(body))
     }
 }

@@ -27,7 +27,7 @@
 //! use axum::{Router, body::Body, routing::{delete, get}};
 //! use http::{Request, StatusCode, header::AUTHORIZATION};
 //! use tollgate::{
-//!     Claims, RevocationLayer, StandardClaims, VerifyLayer,
+//!     Claims, RequirePolicyLayer, RevocationLayer, StandardClaims, VerifyLayer,
 //!     key::{Algorithm, Key},
 //!     policy::{Authorizer, Policy},
 //!     revocation::{MemoryRevocationStore, RevocationStore},
@@ -52,10 +52,11 @@
 //!     .merge(
 //!         Router::new()
 //!             .route("/customers/{id}", delete(|| async { StatusCode::NO_CONTENT }))
-//!             .route_layer(authorizer.require(Policy::permission("customer:delete")?))
+//!             .route_layer(RequirePolicyLayer::new(&authorizer, Policy::permission("customer:delete")?))
 //!             .route_layer(RevocationLayer::new(revocations.clone())),
 //!     )
-//!     .layer(VerifyLayer::new(verifier));
+//!     // `route_layer`: an unknown path still gets 404 (`layer` would answer 401 there).
+//!     .route_layer(VerifyLayer::new(verifier));
 //!
 //! # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
 //! # let token = jsonwebtoken::encode(
@@ -86,6 +87,25 @@
 //! # fn main() {}
 //! ```
 //!
+//! # One shape
+//!
+//! The three layers are built the same way, so one predicts the others:
+//!
+//! | | verify | revocation | policy |
+//! |---|---|---|---|
+//! | layer | [`VerifyLayer::new(verifier)`](VerifyLayer::new) | [`RevocationLayer::new(store)`](RevocationLayer::new) | [`RequirePolicyLayer::new(&authorizer, policy)`](RequirePolicyLayer::new) |
+//! | service | [`Verify::new(inner, verifier)`](verify::Verify::new) | [`Revocation::new(inner, store)`](revocation::Revocation::new) | [`RequirePolicy::new(inner, &authorizer, policy)`](policy::RequirePolicy::new) |
+//! | response future | [`VerifyFuture`](verify::VerifyFuture) | [`RevocationFuture`](revocation::RevocationFuture) | [`RequirePolicyFuture`](policy::RequirePolicyFuture) |
+//!
+//! Each layer holds its configuration, responder included, behind one `Arc` that its services
+//! share; settings are builder methods, and `with_responder` replaces how rejections are
+//! rendered. Each service has `new(inner, ..)`, `layer(..)`, `get_ref`, `get_mut` and
+//! `into_inner`. A rejection is rendered when the response future is polled, by the layer's
+//! [`Responder`](response::Responder), logged (target `tollgate::rejection`, with the layer's
+//! name), and attached to the response extensions as the [`AuthError`]. An `AuthError` a
+//! handler returns is rendered again by the layers it passes on its way out, so the client
+//! gets the answer the outermost layer's responder gives.
+//!
 //! # Order
 //!
 //! Verify first, then revocation, then policy: the later layers read the claims the verify
@@ -96,17 +116,18 @@
 //!
 //! | feature | what it enables |
 //! |---|---|
-//! | `axum` | [`Claims`] and `Option<Claims>` extractors, `IntoResponse` for [`AuthError`] |
-//! | `tonic` | `From<AuthError> for tonic::Status` |
+//! | `axum` (default) | [`Claims`] and `Option<Claims>` extractors, `IntoResponse` for [`AuthError`] |
+//! | `tonic` | `From<AuthError> for tonic::Status`; `NamedService` for the revocation and policy services |
 //! | `jwks-remote` | [`key::RemoteJwks`]: a JWK Set fetched over HTTPS and kept fresh |
 //! | `memory-store` (default) | [`revocation::MemoryRevocationStore`]: the in-process revocation store (moka) |
 //! | `verify-cache` | [`verify::VerifiedCache`]: a repeated token skips parsing and the signature check (moka) |
 //! | `full` | all of the above |
 //!
-//! Only `memory-store` is on by default, so that the default store needs no feature; with
-//! `default-features = false` the core depends on neither moka nor any runtime. The crypto
-//! backend is aws-lc-rs, for verification and (through `jsonwebtoken`'s `aws_lc_rs` feature)
-//! for key parsing.
+//! `axum` and `memory-store` are on by default, so that an axum application needs no feature
+//! (without `axum`, handlers that take `Claims` fail to compile with an opaque `Handler`
+//! error). With `default-features = false` the core depends on neither axum, moka nor any
+//! runtime: what a tonic-only service wants. The crypto backend is aws-lc-rs, for
+//! verification and (through `jsonwebtoken`'s `aws_lc_rs` feature) for key parsing.
 //!
 //! # Getting help
 //!
@@ -123,11 +144,14 @@ pub mod verify;
 
 mod body;
 mod claims;
+#[cfg(doctest)]
+mod doctests;
 mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
 #[cfg(feature = "tonic")]
 mod grpc;
+mod middleware;
 
 pub use claims::{Audience, Claims, StandardClaims};
 pub use error::{AuthError, AuthErrorKind, ConfigError};

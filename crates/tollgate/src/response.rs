@@ -39,7 +39,7 @@ use http::{
 };
 
 pub use crate::body::ResponseBody;
-use crate::{AuthError, AuthErrorKind, ConfigError};
+use crate::error::{AuthError, ConfigError};
 
 /// Turns a rejection into a response.
 ///
@@ -97,10 +97,7 @@ impl DefaultResponder {
     /// visible ASCII or space.
     pub fn realm(mut self, realm: impl Into<Arc<str>>) -> Result<Self, ConfigError> {
         let realm = realm.into();
-        if !realm
-            .bytes()
-            .all(|b| (b == b' ' || b.is_ascii_graphic()) && b != b'"' && b != b'\\')
-        {
+        if !is_quotable(&realm) {
             return Err(ConfigError::OutOfRange {
                 setting: "realm",
                 expected: "visible ASCII without quotes or backslashes",
@@ -118,12 +115,104 @@ impl DefaultResponder {
     }
 }
 
+impl DefaultResponder {
+    /// The HTTP answer: the status, a `WWW-Authenticate: Bearer` challenge for 401 and 403
+    /// (with this responder's realm and, when enabled, `error_description`), `Retry-After`
+    /// for 503, and the problem body.
+    #[must_use]
+    pub fn http_response(&self, error: &AuthError) -> Response<Bytes> {
+        let kind = error.kind();
+        let status = kind.status();
+        let mut problem = serde_json::json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": error.to_string(),
+            "code": kind.code(),
+        });
+        if let (Some(scope), Some(object)) = (error.scope(), problem.as_object_mut()) {
+            object.insert("scope".to_owned(), scope.into());
+        }
+        let body = serde_json::to_vec(&problem)
+            .map(Bytes::from)
+            .unwrap_or_default();
+
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            let seconds = error.retry_after().map_or(1, |d| d.as_secs().max(1));
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        } else if let Some(challenge) = self.challenge(error) {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+
+    /// The gRPC answer: a trailers-only response with `grpc-status` 16 (UNAUTHENTICATED),
+    /// 7 (PERMISSION_DENIED) or 14 (UNAVAILABLE) and a `grpc-message`.
+    #[must_use]
+    pub fn grpc_response(&self, error: &AuthError) -> Response<Bytes> {
+        let kind = error.kind();
+        let code: u16 = match kind.status() {
+            StatusCode::FORBIDDEN => 7,
+            StatusCode::SERVICE_UNAVAILABLE => 14,
+            _ => 16,
+        };
+        let mut response = Response::new(Bytes::new());
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert("grpc-status", HeaderValue::from(code));
+        // Descriptions are plain ASCII without '%', so they need no percent-encoding.
+        headers.insert("grpc-message", HeaderValue::from_static(kind.description()));
+        if kind.status() == StatusCode::UNAUTHORIZED {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+
+    /// The `WWW-Authenticate: Bearer ...` value for a 401 or 403 (RFC 6750 §3).
+    fn challenge(&self, error: &AuthError) -> Option<HeaderValue> {
+        let kind = error.kind();
+        if !matches!(
+            kind.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        ) {
+            return None;
+        }
+        let mut value = String::from("Bearer");
+        let mut separator = " ";
+        let mut param = |name: &str, content: &str| {
+            // Writing to a String cannot fail.
+            let _ = write!(value, "{separator}{name}=\"{content}\"");
+            separator = ", ";
+        };
+        if let Some(realm) = &self.realm {
+            param("realm", realm);
+        }
+        if let Some(code) = kind.bearer_error() {
+            param("error", code);
+            if self.error_description {
+                param("error_description", kind.description());
+            }
+            if let Some(scope) = error.scope().filter(|s| is_quotable(s)) {
+                param("scope", scope);
+            }
+        }
+        HeaderValue::try_from(value).ok()
+    }
+}
+
 impl Responder for DefaultResponder {
     fn respond(&self, error: &AuthError, request: &HeaderMap) -> Response<Bytes> {
         if is_grpc(request) {
-            grpc_response(error)
+            self.grpc_response(error)
         } else {
-            http_response(error, self.realm.as_deref(), self.error_description)
+            self.http_response(error)
         }
     }
 }
@@ -145,124 +234,16 @@ pub fn is_grpc(request: &HeaderMap) -> bool {
         .is_some_and(|ct| ct.as_bytes().starts_with(b"application/grpc"))
 }
 
-/// The HTTP answer [`DefaultResponder`] gives: challenge, `Retry-After` and problem body.
-#[must_use]
-pub fn http_response(
-    error: &AuthError,
-    realm: Option<&str>,
-    error_description: bool,
-) -> Response<Bytes> {
-    let kind = error.kind();
-    let status = kind.status();
-    let mut problem = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": error.to_string(),
-        "code": kind.code(),
-    });
-    if let (Some(scope), Some(object)) = (error.scope(), problem.as_object_mut()) {
-        object.insert("scope".to_owned(), scope.into());
-    }
-    let body = serde_json::to_vec(&problem)
-        .map(Bytes::from)
-        .unwrap_or_default();
-
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        let seconds = error.retry_after().map_or(1, |d| d.as_secs().max(1));
-        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-    } else if let Some(challenge) = challenge(error, realm, error_description) {
-        headers.insert(WWW_AUTHENTICATE, challenge);
-    }
-    response
-}
-
-/// The `WWW-Authenticate: Bearer ...` value for a 401 or 403 (RFC 6750 §3).
-fn challenge(
-    error: &AuthError,
-    realm: Option<&str>,
-    error_description: bool,
-) -> Option<HeaderValue> {
-    let kind = error.kind();
-    if !matches!(
-        kind.status(),
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
-    ) {
-        return None;
-    }
-    let mut value = String::from("Bearer");
-    let mut separator = " ";
-    let mut param = |name: &str, content: &str| {
-        // Writing to a String cannot fail.
-        let _ = write!(value, "{separator}{name}=\"{content}\"");
-        separator = ", ";
-    };
-    if let Some(realm) = realm {
-        param("realm", realm);
-    }
-    if let Some(code) = kind.bearer_error() {
-        param("error", code);
-        if error_description {
-            param("error_description", kind.description());
-        }
-        if let Some(scope) = error.scope().filter(|s| is_quotable(s)) {
-            param("scope", scope);
-        }
-    }
-    HeaderValue::try_from(value).ok()
-}
-
 fn is_quotable(value: &str) -> bool {
     value
         .bytes()
         .all(|b| (b == b' ' || b.is_ascii_graphic()) && b != b'"' && b != b'\\')
 }
 
-/// The gRPC answer [`DefaultResponder`] gives: a trailers-only response.
-#[must_use]
-pub fn grpc_response(error: &AuthError) -> Response<Bytes> {
-    let kind = error.kind();
-    let code: u16 = match kind.status() {
-        StatusCode::FORBIDDEN => 7,
-        StatusCode::SERVICE_UNAVAILABLE => 14,
-        _ => 16,
-    };
-    let mut response = Response::new(Bytes::new());
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    headers.insert("grpc-status", HeaderValue::from(code));
-    // Descriptions are plain ASCII without '%', so they need no percent-encoding.
-    headers.insert("grpc-message", HeaderValue::from_static(kind.description()));
-    if kind == AuthErrorKind::MissingToken || kind.status() == StatusCode::UNAUTHORIZED {
-        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    response
-}
-
-/// Log `error`, render it with `responder`, and put it into the response extensions.
-pub(crate) fn reject<B, R: Responder>(
-    responder: &R,
-    error: AuthError,
-    request: &HeaderMap,
-    layer: &'static str,
-) -> Response<ResponseBody<B>> {
-    error.log(layer);
-    let response = responder.respond(&error, request);
-    let (mut parts, body) = response.into_parts();
-    parts.extensions.insert(error);
-    Response::from_parts(parts, ResponseBody::rejection(body))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AuthErrorKind;
 
     fn grpc_request() -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -91,7 +91,10 @@ impl Layers {
         // Tokens carry their permissions in `perms`; a superuser's carry the `superuser` role.
         let authorizer = Authorizer::new().superuser_role(SUPERUSER_ROLE)?;
         let require = |permission: &str| {
-            Ok::<_, ConfigError>(authorizer.require(Policy::permission(permission)?))
+            Ok::<_, ConfigError>(RequirePolicyLayer::new(
+                &authorizer,
+                Policy::permission(permission)?,
+            ))
         };
         Ok(Self {
             verify: VerifyLayer::new(sessions.access_verifier().clone()),

@@ -27,7 +27,7 @@ pub use directory::Directory;
 pub use router::RpcRouter;
 
 use tollgate::{
-    ConfigError, RevocationLayer, VerifyLayer,
+    ConfigError, RequirePolicyLayer, RevocationLayer, VerifyLayer,
     policy::{Authorizer, Policy},
     revocation::RevocationStore,
     verify::Verifier,
@@ -89,11 +89,17 @@ where
     let customers = CustomersServer::new(directory);
 
     let read = ServiceBuilder::new()
-        .layer(authorizer.require(Policy::permission("customer:read")?))
+        .layer(RequirePolicyLayer::new(
+            &authorizer,
+            Policy::permission("customer:read")?,
+        ))
         .service(customers.clone());
     let delete = ServiceBuilder::new()
         .layer(revocation)
-        .layer(authorizer.require(Policy::permission("customer:delete")?))
+        .layer(RequirePolicyLayer::new(
+            &authorizer,
+            Policy::permission("customer:delete")?,
+        ))
         .service(customers);
 
     let router = RpcRouter::new()

@@ -38,16 +38,16 @@ type Route = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
 ///
 /// ```
 /// use grpc::{DELETE, GET, LIST, Directory, RpcRouter, proto::customers_server::CustomersServer};
-/// use tollgate::policy::{Authorizer, Policy};
+/// use tollgate::{RequirePolicyLayer, policy::{Authorizer, Policy}};
 /// use tower::ServiceBuilder;
 ///
 /// let authorizer = Authorizer::new();
 /// let customers = CustomersServer::new(Directory::demo());
 /// let read = ServiceBuilder::new()
-///     .layer(authorizer.require(Policy::permission("customer:read")?))
+///     .layer(RequirePolicyLayer::new(&authorizer, Policy::permission("customer:read")?))
 ///     .service(customers.clone());
 /// let delete = ServiceBuilder::new()
-///     .layer(authorizer.require(Policy::permission("customer:delete")?))
+///     .layer(RequirePolicyLayer::new(&authorizer, Policy::permission("customer:delete")?))
 ///     .service(customers);
 ///
 /// let router = RpcRouter::new()

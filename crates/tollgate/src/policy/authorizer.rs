@@ -5,7 +5,6 @@ use std::{fmt, sync::Arc};
 use http::request::Parts;
 
 use super::{
-    layer::RequirePolicyLayer,
     permission::Permission,
     rule::{Policy, denial, empty_head},
     source::{RoleMap, Source},
@@ -23,7 +22,7 @@ use crate::{AuthError, ConfigError, StandardClaims};
 ///   organization checks and negations alike).
 ///
 /// Build it once and share it: it is cheap to clone (an `Arc` inside). Turn policies into
-/// layers with [`Authorizer::require`], or check them in handlers with
+/// layers with [`RequirePolicyLayer::new`](crate::RequirePolicyLayer::new), or check them in handlers with
 /// [`Authorizer::check`].
 ///
 /// # Example
@@ -179,11 +178,6 @@ impl Authorizer {
     {
         self.settings_mut().superuser = Some(Superuser::Predicate(Arc::new(predicate)));
         self
-    }
-
-    /// A [`RequirePolicyLayer`] enforcing `policy` with these settings.
-    pub fn require(&self, policy: Policy) -> RequirePolicyLayer {
-        RequirePolicyLayer::new(policy).authorizer(self.clone())
     }
 
     /// Check `policy` against `claims` and the request's head. Allocates nothing.

@@ -1,70 +1,58 @@
-//! [`RequirePolicyFuture`]: the inner service's future, or a ready rejection.
+//! [`RequirePolicyFuture`]: the inner service's future, or a rejection.
 
 use std::{
+    fmt,
     future::Future,
     pin::Pin,
-    task::{Context, Poll, ready},
+    sync::Arc,
+    task::{Context, Poll},
 };
 
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::body::ResponseBody;
+use super::layer::RequirePolicyConfig;
+use crate::{
+    body::ResponseBody,
+    middleware::{LayerFuture, NeverPending},
+    response::Responder,
+};
 
 pin_project! {
-    /// The response future of [`RequirePolicy`](super::RequirePolicy): the inner service's future when the
-    /// policy is met, else the rejection, ready at once.
+    /// The response future of [`RequirePolicy`](super::RequirePolicy): the inner service's
+    /// future when the policy is met, else the rejection, rendered when polled.
     ///
     /// # Panics
     ///
     /// When polled again after it completed.
-    #[derive(Debug)]
-    pub struct RequirePolicyFuture<F, B> {
+    pub struct RequirePolicyFuture<F, R> {
         #[pin]
-        kind: Kind<F, B>,
+        inner: LayerFuture<F, NeverPending<F>, Arc<RequirePolicyConfig<R>>>,
     }
 }
 
-pin_project! {
-    #[project = KindProj]
-    #[derive(Debug)]
-    enum Kind<F, B> {
-        Inner { #[pin] future: F },
-        Rejected { response: Option<Response<ResponseBody<B>>> },
+impl<F, R> RequirePolicyFuture<F, R> {
+    pub(super) fn new(inner: LayerFuture<F, NeverPending<F>, Arc<RequirePolicyConfig<R>>>) -> Self {
+        Self { inner }
     }
 }
 
-impl<F, B> RequirePolicyFuture<F, B> {
-    pub(super) fn inner(future: F) -> Self {
-        Self {
-            kind: Kind::Inner { future },
-        }
-    }
-
-    pub(super) fn rejected(response: Response<ResponseBody<B>>) -> Self {
-        Self {
-            kind: Kind::Rejected {
-                response: Some(response),
-            },
-        }
-    }
-}
-
-impl<F, B, E> Future for RequirePolicyFuture<F, B>
+impl<F, R, B, E> Future for RequirePolicyFuture<F, R>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    R: Responder,
 {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(ResponseBody::inner)))
-            }
-            KindProj::Rejected { response } => Poll::Ready(Ok(response
-                .take()
-                .expect("tollgate::policy::RequirePolicyFuture polled after completion"))),
-        }
+        self.project().inner.poll(cx)
+    }
+}
+
+impl<F, R> fmt::Debug for RequirePolicyFuture<F, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequirePolicyFuture")
+            .field("state", &self.inner.state_name())
+            .finish_non_exhaustive()
     }
 }

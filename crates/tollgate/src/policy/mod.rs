@@ -39,7 +39,7 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
-//! use tollgate::{Claims, StandardClaims, policy::{Authorizer, Policy, RoleMap}};
+//! use tollgate::{Claims, RequirePolicyLayer, StandardClaims, policy::{Authorizer, Policy, RoleMap}};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -48,7 +48,7 @@
 //!     .role_map(RoleMap::new().add_role("viewer", ["customer:read"])?);
 //! let service = ServiceBuilder::new()
 //!     // .layer(VerifyLayer::new(verifier)) goes here, first.
-//!     .layer(authorizer.require(Policy::permission("customer:read")?))
+//!     .layer(RequirePolicyLayer::new(&authorizer, Policy::permission("customer:read")?))
 //!     .service(service_fn(|_: Request<Full<Bytes>>| async {
 //!         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"customers"))))
 //!     }));

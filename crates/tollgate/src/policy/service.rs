@@ -1,60 +1,59 @@
-//! [`RequirePolicy`]: the service enforcing a [`Policy`].
+//! [`RequirePolicy`]: the service that checks a [`Policy`] before calling the inner service.
 
-use std::task::{Context, Poll};
-
-use http::{Request, Response};
-use tower_layer::Layer;
-use tower_service::Service;
-
-use super::{Authorizer, Policy, RequirePolicyFuture, layer::RequirePolicyLayer};
-use crate::{
-    AuthError, AuthErrorKind, Claims, StandardClaims,
-    body::ResponseBody,
-    response::{DefaultResponder, Responder, reject},
+use std::{
+    fmt, mem,
+    sync::Arc,
+    task::{Context, Poll},
 };
 
-/// Enforces a [`Policy`] on the verified claims before calling the inner service.
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::{
+    authorizer::Authorizer,
+    future::RequirePolicyFuture,
+    layer::{RequirePolicyConfig, RequirePolicyLayer},
+    rule::Policy,
+};
+use crate::{
+    body::ResponseBody,
+    claims::{Claims, StandardClaims},
+    error::{AuthError, AuthErrorKind},
+    middleware::{LayerFuture, Rejection, content_type, inner_service_accessors},
+    response::{DefaultResponder, Responder},
+};
+
+/// Requires a [`Policy`] of the verified claims before calling the inner service.
 ///
-/// Built by [`RequirePolicyLayer`]; see the [module docs](super) for an example.
-#[derive(Clone, Debug)]
+/// Built by [`RequirePolicyLayer`]; see the [module docs](crate::policy) for an example.
 pub struct RequirePolicy<S, R = DefaultResponder> {
-    pub(super) inner: S,
-    pub(super) policy: Policy,
-    pub(super) authorizer: Authorizer,
-    pub(super) responder: R,
+    inner: S,
+    config: Arc<RequirePolicyConfig<R>>,
 }
 
 impl<S> RequirePolicy<S> {
-    /// Wrap `inner`, enforcing `policy` with the default [`Authorizer`] and responder.
-    pub fn new(inner: S, policy: Policy) -> Self {
-        RequirePolicyLayer::new(policy).layer(inner)
+    /// Wrap `inner`, requiring `policy` checked with `authorizer` (the same as
+    /// `RequirePolicyLayer::new(authorizer, policy).layer(inner)`).
+    pub fn new(inner: S, authorizer: &Authorizer, policy: Policy) -> Self {
+        tower_layer::Layer::layer(&RequirePolicyLayer::new(authorizer, policy), inner)
     }
 
-    /// A [`RequirePolicyLayer`] enforcing `policy`.
-    pub fn layer(policy: Policy) -> RequirePolicyLayer {
-        RequirePolicyLayer::new(policy)
+    /// A [`RequirePolicyLayer`] (the same as [`RequirePolicyLayer::new`]).
+    pub fn layer(authorizer: &Authorizer, policy: Policy) -> RequirePolicyLayer {
+        RequirePolicyLayer::new(authorizer, policy)
     }
 }
 
 impl<S, R> RequirePolicy<S, R> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
+    pub(super) fn from_config(inner: S, config: Arc<RequirePolicyConfig<R>>) -> Self {
+        Self { inner, config }
     }
 
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consume `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
 /// A [`RequirePolicy`] around a tonic service is that service, so it can be given to
-/// `Server::add_service` to enforce a policy on that service only.
+/// `Server::add_service` to require a policy of that service only.
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 impl<S, R> tonic::server::NamedService for RequirePolicy<S, R>
@@ -71,29 +70,48 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = RequirePolicyFuture<S::Future, ResBody>;
+    type Future = RequirePolicyFuture<S::Future, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let (parts, body) = request.into_parts();
+        let config = Arc::clone(&self.config);
+        let (mut parts, body) = request.into_parts();
         let outcome = match parts.extensions.get::<Claims<StandardClaims>>() {
-            Some(claims) => self
+            Some(claims) => config
                 .authorizer
                 .settings()
-                .check(&self.policy, claims, &parts),
+                .check(&config.policy, claims, &parts),
             None => Err(AuthError::new(AuthErrorKind::MissingToken)),
         };
-        match outcome {
-            Ok(()) => RequirePolicyFuture::inner(self.inner.call(Request::from_parts(parts, body))),
-            Err(error) => RequirePolicyFuture::rejected(reject(
-                &self.responder,
-                error,
-                &parts.headers,
-                "require",
-            )),
-        }
+        let future = match outcome {
+            Ok(()) => {
+                let content_type = content_type(&parts.headers);
+                let future = self.inner.call(Request::from_parts(parts, body));
+                LayerFuture::call(future, content_type, config)
+            }
+            Err(error) => {
+                let rejection = Rejection::new(error, mem::take(&mut parts.headers));
+                LayerFuture::reject(rejection, config)
+            }
+        };
+        RequirePolicyFuture::new(future)
+    }
+}
+
+impl<S: Clone, R> Clone for RequirePolicy<S, R> {
+    fn clone(&self) -> Self {
+        Self::from_config(self.inner.clone(), Arc::clone(&self.config))
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for RequirePolicy<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequirePolicy")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish()
     }
 }

@@ -156,7 +156,7 @@ async fn roles_by_routes() {
     ];
     for (held, expected) in table {
         for (route, allowed) in routes.iter().zip(expected) {
-            let layer = authorizer.require(Policy::permission(route).unwrap());
+            let layer = RequirePolicyLayer::new(&authorizer, Policy::permission(route).unwrap());
             let answer = send_request(layer, request(Some(&roles(held)), "/", &[])).await;
             let want = if allowed {
                 StatusCode::OK
@@ -194,7 +194,10 @@ async fn every_wildcard_form_in_the_perms_claim() {
         (&[], "customer:read", false),
     ];
     for (held, required, allowed) in table {
-        let layer = RequirePolicyLayer::new(Policy::permission(required).unwrap());
+        let layer = RequirePolicyLayer::new(
+            &Authorizer::default(),
+            Policy::permission(required).unwrap(),
+        );
         let want = if allowed {
             StatusCode::OK
         } else {
@@ -270,7 +273,11 @@ async fn combinators() {
             } else {
                 StatusCode::FORBIDDEN
             };
-            let got = status(RequirePolicyLayer::new(policy.clone()), token).await;
+            let got = status(
+                RequirePolicyLayer::new(&Authorizer::default(), policy.clone()),
+                token,
+            )
+            .await;
             assert_eq!(got, want, "token {t} on policy {i}: {policy:?}");
         }
     }
@@ -346,7 +353,7 @@ async fn predicates_over_claims_and_request() {
     ];
     for (policy, token, uri, allowed) in table {
         let answer = send_request(
-            RequirePolicyLayer::new(policy.clone()),
+            RequirePolicyLayer::new(&Authorizer::default(), policy.clone()),
             request(Some(&token), uri, &[]),
         )
         .await;
@@ -418,7 +425,7 @@ async fn tenant_scope_from_header_path_or_function() {
     ];
     for (policy, token, uri, headers, allowed) in table {
         let answer = send_request(
-            RequirePolicyLayer::new(policy.clone()),
+            RequirePolicyLayer::new(&Authorizer::default(), policy.clone()),
             request(Some(token), uri, headers),
         )
         .await;
@@ -436,9 +443,12 @@ async fn tenant_scope_from_header_path_or_function() {
         .headers_mut()
         .insert("x-org-id", HeaderValue::from_bytes(b"acme\xff").unwrap());
     assert_eq!(
-        send_request(RequirePolicyLayer::new(header.clone()), opaque)
-            .await
-            .status,
+        send_request(
+            RequirePolicyLayer::new(&Authorizer::default(), header.clone()),
+            opaque
+        )
+        .await
+        .status,
         StatusCode::FORBIDDEN
     );
 }
@@ -457,7 +467,11 @@ async fn superuser_bypasses_everything_when_configured() {
 
     // Not configured: a role named `superuser` is just a role.
     assert_eq!(
-        status(RequirePolicyLayer::new(strict.clone()), &root).await,
+        status(
+            RequirePolicyLayer::new(&Authorizer::default(), strict.clone()),
+            &root
+        )
+        .await,
         StatusCode::FORBIDDEN
     );
 
@@ -479,7 +493,7 @@ async fn superuser_bypasses_everything_when_configured() {
             StatusCode::FORBIDDEN
         };
         let answer = send_request(
-            authorizer.require(strict.clone()),
+            RequirePolicyLayer::new(authorizer, strict.clone()),
             request(Some(token), "/orgs/elsewhere", &[]),
         )
         .await;
@@ -488,7 +502,11 @@ async fn superuser_bypasses_everything_when_configured() {
     }
 
     // The bypass still needs claims.
-    let answer = send_request(by_role.require(strict), request(None, "/", &[])).await;
+    let answer = send_request(
+        RequirePolicyLayer::new(&by_role, strict),
+        request(None, "/", &[]),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
 
     // Setting a superuser replaces the previous setting.
@@ -522,14 +540,17 @@ async fn scope_string_claims() {
         } else {
             StatusCode::FORBIDDEN
         };
-        let layer = oauth.require(Policy::permission("customer:read").unwrap());
+        let layer = RequirePolicyLayer::new(&oauth, Policy::permission("customer:read").unwrap());
         assert_eq!(status(layer, &token).await, want, "{:?}", token.scope);
     }
 
     // And the default authorizer does not read `scope`.
     assert_eq!(
         status(
-            RequirePolicyLayer::new(Policy::permission("customer:read").unwrap()),
+            RequirePolicyLayer::new(
+                &Authorizer::default(),
+                Policy::permission("customer:read").unwrap()
+            ),
             &scoped("customer:read")
         )
         .await,
@@ -649,7 +670,7 @@ async fn per_path_policies_and_the_scope_of_the_unmet_part() {
     ];
     for (token, path, status, scope) in table {
         let answer = send_request(
-            RequirePolicyLayer::new(policy.clone()),
+            RequirePolicyLayer::new(&Authorizer::default(), policy.clone()),
             request(Some(token), path, &[]),
         )
         .await;
@@ -718,7 +739,7 @@ fn not_operator_negates() {
 
 #[tokio::test]
 async fn missing_claims_are_401_not_403() {
-    let layer = RequirePolicyLayer::new(Policy::authenticated());
+    let layer = RequirePolicyLayer::new(&Authorizer::default(), Policy::authenticated());
     let answer = send_request(layer, request(None, "/", &[])).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.challenge.as_deref(), Some("Bearer"));
@@ -727,7 +748,10 @@ async fn missing_claims_are_401_not_403() {
 
 #[tokio::test]
 async fn denial_is_problem_json_naming_the_scope_with_the_error_in_extensions() {
-    let layer = RequirePolicyLayer::new(Policy::permission("customer:delete").unwrap());
+    let layer = RequirePolicyLayer::new(
+        &Authorizer::default(),
+        Policy::permission("customer:delete").unwrap(),
+    );
     let answer = send_request(layer, request(Some(&perms(&["customer:read"])), "/", &[])).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
@@ -741,7 +765,10 @@ async fn denial_is_problem_json_naming_the_scope_with_the_error_in_extensions() 
 
 #[tokio::test]
 async fn grpc_requests_get_permission_denied_and_unauthenticated() {
-    let layer = RequirePolicyLayer::new(Policy::permission("customer:read").unwrap());
+    let layer = RequirePolicyLayer::new(
+        &Authorizer::default(),
+        Policy::permission("customer:read").unwrap(),
+    );
     let grpc = [("content-type", "application/grpc")];
 
     let service =
@@ -772,8 +799,8 @@ async fn grpc_requests_get_permission_denied_and_unauthenticated() {
 
 #[tokio::test]
 async fn responder_is_replaceable() {
-    let layer = RequirePolicyLayer::new(Policy::role("admin").unwrap()).with_responder(
-        |error: &AuthError, _: &http::HeaderMap| {
+    let layer = RequirePolicyLayer::new(&Authorizer::default(), Policy::role("admin").unwrap())
+        .with_responder(|error: &AuthError, _: &http::HeaderMap| {
             let mut response = Response::new(Bytes::from_static(b"nope"));
             // Say 404, as the CRM does for another organization's resources.
             *response.status_mut() = if error.kind() == AuthErrorKind::InsufficientScope {
@@ -782,8 +809,7 @@ async fn responder_is_replaceable() {
                 error.status()
             };
             response
-        },
-    );
+        });
     let answer = send_request(layer, request(Some(&Token::default()), "/", &[])).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.body, "nope");
@@ -843,11 +869,12 @@ async fn service_accessors_and_readiness() {
         service_fn(|_: Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
         }),
+        &Authorizer::default(),
         policy.clone(),
     );
     let _ = service.get_ref();
     let _ = service.get_mut();
-    let layer = RequirePolicy::<()>::layer(policy);
+    let layer = RequirePolicy::<()>::layer(&Authorizer::default(), policy);
     assert!(format!("{layer:?}").contains("authenticated"));
     let response = service
         .ready()

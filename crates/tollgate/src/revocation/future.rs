@@ -1,4 +1,4 @@
-//! [`RevocationFuture`]: waits for the store's answer, then calls the inner service or refuses.
+//! [`RevocationFuture`]: the inner service's future, a rejection, or the store's answer first.
 
 use std::{
     fmt,
@@ -8,19 +8,23 @@ use std::{
     task::{Context, Poll, ready},
 };
 
-use http::{HeaderMap, Request, Response};
+use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{FailurePolicy, RevocationStatus, RevocationStoreError, layer::Settings};
+use super::{
+    failure::verdict,
+    layer::RevocationConfig,
+    store::{RevocationStatus, RevocationStoreError},
+};
 use crate::{
-    AuthError, AuthErrorKind,
     body::ResponseBody,
-    response::{Responder, reject},
+    middleware::{Decision, LayerFuture, Rejection, content_type},
+    response::Responder,
 };
 
-/// The layer name in rejection logs.
-const LAYER: &str = "revocation";
+/// The shared future, over the store's check as the pending step.
+type Inner<S, F, B, C, St, R> = LayerFuture<F, Check<S, B, C, St, R>, Arc<RevocationConfig<St, R>>>;
 
 pin_project! {
     /// The response future of [`Revocation`](super::Revocation).
@@ -30,69 +34,22 @@ pin_project! {
     /// store's answer, then calls the inner service (the instance that was ready when the
     /// request arrived) or renders the rejection.
     ///
-    /// See the [module docs](super) for an example.
-    pub struct RevocationFuture<S, F, B, C, R> {
+    /// # Panics
+    ///
+    /// When polled again after it completed.
+    pub struct RevocationFuture<S, F, B, C, St, R> {
         #[pin]
-        state: State<S, F, B, C>,
-        settings: Arc<Settings<R>>,
+        inner: Inner<S, F, B, C, St, R>,
     }
 }
 
-pin_project! {
-    #[project = StateProj]
-    #[project_replace = StateReplace]
-    enum State<S, F, B, C> {
-        Check {
-            #[pin]
-            check: C,
-            inner: S,
-            request: Request<B>,
-        },
-        Refuse {
-            error: AuthError,
-            headers: HeaderMap,
-        },
-        Inner {
-            #[pin]
-            future: F,
-        },
-        Done,
+impl<S, F, B, C, St, R> RevocationFuture<S, F, B, C, St, R> {
+    pub(super) fn new(inner: Inner<S, F, B, C, St, R>) -> Self {
+        Self { inner }
     }
 }
 
-impl<S, F, B, C, R> RevocationFuture<S, F, B, C, R> {
-    pub(super) fn check(
-        check: C,
-        inner: S,
-        request: Request<B>,
-        settings: Arc<Settings<R>>,
-    ) -> Self {
-        Self {
-            state: State::Check {
-                check,
-                inner,
-                request,
-            },
-            settings,
-        }
-    }
-
-    pub(super) fn inner(future: F, settings: Arc<Settings<R>>) -> Self {
-        Self {
-            state: State::Inner { future },
-            settings,
-        }
-    }
-
-    pub(super) fn refuse(error: AuthError, headers: HeaderMap, settings: Arc<Settings<R>>) -> Self {
-        Self {
-            state: State::Refuse { error, headers },
-            settings,
-        }
-    }
-}
-
-impl<S, B, C, R, ResBody> Future for RevocationFuture<S, S::Future, B, C, R>
+impl<S, B, C, St, R, ResBody> Future for RevocationFuture<S, S::Future, B, C, St, R>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
     C: Future<Output = Result<RevocationStatus, RevocationStoreError>>,
@@ -101,98 +58,66 @@ where
     type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        loop {
-            match this.state.as_mut().project() {
-                StateProj::Check { check, .. } => {
-                    let answer = ready!(check.poll(cx));
-                    let StateReplace::Check {
-                        mut inner, request, ..
-                    } = this.state.as_mut().project_replace(State::Done)
-                    else {
-                        unreachable!("the state was `Check` a moment ago");
-                    };
-                    match verdict(answer, this.settings) {
-                        Ok(()) => {
-                            let future = inner.call(request);
-                            this.state.set(State::Inner { future });
-                        }
-                        Err(error) => {
-                            return Poll::Ready(Ok(reject(
-                                &this.settings.responder,
-                                error,
-                                request.headers(),
-                                LAYER,
-                            )));
-                        }
-                    }
-                }
-                StateProj::Refuse { .. } => {
-                    let StateReplace::Refuse { error, headers } =
-                        this.state.as_mut().project_replace(State::Done)
-                    else {
-                        unreachable!("the state was `Refuse` a moment ago");
-                    };
-                    return Poll::Ready(Ok(reject(
-                        &this.settings.responder,
-                        error,
-                        &headers,
-                        LAYER,
-                    )));
-                }
-                StateProj::Inner { future } => {
-                    let result = ready!(future.poll(cx));
-                    this.state.set(State::Done);
-                    return Poll::Ready(result.map(|response| response.map(ResponseBody::inner)));
-                }
-                StateProj::Done => panic!("revocation `RevocationFuture` polled after completion"),
-            }
-        }
+        self.project().inner.poll(cx)
     }
 }
 
-/// What the store's answer means for the request: pass (`Ok`) or the rejection. Counts and
-/// logs store failures.
-pub(super) fn verdict<R>(
-    answer: Result<RevocationStatus, RevocationStoreError>,
-    settings: &Settings<R>,
-) -> Result<(), AuthError> {
-    let kind = match answer {
-        Ok(RevocationStatus::Active) => return Ok(()),
-        Ok(RevocationStatus::Revoked) => AuthErrorKind::Revoked,
-        Ok(RevocationStatus::SessionEnded) => AuthErrorKind::SessionEnded,
-        Ok(RevocationStatus::CutOff) => AuthErrorKind::CutOff,
-        Ok(RevocationStatus::Stale) => AuthErrorKind::StaleClaims,
-        Err(error) => {
-            settings.metrics.record_store_error(settings.policy);
-            return match settings.policy {
-                FailurePolicy::Open => {
-                    tracing::warn!(
-                        target: "tollgate::revocation",
-                        error = %error,
-                        "revocation store failed, request let through unchecked (fail open)"
-                    );
-                    Ok(())
-                }
-                FailurePolicy::Closed => Err(AuthError::new(AuthErrorKind::StoreUnavailable)
-                    .with_retry_after(settings.retry_after)
-                    .with_source(error)),
-            };
-        }
-    };
-    Err(kind.into())
-}
-
-impl<S, F, B, C, R> fmt::Debug for RevocationFuture<S, F, B, C, R> {
+impl<S, F, B, C, St, R> fmt::Debug for RevocationFuture<S, F, B, C, St, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Check { .. } => "check",
-            State::Refuse { .. } => "refuse",
-            State::Inner { .. } => "inner",
-            State::Done => "done",
-        };
         f.debug_struct("RevocationFuture")
-            .field("state", &state)
+            .field("state", &self.inner.state_name())
             .finish_non_exhaustive()
     }
 }
+
+pin_project! {
+    /// Waits for the store's answer about the request's token, then calls the ready inner
+    /// service or refuses.
+    pub(super) struct Check<S, B, C, St, R> {
+        #[pin]
+        check: C,
+        call: Option<(S, Request<B>)>,
+        config: Arc<RevocationConfig<St, R>>,
+    }
+}
+
+impl<S, B, C, St, R> Check<S, B, C, St, R> {
+    pub(super) fn new(
+        check: C,
+        inner: S,
+        request: Request<B>,
+        config: Arc<RevocationConfig<St, R>>,
+    ) -> Self {
+        Self {
+            check,
+            call: Some((inner, request)),
+            config,
+        }
+    }
+}
+
+impl<S, B, C, St, R> Future for Check<S, B, C, St, R>
+where
+    S: Service<Request<B>>,
+    C: Future<Output = Result<RevocationStatus, RevocationStoreError>>,
+{
+    type Output = Decision<S::Future>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = ready!(this.check.poll(cx));
+        let (mut inner, mut request) = this.call.take().expect(POLLED_TWICE);
+        Poll::Ready(match verdict(answer, this.config) {
+            Ok(()) => {
+                let content_type = content_type(request.headers());
+                Decision::Call(inner.call(request), content_type)
+            }
+            Err(error) => {
+                Decision::Reject(Rejection::new(error, std::mem::take(request.headers_mut())))
+            }
+        })
+    }
+}
+
+/// `Check` is polled by `LayerFuture` only until it is ready.
+const POLLED_TWICE: &str = "the revocation check is polled once it answered";

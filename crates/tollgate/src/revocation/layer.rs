@@ -1,11 +1,14 @@
-//! [`RevocationLayer`]: the configuration, and the layer that applies it.
+//! [`RevocationLayer`] and the configuration it shares with its services.
 
 use std::{any::type_name, fmt, sync::Arc, time::Duration};
 
 use tower_layer::Layer;
 
-use super::{FailurePolicy, Revocation, RevocationMetrics};
-use crate::response::DefaultResponder;
+use super::{failure::FailurePolicy, metrics::RevocationMetrics, service::Revocation};
+use crate::{
+    middleware::LayerConfig,
+    response::{DefaultResponder, Responder},
+};
 
 /// Refuse revoked tokens: a [`Layer`] that wraps services in [`Revocation`].
 ///
@@ -22,35 +25,35 @@ use crate::response::DefaultResponder;
 /// | `Revoked`, `SessionEnded`, `CutOff`, `Stale` | 401 `invalid_token`, kind [`Revoked`](crate::AuthErrorKind::Revoked), [`SessionEnded`](crate::AuthErrorKind::SessionEnded), [`CutOff`](crate::AuthErrorKind::CutOff), [`StaleClaims`](crate::AuthErrorKind::StaleClaims) |
 /// | store error or timeout                 | per [`FailurePolicy`]: 503 with `Retry-After` (the default), or the inner service's response |
 ///
-/// Rejections are rendered by the responder ([`DefaultResponder`] unless replaced with
-/// [`with_responder`](Self::with_responder)) and carry the [`AuthError`](crate::AuthError) in
-/// their extensions.
+/// Holds only configuration, behind one `Arc`: the store, the failure policy, the counters
+/// and the responder. Rejections are rendered by the responder ([`DefaultResponder`] unless
+/// replaced with [`with_responder`](Self::with_responder)) and carry the
+/// [`AuthError`](crate::AuthError) in their extensions.
 ///
 /// Cloning the layer is cheap; clones share their [`RevocationMetrics`].
 ///
-/// See the [module docs](super) for an example.
+/// See the [module docs](crate::revocation) for an example.
 #[must_use]
 pub struct RevocationLayer<St, R = DefaultResponder> {
-    store: St,
-    settings: Arc<Settings<R>>,
+    config: Arc<RevocationConfig<St, R>>,
 }
 
-/// The configuration a layer hands to its services, behind one `Arc`.
-pub(super) struct Settings<R> {
-    pub(super) policy: FailurePolicy,
+/// What a [`RevocationLayer`] shares with its services.
+#[derive(Clone)]
+pub(crate) struct RevocationConfig<St, R> {
+    pub(super) store: St,
+    pub(super) failure_policy: FailurePolicy,
     pub(super) retry_after: Duration,
     pub(super) metrics: RevocationMetrics,
     pub(super) responder: R,
 }
 
-impl<R: Clone> Clone for Settings<R> {
-    fn clone(&self) -> Self {
-        Self {
-            policy: self.policy,
-            retry_after: self.retry_after,
-            metrics: self.metrics.clone(),
-            responder: self.responder.clone(),
-        }
+impl<St, R: Responder> LayerConfig for RevocationConfig<St, R> {
+    const LAYER: &'static str = "revocation";
+    type Responder = R;
+
+    fn responder(&self) -> &R {
+        &self.responder
     }
 }
 
@@ -59,9 +62,9 @@ impl<St> RevocationLayer<St> {
     /// while the store is down, renders rejections with [`DefaultResponder`].
     pub fn new(store: St) -> Self {
         Self {
-            store,
-            settings: Arc::new(Settings {
-                policy: FailurePolicy::Closed,
+            config: Arc::new(RevocationConfig {
+                store,
+                failure_policy: FailurePolicy::Closed,
                 retry_after: Duration::from_secs(1),
                 metrics: RevocationMetrics::new(),
                 responder: DefaultResponder::new(),
@@ -74,78 +77,72 @@ impl<St, R> RevocationLayer<St, R> {
     /// The store the layer asks; write revocations through it (or a clone of it).
     #[must_use]
     pub fn store(&self) -> &St {
-        &self.store
+        &self.config.store
     }
 
     /// The counters of this layer (a shared handle: keep it and read it later).
     #[must_use]
     pub fn metrics(&self) -> RevocationMetrics {
-        self.settings.metrics.clone()
+        self.config.metrics.clone()
     }
+}
 
-    /// The failure policy.
-    #[must_use]
-    pub fn policy(&self) -> FailurePolicy {
-        self.settings.policy
-    }
-
+impl<St: Clone, R: Clone> RevocationLayer<St, R> {
     /// Replace how rejections are rendered (any [`Responder`](crate::response::Responder),
     /// closures included).
     pub fn with_responder<R2>(self, responder: R2) -> RevocationLayer<St, R2> {
-        let Settings {
-            policy,
+        let RevocationConfig {
+            store,
+            failure_policy,
             retry_after,
-            ref metrics,
+            metrics,
             ..
-        } = *self.settings;
+        } = Arc::unwrap_or_clone(self.config);
         RevocationLayer {
-            store: self.store,
-            settings: Arc::new(Settings {
-                policy,
+            config: Arc::new(RevocationConfig {
+                store,
+                failure_policy,
                 retry_after,
-                metrics: metrics.clone(),
+                metrics,
                 responder,
             }),
         }
     }
-}
 
-impl<St, R: Clone> RevocationLayer<St, R> {
     /// What to do when the store fails: [`FailurePolicy::Closed`] (the default) or
     /// [`FailurePolicy::Open`].
     pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
-        Arc::make_mut(&mut self.settings).policy = policy;
+        Arc::make_mut(&mut self.config).failure_policy = policy;
         self
     }
 
     /// The `Retry-After` hint of the 503 answers of [`FailurePolicy::Closed`] (rounded down to
     /// whole seconds, at least one). Default: one second.
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
-        Arc::make_mut(&mut self.settings).retry_after = retry_after;
+        Arc::make_mut(&mut self.config).retry_after = retry_after;
         self
     }
 
     /// Count into `metrics` instead of this layer's own counters, so that several layers
     /// (several routes, or several stores) add up in one place.
     pub fn with_metrics(mut self, metrics: RevocationMetrics) -> Self {
-        Arc::make_mut(&mut self.settings).metrics = metrics;
+        Arc::make_mut(&mut self.config).metrics = metrics;
         self
     }
 }
 
-impl<S, St: Clone, R> Layer<S> for RevocationLayer<St, R> {
+impl<S, St, R> Layer<S> for RevocationLayer<St, R> {
     type Service = Revocation<S, St, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Revocation::from_parts(inner, self.store.clone(), Arc::clone(&self.settings))
+        Revocation::from_config(inner, Arc::clone(&self.config))
     }
 }
 
-impl<St: Clone, R> Clone for RevocationLayer<St, R> {
+impl<St, R> Clone for RevocationLayer<St, R> {
     fn clone(&self) -> Self {
         Self {
-            store: self.store.clone(),
-            settings: Arc::clone(&self.settings),
+            config: Arc::clone(&self.config),
         }
     }
 }
@@ -153,16 +150,16 @@ impl<St: Clone, R> Clone for RevocationLayer<St, R> {
 impl<St: fmt::Debug, R> fmt::Debug for RevocationLayer<St, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RevocationLayer")
-            .field("store", &self.store)
-            .field("settings", &*self.settings)
+            .field("config", &self.config)
             .finish()
     }
 }
 
-impl<R> fmt::Debug for Settings<R> {
+impl<St: fmt::Debug, R> fmt::Debug for RevocationConfig<St, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("policy", &self.policy)
+        f.debug_struct("RevocationConfig")
+            .field("store", &self.store)
+            .field("failure_policy", &self.failure_policy)
             .field("retry_after", &self.retry_after)
             .field("metrics", &self.metrics)
             .field("responder", &type_name::<R>())

@@ -89,19 +89,21 @@
 //!
 //! The example needs the `memory-store` feature; the layer itself does not.
 
+mod failure;
 mod future;
 pub(crate) mod layer;
 #[cfg(feature = "memory-store")]
 mod memory;
-mod policy;
+mod metrics;
 mod service;
 mod store;
 
+pub use failure::FailurePolicy;
 pub use future::RevocationFuture;
 #[cfg(feature = "memory-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory-store")))]
 pub use memory::MemoryRevocationStore;
-pub use policy::{FailurePolicy, RevocationMetrics};
+pub use metrics::RevocationMetrics;
 pub use service::Revocation;
 pub use store::{
     RevocationEntries, RevocationStatus, RevocationStore, RevocationStoreError,

@@ -1,7 +1,6 @@
 //! [`Revocation`]: the service that asks the store before calling the inner service.
 
 use std::{
-    any::type_name,
     fmt, mem,
     sync::Arc,
     task::{Context, Poll},
@@ -11,59 +10,51 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::{
-    RevocationFuture, RevocationStore, TokenRef,
-    future::verdict,
-    layer::{RevocationLayer, Settings},
+    failure::verdict,
+    future::{Check, RevocationFuture},
+    layer::{RevocationConfig, RevocationLayer},
+    store::{RevocationStore, TokenRef},
 };
 use crate::{
-    AuthError, AuthErrorKind, Claims, StandardClaims, body::ResponseBody,
-    response::DefaultResponder, response::Responder,
+    body::ResponseBody,
+    claims::{Claims, StandardClaims},
+    error::{AuthError, AuthErrorKind},
+    middleware::{LayerFuture, Rejection, content_type, inner_service_accessors},
+    response::{DefaultResponder, Responder},
 };
 
 /// The service of [`RevocationLayer`]: refuses requests whose verified token is revoked.
 ///
-/// See the [module docs](super) for an example.
+/// See the [module docs](crate::revocation) for an example.
 pub struct Revocation<S, St, R = DefaultResponder> {
     inner: S,
-    store: St,
-    settings: Arc<Settings<R>>,
-}
-
-impl<S, St, R> Revocation<S, St, R> {
-    pub(super) fn from_parts(inner: S, store: St, settings: Arc<Settings<R>>) -> Self {
-        Self {
-            inner,
-            store,
-            settings,
-        }
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service, consuming this one.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-
-    /// The store this service asks.
-    pub fn store(&self) -> &St {
-        &self.store
-    }
+    config: Arc<RevocationConfig<St, R>>,
 }
 
 impl<S, St> Revocation<S, St> {
+    /// Wrap `inner`, checking tokens against `store` (the same as
+    /// `RevocationLayer::new(store).layer(inner)`).
+    pub fn new(inner: S, store: St) -> Self {
+        tower_layer::Layer::layer(&RevocationLayer::new(store), inner)
+    }
+
     /// A [`RevocationLayer`] checking tokens against `store` (the same as
     /// [`RevocationLayer::new`]).
     pub fn layer(store: St) -> RevocationLayer<St> {
         RevocationLayer::new(store)
+    }
+}
+
+impl<S, St, R> Revocation<S, St, R> {
+    pub(super) fn from_config(inner: S, config: Arc<RevocationConfig<St, R>>) -> Self {
+        Self { inner, config }
+    }
+
+    inner_service_accessors!();
+
+    /// The store this service asks.
+    pub fn store(&self) -> &St {
+        &self.config.store
     }
 }
 
@@ -75,49 +66,46 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = RevocationFuture<S, S::Future, ReqBody, St::CheckFuture, R>;
+    type Future = RevocationFuture<S, S::Future, ReqBody, St::CheckFuture, St, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let settings = Arc::clone(&self.settings);
+        let config = Arc::clone(&self.config);
         let step = match request.extensions().get::<Claims<StandardClaims>>() {
-            None => Step::Refuse(AuthErrorKind::MissingToken.into()),
+            None => Err(AuthErrorKind::MissingToken.into()),
             Some(claims) => match TokenRef::from_claims(claims) {
-                None => Step::Refuse(AuthErrorKind::MissingJti.into()),
-                Some(token) => match self.store.check_now(&token) {
-                    Some(answer) => match verdict(answer, &settings) {
-                        Ok(()) => Step::Pass,
-                        Err(error) => Step::Refuse(error),
-                    },
-                    None => Step::Wait(self.store.check(&token)),
+                None => Err(AuthErrorKind::MissingJti.into()),
+                Some(token) => match config.store.check_now(&token) {
+                    Some(answer) => verdict(answer, &config).map(|()| None),
+                    None => Ok(Some(config.store.check(&token))),
                 },
             },
         };
-        match step {
+        let future = match step {
             // Answered at once: the inner service was driven to readiness, call it now.
-            Step::Pass => RevocationFuture::inner(self.inner.call(request), settings),
-            Step::Refuse(error) => {
-                RevocationFuture::refuse(error, mem::take(request.headers_mut()), settings)
+            Ok(None) => {
+                let content_type = content_type(request.headers());
+                LayerFuture::call(self.inner.call(request), content_type, config)
             }
-            Step::Wait(check) => {
+            Ok(Some(check)) => {
                 // The inner service was driven to readiness, its clone was not: keep the ready
                 // one for this request, leave the clone for the next `poll_ready`.
                 let clone = self.inner.clone();
                 let inner = mem::replace(&mut self.inner, clone);
-                RevocationFuture::check(check, inner, request, settings)
+                let check = Check::new(check, inner, request, Arc::clone(&config));
+                LayerFuture::pending(check, config)
             }
-        }
+            Err(error) => {
+                let error: AuthError = error;
+                let rejection = Rejection::new(error, mem::take(request.headers_mut()));
+                LayerFuture::reject(rejection, config)
+            }
+        };
+        RevocationFuture::new(future)
     }
-}
-
-/// What `call` found out before any waiting.
-enum Step<C> {
-    Pass,
-    Refuse(AuthError),
-    Wait(C),
 }
 
 /// A tonic service wrapped in [`Revocation`] keeps its gRPC name, so it can be added to a
@@ -132,13 +120,9 @@ where
     const NAME: &'static str = S::NAME;
 }
 
-impl<S: Clone, St: Clone, R> Clone for Revocation<S, St, R> {
+impl<S: Clone, St, R> Clone for Revocation<S, St, R> {
     fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            store: self.store.clone(),
-            settings: Arc::clone(&self.settings),
-        }
+        Self::from_config(self.inner.clone(), Arc::clone(&self.config))
     }
 }
 
@@ -146,9 +130,7 @@ impl<S: fmt::Debug, St: fmt::Debug, R> fmt::Debug for Revocation<S, St, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Revocation")
             .field("inner", &self.inner)
-            .field("store", &self.store)
-            .field("policy", &self.settings.policy)
-            .field("responder", &type_name::<R>())
-            .finish_non_exhaustive()
+            .field("config", &self.config)
+            .finish()
     }
 }

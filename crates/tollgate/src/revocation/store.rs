@@ -3,7 +3,10 @@
 
 use std::{error::Error as StdError, fmt, future::Future, sync::Arc};
 
-use crate::StandardClaims;
+use crate::{
+    claims::StandardClaims,
+    error::{AuthError, AuthErrorKind},
+};
 
 /// What one revocation check found about a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,6 +209,43 @@ pub trait RevocationStore: Clone + Send + Sync + 'static {
         None
     }
 
+    /// Revoke the token whose verified `claims` a handler holds, until its `exp`: logout in
+    /// one line.
+    ///
+    /// ```
+    /// # #[cfg(feature = "memory-store")]
+    /// # {
+    /// use tollgate::{AuthError, Claims, StandardClaims};
+    /// use tollgate::revocation::{MemoryRevocationStore, RevocationStore};
+    ///
+    /// // An axum handler (`State(store): State<MemoryRevocationStore>` in a real one).
+    /// async fn logout(store: MemoryRevocationStore, claims: Claims<StandardClaims>) -> Result<(), AuthError> {
+    ///     store.revoke_claims(&claims).await
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`AuthErrorKind::MissingJti`](crate::AuthErrorKind::MissingJti) (401) when the claims
+    /// lack a `jti` or an `exp` (a route behind [`RevocationLayer`](crate::RevocationLayer)
+    /// never sees such a token), and
+    /// [`AuthErrorKind::StoreUnavailable`](crate::AuthErrorKind::StoreUnavailable) (503) when
+    /// the store cannot record it. With the `axum` feature, `AuthError` is a response, so a
+    /// handler returns it with `?`.
+    fn revoke_claims(
+        &self,
+        claims: &StandardClaims,
+    ) -> impl Future<Output = Result<(), AuthError>> + Send {
+        let token = claims.jti.as_deref().zip(claims.exp);
+        async move {
+            let Some((jti, exp)) = token else {
+                return Err(AuthErrorKind::MissingJti.into());
+            };
+            Ok(self.revoke_token(jti, exp).await?)
+        }
+    }
+
     /// Revoke the token `jti` until `until` (its `exp`).
     fn revoke_token(
         &self,
@@ -285,6 +325,15 @@ impl RevocationStoreError {
     #[must_use]
     pub fn kind(&self) -> RevocationStoreErrorKind {
         self.kind
+    }
+}
+
+/// A store failure as a rejection: [`AuthErrorKind::StoreUnavailable`], answered 503 with
+/// `Retry-After`, the store's error kept as the source (for logs, never in the body). Lets a
+/// handler returning `Result<_, AuthError>` write revocations with `?`.
+impl From<RevocationStoreError> for AuthError {
+    fn from(error: RevocationStoreError) -> Self {
+        AuthError::new(AuthErrorKind::StoreUnavailable).with_source(error)
     }
 }
 

@@ -1,89 +1,60 @@
+//! [`VerifyFuture`]: the inner service's future, a rejection, or a key-set refresh first.
+
 use std::{
     fmt,
     future::Future,
     pin::Pin,
-    task::{Context, Poll, ready},
+    sync::Arc,
+    task::{Context, Poll},
 };
 
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::body::ResponseBody;
+use super::layer::VerifyConfig;
+use crate::{
+    body::ResponseBody,
+    middleware::{Decision, LayerFuture},
+    response::Responder,
+};
 
-type SlowFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
+/// A token signed with a key the remote key set does not have yet: refresh it, then decide.
+pub(super) type RefreshFirst<F> = Pin<Box<dyn Future<Output = Decision<F>> + Send>>;
 
 pin_project! {
     /// The response future of [`Verify`](super::Verify).
-    pub struct VerifyFuture<F, B, E> {
+    ///
+    /// # Panics
+    ///
+    /// When polled again after it completed.
+    pub struct VerifyFuture<F, R> {
         #[pin]
-        kind: Kind<F, B, E>,
+        inner: LayerFuture<F, RefreshFirst<F>, Arc<VerifyConfig<R>>>,
     }
 }
 
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, B, E> {
-        // The token was verified: the inner service's future.
-        Inner { #[pin] future: F },
-        // The token was refused.
-        Rejected { response: Option<Response<ResponseBody<B>>> },
-        // A remote key set is being refreshed before the token can be judged.
-        Slow { future: SlowFuture<B, E> },
+impl<F, R> VerifyFuture<F, R> {
+    pub(super) fn new(inner: LayerFuture<F, RefreshFirst<F>, Arc<VerifyConfig<R>>>) -> Self {
+        Self { inner }
     }
 }
 
-impl<F, B, E> VerifyFuture<F, B, E> {
-    pub(super) fn inner(future: F) -> Self {
-        Self {
-            kind: Kind::Inner { future },
-        }
-    }
-
-    pub(super) fn rejected(response: Response<ResponseBody<B>>) -> Self {
-        Self {
-            kind: Kind::Rejected {
-                response: Some(response),
-            },
-        }
-    }
-
-    #[cfg(feature = "jwks-remote")]
-    pub(super) fn slow(future: SlowFuture<B, E>) -> Self {
-        Self {
-            kind: Kind::Slow { future },
-        }
-    }
-}
-
-impl<F, B, E> Future for VerifyFuture<F, B, E>
+impl<F, R, B, E> Future for VerifyFuture<F, R>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    R: Responder,
 {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(ResponseBody::inner)))
-            }
-            KindProj::Rejected { response } => Poll::Ready(Ok(response
-                .take()
-                .expect("VerifyFuture polled after completion"))),
-            KindProj::Slow { future } => future.as_mut().poll(cx),
-        }
+        self.project().inner.poll(cx)
     }
 }
 
-impl<F, B, E> fmt::Debug for VerifyFuture<F, B, E> {
+impl<F, R> fmt::Debug for VerifyFuture<F, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.kind {
-            Kind::Inner { .. } => "inner",
-            Kind::Rejected { .. } => "rejected",
-            Kind::Slow { .. } => "refreshing keys",
-        };
         f.debug_struct("VerifyFuture")
-            .field("state", &state)
-            .finish()
+            .field("state", &self.inner.state_name())
+            .finish_non_exhaustive()
     }
 }

@@ -65,7 +65,7 @@ mod cache;
 mod future;
 mod jws;
 pub(crate) mod layer;
-mod service;
+pub(crate) mod service;
 mod source;
 mod verifier;
 
@@ -73,8 +73,6 @@ mod verifier;
 #[cfg_attr(docsrs, doc(cfg(feature = "verify-cache")))]
 pub use cache::VerifiedCache;
 pub use future::VerifyFuture;
-#[cfg(feature = "axum")]
-pub(crate) use service::Anonymous;
 pub use service::Verify;
 pub use source::TokenSource;
 pub use verifier::{DEFAULT_MAX_TOKEN_LEN, TrustedIssuer, Verified, Verifier};

@@ -1,7 +1,10 @@
+//! [`Verify`]: the service that verifies the token before calling the inner service.
+
 use std::{
-    any::TypeId,
+    any::{TypeId, type_name},
     fmt,
     marker::PhantomData,
+    mem,
     sync::Arc,
     task::{Context, Poll},
 };
@@ -12,14 +15,14 @@ use tower_service::Service;
 
 use super::{
     future::VerifyFuture,
-    layer::{Config, VerifyLayer},
-    verifier::{Outcome, Verified},
+    layer::{VerifyConfig, VerifyLayer},
+    verifier::{Outcome, Verified, Verifier},
 };
 use crate::{
-    AuthErrorKind, StandardClaims,
-    body::ResponseBody,
-    response::{Responder, reject},
-    verify::Verifier,
+    claims::StandardClaims,
+    error::{AuthError, AuthErrorKind},
+    middleware::{LayerFuture, Rejection, content_type, inner_service_accessors},
+    response::{DefaultResponder, Responder},
 };
 
 /// Marks a request that passed an optional [`VerifyLayer`] without a token.
@@ -29,42 +32,40 @@ pub(crate) struct Anonymous;
 /// The service built by [`VerifyLayer`]: verifies the token, then calls the inner service
 /// with `Claims<StandardClaims>` and `Claims<C>` in the request extensions.
 ///
-/// See the [module docs](super) for an example.
-pub struct Verify<S, C = StandardClaims, R = crate::response::DefaultResponder> {
-    pub(super) inner: S,
-    pub(super) config: Arc<Config>,
-    pub(super) responder: R,
-    pub(super) claims: PhantomData<fn() -> C>,
-}
-
-impl<S, C, R> Verify<S, C, R> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service, consuming this one.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+/// See the [module docs](crate::verify) for an example.
+pub struct Verify<S, C = StandardClaims, R = DefaultResponder> {
+    inner: S,
+    config: Arc<VerifyConfig<R>>,
+    claims: PhantomData<fn() -> C>,
 }
 
 impl<S> Verify<S> {
-    /// A [`VerifyLayer`] with `verifier`.
+    /// Wrap `inner`, requiring a bearer token verified by `verifier` (the same as
+    /// `VerifyLayer::new(verifier).layer(inner)`).
+    pub fn new(inner: S, verifier: Verifier) -> Self {
+        tower_layer::Layer::layer(&VerifyLayer::new(verifier), inner)
+    }
+
+    /// A [`VerifyLayer`] with `verifier` (the same as [`VerifyLayer::new`]).
     pub fn layer(verifier: Verifier) -> VerifyLayer {
         VerifyLayer::new(verifier)
     }
 }
 
-pub(super) fn insert_claims<B, C: Send + Sync + 'static>(
-    request: &mut Request<B>,
-    verified: Verified<C>,
-) {
+impl<S, C, R> Verify<S, C, R> {
+    pub(super) fn from_config(inner: S, config: Arc<VerifyConfig<R>>) -> Self {
+        Self {
+            inner,
+            config,
+            claims: PhantomData,
+        }
+    }
+
+    inner_service_accessors!();
+}
+
+/// Put the verified claims into the request extensions.
+fn insert_claims<B, C: Send + Sync + 'static>(request: &mut Request<B>, verified: Verified<C>) {
     let (claims, standard) = verified.into_parts();
     let extensions = request.extensions_mut();
     // When the handlers' type is the standard one, both are the same value: inserting it
@@ -80,93 +81,107 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: Send + 'static,
     C: DeserializeOwned + Send + Sync + 'static,
     R: Responder + Send + Sync + 'static,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<crate::body::ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = VerifyFuture<S::Future, ResBody, S::Error>;
+    type Future = VerifyFuture<S::Future, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let config = &*self.config;
+        let config = Arc::clone(&self.config);
         let token = match config.source.extract(request.headers()) {
             Ok(Some(token)) => token,
             Ok(None) if config.optional => {
                 request.extensions_mut().insert(Anonymous);
-                return VerifyFuture::inner(self.inner.call(request));
+                return self.pass(request, config);
             }
-            Ok(None) => return self.reject(AuthErrorKind::MissingToken.into(), &request),
-            Err(kind) => return self.reject(kind.into(), &request),
+            Ok(None) => return refuse(AuthErrorKind::MissingToken.into(), request, config),
+            Err(kind) => return refuse(kind.into(), request, config),
         };
         match config.verifier.attempt::<C>(token, false) {
             Outcome::Verified(verified) => {
                 insert_claims(&mut request, verified);
-                VerifyFuture::inner(self.inner.call(request))
+                self.pass(request, config)
             }
-            Outcome::Rejected(error) => self.reject(error, &request),
+            Outcome::Rejected(error) => refuse(error, request, config),
             #[cfg(feature = "jwks-remote")]
             Outcome::NeedsRefresh(remote) => {
                 let token = token.to_owned();
                 // The ready service goes into the future; a fresh clone stays here.
                 let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let config = Arc::clone(&self.config);
-                let responder = self.responder.clone();
-                VerifyFuture::slow(Box::pin(async move {
+                let mut inner = mem::replace(&mut self.inner, clone);
+                let verifier = config.verifier.clone();
+                let refresh = Box::pin(async move {
                     remote.refresh_on_miss().await;
-                    let error = match config.verifier.attempt::<C>(&token, true) {
+                    let error = match verifier.attempt::<C>(&token, true) {
                         Outcome::Verified(verified) => {
                             insert_claims(&mut request, verified);
-                            return inner
-                                .call(request)
-                                .await
-                                .map(|r| r.map(ResponseBody::inner));
+                            let content_type = content_type(request.headers());
+                            return crate::middleware::Decision::Call(
+                                inner.call(request),
+                                content_type,
+                            );
                         }
                         Outcome::Rejected(error) => error,
                         Outcome::NeedsRefresh(_) => AuthErrorKind::UnknownKey.into(),
                     };
-                    Ok(reject(&responder, error, request.headers(), "verify"))
-                }))
+                    crate::middleware::Decision::Reject(Rejection::new(
+                        error,
+                        mem::take(request.headers_mut()),
+                    ))
+                });
+                VerifyFuture::new(LayerFuture::pending(refresh, config))
             }
         }
     }
 }
 
-impl<S, C, R: Responder> Verify<S, C, R> {
-    fn reject<F, B, E, ReqBody>(
-        &self,
-        error: crate::AuthError,
-        request: &Request<ReqBody>,
-    ) -> VerifyFuture<F, B, E> {
-        VerifyFuture::rejected(reject(&self.responder, error, request.headers(), "verify"))
+impl<S, C, R> Verify<S, C, R> {
+    /// Call the inner service (driven to readiness by `poll_ready`) with `request`.
+    fn pass<B>(
+        &mut self,
+        request: Request<B>,
+        config: Arc<VerifyConfig<R>>,
+    ) -> VerifyFuture<S::Future, R>
+    where
+        S: Service<Request<B>>,
+    {
+        let content_type = content_type(request.headers());
+        VerifyFuture::new(LayerFuture::call(
+            self.inner.call(request),
+            content_type,
+            config,
+        ))
     }
 }
 
-impl<S: Clone, C, R: Clone> Clone for Verify<S, C, R> {
+/// Refuse `request` with `error`; rendered when the future is polled.
+fn refuse<F, B, R>(
+    error: AuthError,
+    mut request: Request<B>,
+    config: Arc<VerifyConfig<R>>,
+) -> VerifyFuture<F, R> {
+    let rejection = Rejection::new(error, mem::take(request.headers_mut()));
+    VerifyFuture::new(LayerFuture::reject(rejection, config))
+}
+
+impl<S: Clone, C, R> Clone for Verify<S, C, R> {
     fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            responder: self.responder.clone(),
-            claims: PhantomData,
-        }
+        Self::from_config(self.inner.clone(), Arc::clone(&self.config))
     }
 }
 
-impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for Verify<S, C, R> {
+impl<S: fmt::Debug, C, R> fmt::Debug for Verify<S, C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verify")
             .field("inner", &self.inner)
-            .field("verifier", &self.config.verifier)
-            .field("source", &self.config.source)
-            .field("optional", &self.config.optional)
-            .field("responder", &self.responder)
-            .field("claims", &std::any::type_name::<C>())
+            .field("config", &self.config)
+            .field("claims", &type_name::<C>())
             .finish()
     }
 }

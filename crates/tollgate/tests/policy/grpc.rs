@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 
 use serde_json::json;
 use tollgate::{
-    RequirePolicyLayer, RevocationLayer, VerifyLayer, key::Algorithm, policy::Policy,
+    RequirePolicyLayer, RevocationLayer, VerifyLayer,
+    key::Algorithm,
+    policy::{Authorizer, Policy},
     revocation::MemoryRevocationStore,
 };
 use tonic::Code;
@@ -47,7 +49,7 @@ async fn serve_stack(key: &TestKey, store: &MemoryRevocationStore) -> SocketAddr
             ServiceBuilder::new()
                 .layer(VerifyLayer::new(key.verifier()))
                 .layer(RevocationLayer::new(store.clone()))
-                .layer(authorizer().require(per_method())),
+                .layer(RequirePolicyLayer::new(&authorizer(), per_method())),
         )
         .add_service(grpc::WhoAmI);
     serve!(router)
@@ -109,7 +111,10 @@ async fn a_policy_on_one_service_and_the_order_that_cannot_work() {
         .layer(VerifyLayer::new(key.verifier()))
         .add_service(
             ServiceBuilder::new()
-                .layer(RequirePolicyLayer::new(per_method()))
+                .layer(RequirePolicyLayer::new(
+                    &Authorizer::default(),
+                    per_method(),
+                ))
                 .layer(RevocationLayer::new(store.clone()))
                 .service(grpc::WhoAmI),
         );
@@ -117,7 +122,10 @@ async fn a_policy_on_one_service_and_the_order_that_cannot_work() {
     let wrong = tonic::transport::Server::builder()
         .layer(
             ServiceBuilder::new()
-                .layer(RequirePolicyLayer::new(per_method()))
+                .layer(RequirePolicyLayer::new(
+                    &Authorizer::default(),
+                    per_method(),
+                ))
                 .layer(VerifyLayer::new(key.verifier())),
         )
         .add_service(grpc::WhoAmI);

@@ -12,7 +12,7 @@ use axum::{
 use http::{StatusCode, request::Parts};
 use serde_json::{Value, json};
 use tollgate::{
-    AuthError, Claims, RevocationLayer, VerifyLayer,
+    AuthError, Claims, RequirePolicyLayer, RevocationLayer, VerifyLayer,
     key::Algorithm,
     policy::{Authorizer, Policy},
     revocation::MemoryRevocationStore,
@@ -43,7 +43,9 @@ async fn report(claims: Claims, request: Parts) -> Result<&'static str, AuthErro
 
 fn app(key: &TestKey, store: &MemoryRevocationStore) -> Router {
     let authorizer = authorizer();
-    let require = |permission: &str| authorizer.require(Policy::permission(permission).unwrap());
+    let require = |permission: &str| {
+        RequirePolicyLayer::new(&authorizer, Policy::permission(permission).unwrap())
+    };
     let revocation = RevocationLayer::new(store.clone());
     // An issuer whose tokens carry OAuth scopes, not `perms`.
     let oauth = Authorizer::new().perms_claim(false).scope_claim(true);
@@ -67,13 +69,12 @@ fn app(key: &TestKey, store: &MemoryRevocationStore) -> Router {
         )
         .route(
             "/orgs/{org}/customers",
-            get(ok).route_layer(
-                authorizer.require(
-                    Policy::permission("customer:read")
-                        .unwrap()
-                        .and(Policy::org_from_path(1)),
-                ),
-            ),
+            get(ok).route_layer(RequirePolicyLayer::new(
+                &authorizer,
+                Policy::permission("customer:read")
+                    .unwrap()
+                    .and(Policy::org_from_path(1)),
+            )),
         )
         .route(
             "/admin/users",
@@ -88,7 +89,10 @@ fn app(key: &TestKey, store: &MemoryRevocationStore) -> Router {
         .route("/reports", get(report))
         .route(
             "/partner/customers",
-            get(ok).route_layer(oauth.require(Policy::permission("customer:read").unwrap())),
+            get(ok).route_layer(RequirePolicyLayer::new(
+                &oauth,
+                Policy::permission("customer:read").unwrap(),
+            )),
         )
         // Added last, so it runs first: every other layer reads the claims it inserts.
         .route_layer(VerifyLayer::new(key.verifier()))

@@ -15,7 +15,11 @@
 use axum::{Router, routing::get};
 use http::StatusCode;
 use serde_json::json;
-use tollgate::{RequirePolicyLayer, RevocationLayer, VerifyLayer, key::Algorithm, policy::Policy};
+use tollgate::{
+    RequirePolicyLayer, RevocationLayer, VerifyLayer,
+    key::Algorithm,
+    policy::{Authorizer, Policy},
+};
 use tower::ServiceBuilder;
 
 use crate::{
@@ -31,7 +35,10 @@ async fn ok() -> &'static str {
 }
 
 fn delete_customers() -> RequirePolicyLayer {
-    RequirePolicyLayer::new(Policy::permission("customer:delete").unwrap())
+    RequirePolicyLayer::new(
+        &Authorizer::default(),
+        Policy::permission("customer:delete").unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -128,7 +135,10 @@ async fn an_anonymous_request_through_an_optional_verify_layer_is_401() {
     let app = Router::new()
         .route(
             "/account",
-            get(ok).route_layer(RequirePolicyLayer::new(Policy::authenticated())),
+            get(ok).route_layer(RequirePolicyLayer::new(
+                &Authorizer::default(),
+                Policy::authenticated(),
+            )),
         )
         .route("/catalog", get(ok))
         .route_layer(VerifyLayer::new(key.verifier()).optional(true));

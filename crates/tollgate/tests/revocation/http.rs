@@ -5,13 +5,14 @@ use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Router,
+    extract::State,
     handler::Handler,
     routing::{get, post},
 };
 use http::StatusCode;
 use serde_json::{Value, json};
 use tollgate::{
-    RevocationLayer, VerifyLayer,
+    AuthError, Claims, RevocationLayer, StandardClaims, VerifyLayer,
     key::Algorithm,
     revocation::{FailurePolicy, MemoryRevocationStore, RevocationMetrics, RevocationStore},
 };
@@ -23,6 +24,23 @@ use crate::{
 
 async fn ok() -> &'static str {
     "ok"
+}
+
+/// Logout in one line: revoke the presented token.
+async fn logout(
+    State(store): State<MemoryRevocationStore>,
+    Claims(claims): Claims<StandardClaims>,
+) -> Result<StatusCode, AuthError> {
+    store.revoke_claims(&claims).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The same against a store that is down: the store's error becomes a 503 through `?`.
+async fn logout_down(Claims(claims): Claims<StandardClaims>) -> Result<StatusCode, AuthError> {
+    DownStore
+        .revoke_token(claims.jti.as_deref().unwrap_or_default(), 0)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The application: `/profile` and `GET /payments` are stateless; `/password` and
@@ -44,6 +62,8 @@ fn app(key: &TestKey, store: &MemoryRevocationStore, metrics: &RevocationMetrics
             .with_metrics(metrics.clone()),
     );
     Router::new()
+        .route("/logout", post(logout).with_state(store.clone()))
+        .route("/logout-down", post(logout_down))
         .route("/profile", get(ok))
         .route("/payments", get(ok).post(ok.layer(revocation)))
         .merge(sensitive)
@@ -288,4 +308,33 @@ async fn verification_still_comes_first_on_sensitive_routes() {
     let answer = app.send("GET", "/feed", "not-a-token").await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.metrics.store_errors(), 0);
+}
+
+#[tokio::test]
+async fn a_handler_revokes_the_presented_token_in_one_line() {
+    let app = start().await;
+    let token = app.key.sign(&claims());
+    app.accepted_everywhere(&token).await;
+    let answer = app.send("POST", "/logout", &token).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{answer:?}");
+    app.refused_only_where_checked(&token, "token_revoked")
+        .await;
+
+    // A token without `jti`: the handler's `?` answers 401 missing_jti, nothing is written.
+    let mut bare = claims();
+    bare.as_object_mut().unwrap().remove("jti");
+    let answer = app.send("POST", "/logout", &app.key.sign(&bare)).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
+    assert_eq!(answer.code(), "missing_jti");
+}
+
+#[tokio::test]
+async fn a_store_error_returned_by_a_handler_is_a_503() {
+    let app = start().await;
+    let answer = app
+        .send("POST", "/logout-down", &app.key.sign(&claims()))
+        .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
+    assert_eq!(answer.code(), "revocation_store_unavailable");
+    assert_eq!(answer.retry_after.as_deref(), Some("1"));
 }

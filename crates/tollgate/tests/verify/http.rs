@@ -8,7 +8,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tollgate::{
     AuthError, AuthErrorKind, Claims, StandardClaims, VerifyLayer, key::Algorithm,
-    verify::TokenSource,
+    response::DefaultResponder, verify::TokenSource,
 };
 use tower::ServiceExt;
 
@@ -25,8 +25,14 @@ async fn maybe(claims: Option<Claims<StandardClaims>>) -> String {
     )
 }
 
+/// A handler that refuses on its own, as a policy check in a handler does.
+async fn denied() -> Result<String, AuthError> {
+    Err(AuthError::insufficient_scope("report:read"))
+}
+
 fn app(key: &TestKey) -> Router {
     let verifier = key.verifier();
+    let realm = DefaultResponder::new().realm("crm").unwrap();
     let teapot = |error: &AuthError, _: &HeaderMap| {
         let mut response = Response::new(Bytes::from(format!("no: {}", error.kind().code())));
         *response.status_mut() = StatusCode::IM_A_TEAPOT;
@@ -48,7 +54,23 @@ fn app(key: &TestKey) -> Router {
         .merge(
             Router::new()
                 .route("/cookie", get(me))
-                .route_layer(VerifyLayer::new(verifier).source(TokenSource::cookie("at"))),
+                .route_layer(VerifyLayer::new(verifier.clone()).source(TokenSource::cookie("at"))),
+        )
+        .merge(
+            Router::new()
+                .route("/denied", get(denied))
+                .route_layer(VerifyLayer::new(verifier.clone()).with_responder(realm)),
+        )
+        .merge(
+            Router::new()
+                .route("/teapot-denied", get(denied))
+                .route_layer(VerifyLayer::new(verifier.clone()).with_responder(teapot)),
+        )
+        .merge(
+            // Forgot `.claims::<Department>()`: only the standard claims are decoded.
+            Router::new()
+                .route("/forgot-claims", get(department))
+                .route_layer(VerifyLayer::new(verifier)),
         )
         .route("/unprotected", get(me))
 }
@@ -282,12 +304,24 @@ async fn cookie_source() {
 async fn wiring_mistakes_and_unknown_routes() {
     let key = TestKey::new(Algorithm::HS256);
     let addr = serve(app(&key)).await;
-    let answer = get_with(addr, "/unprotected", &bearer(&key.sign(&claims()))).await;
-    assert_eq!(
-        answer.status,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Claims without VerifyLayer"
-    );
+    for path in ["/unprotected", "/forgot-claims"] {
+        let answer = get_with(addr, path, &bearer(&key.sign(&claims()))).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{path}: Claims without its VerifyLayer"
+        );
+        assert_eq!(
+            answer.content_type.as_deref(),
+            Some("application/problem+json")
+        );
+        assert_eq!(answer.problem()["code"], "missing_verify_layer", "{path}");
+        assert!(
+            !answer.body.contains("Department") && !answer.body.contains("StandardClaims"),
+            "the body names no type: {}",
+            answer.body
+        );
+    }
     let answer = get_with(addr, "/nowhere", &[]).await;
     assert_eq!(
         answer.status,
@@ -348,4 +382,36 @@ async fn user_typed_claims_reach_the_handler_beside_the_standard_ones() {
     let answer = get_with(addr, "/department", &[("authorization", bearer)]).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.problem()["code"], "malformed_token");
+}
+
+#[tokio::test]
+async fn an_error_a_handler_returns_is_rendered_by_the_layers_responder() {
+    let key = TestKey::new(Algorithm::HS256);
+    let addr = serve(app(&key)).await;
+    let token = key.sign(&claims());
+
+    // The realm configured on the layer, not the default responder of `IntoResponse`.
+    let answer = get_with(addr, "/denied", &bearer(&token)).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        answer.challenge.as_deref(),
+        Some(r#"Bearer realm="crm", error="insufficient_scope", scope="report:read""#)
+    );
+    assert_eq!(answer.problem()["code"], "insufficient_scope");
+
+    // A custom responder answers for the handler too.
+    let answer = get_with(addr, "/teapot-denied", &bearer(&token)).await;
+    assert_eq!(answer.status, StatusCode::IM_A_TEAPOT);
+    assert_eq!(answer.body, "no: insufficient_scope");
+
+    // A gRPC caller gets a gRPC status, whatever the handler returned.
+    let mut headers = bearer(&token);
+    headers.push(("content-type", "application/grpc".to_owned()));
+    let client = reqwest::Client::new();
+    let mut request = client.get(format!("http://{addr}/denied"));
+    for (name, value) in &headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.headers()["grpc-status"], "7");
 }

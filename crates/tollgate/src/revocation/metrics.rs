@@ -1,4 +1,4 @@
-//! What the layer does when its store fails, and the counters that show it happened.
+//! [`RevocationMetrics`]: the counters that show the store failed, and what the layer did.
 
 use std::{
     fmt,
@@ -8,27 +8,7 @@ use std::{
     },
 };
 
-/// What a [`RevocationLayer`](crate::RevocationLayer) does with a request when its store
-/// cannot answer (an error or a timeout).
-///
-/// Set it with [`RevocationLayer::failure_policy`](crate::RevocationLayer::failure_policy).
-/// Either way, every failure is counted in [`RevocationMetrics::store_errors`].
-///
-/// See the [module docs](super) for an example.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FailurePolicy {
-    /// Refuse the request: HTTP 503 with `Retry-After` (gRPC `UNAVAILABLE`), error kind
-    /// [`AuthErrorKind::StoreUnavailable`](crate::AuthErrorKind::StoreUnavailable). The default: a
-    /// route that opted into revocation never serves a revoked token, at the price of
-    /// availability while the store is down.
-    #[default]
-    Closed,
-    /// Let the request through as if the token were not revoked, emit a `warn` event (target
-    /// `tollgate::revocation`) and count it in [`RevocationMetrics::failed_open`]. For routes
-    /// where availability matters more than a revocation taking effect at once.
-    Open,
-}
+use super::failure::FailurePolicy;
 
 /// Counters of one [`RevocationLayer`](crate::RevocationLayer), shared with every service it
 /// builds.

@@ -118,9 +118,9 @@
 //! |---|---|
 //! | `axum` (default) | [`Claims`] and `Option<Claims>` extractors, `IntoResponse` for [`AuthError`] |
 //! | `tonic` | `From<AuthError> for tonic::Status`; `NamedService` for the revocation and policy services |
-//! | `jwks-remote` | [`key::RemoteJwks`]: a JWK Set fetched over HTTPS and kept fresh |
-//! | `memory-store` (default) | [`revocation::MemoryRevocationStore`]: the in-process revocation store (moka) |
-//! | `verify-cache` | [`verify::VerifiedCache`]: a repeated token skips parsing and the signature check (moka) |
+//! | `jwks-remote` | `key::RemoteJwks`: a JWK Set fetched over HTTPS and kept fresh |
+//! | `memory-store` (default) | `revocation::MemoryRevocationStore`: the in-process revocation store (moka) |
+//! | `verify-cache` | `verify::VerifiedCache`: a repeated token skips parsing and the signature check (moka) |
 //! | `full` | all of the above |
 //!
 //! `axum` and `memory-store` are on by default, so that an axum application needs no feature

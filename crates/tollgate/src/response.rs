@@ -70,7 +70,7 @@ where
 ///   when enabled.
 /// - 503 (key source or revocation store unavailable) carries `Retry-After`.
 /// - The body is `application/problem+json` (RFC 9457) with `type`, `title`, `status`,
-///   `detail` and a `code` member ([`AuthErrorKind::code`]); it never contains the token.
+///   `detail` and a `code` member ([`AuthErrorKind::code`](crate::AuthErrorKind::code)); it never contains the token.
 /// - A request whose `content-type` starts with `application/grpc` gets a trailers-only
 ///   response with `grpc-status` 16 (UNAUTHENTICATED), 7 (PERMISSION_DENIED) or
 ///   14 (UNAVAILABLE) and a `grpc-message`.
@@ -107,7 +107,7 @@ impl DefaultResponder {
         Ok(self)
     }
 
-    /// Add `error_description="..."` (the [`AuthErrorKind::description`]) to challenges.
+    /// Add `error_description="..."` (the [`AuthErrorKind::description`](crate::AuthErrorKind::description)) to challenges.
     #[must_use]
     pub fn error_description(mut self, enabled: bool) -> Self {
         self.error_description = enabled;

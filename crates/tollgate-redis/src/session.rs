@@ -7,8 +7,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use tokio::time;
 use tollgate::ConfigError;
 use tollgate_session::{
-    Session, SessionStore,
-    store::{RotateOutcome, Rotation, SessionStoreError, SessionStoreErrorKind},
+    RotateOutcome, Rotation, Session, SessionStore, SessionStoreError, SessionStoreErrorKind,
 };
 
 /// Creates a session unless its id exists. KEYS: session, subject index, deadlines. ARGV: ttl,

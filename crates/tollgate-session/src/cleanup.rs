@@ -4,7 +4,7 @@ use std::{fmt, time::Duration};
 
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 
-use crate::{SessionStore, unix_now};
+use crate::{clock::unix_now, store::SessionStore};
 
 /// A background task that calls [`SessionStore::purge`] on an interval: ended sessions and
 /// those past their expiry or idle deadline are removed.
@@ -15,7 +15,7 @@ use crate::{SessionStore, unix_now};
 ///
 /// ```
 /// use std::time::Duration;
-/// use tollgate_session::{MemorySessionStore, cleanup::CleanupTask};
+/// use tollgate_session::{MemorySessionStore, CleanupTask};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {

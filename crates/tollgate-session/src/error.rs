@@ -4,7 +4,11 @@ use std::{error::Error as StdError, fmt, sync::Arc};
 
 use tollgate::{AuthError, AuthErrorKind};
 
-use crate::{ClaimsError, IssueError, IssueErrorKind, store::SessionStoreError};
+use crate::{
+    issuer::{IssueError, IssueErrorKind},
+    source::ClaimsError,
+    store::SessionStoreError,
+};
 
 /// Why a [`SessionManager`](crate::SessionManager) operation failed.
 ///
@@ -38,7 +42,7 @@ pub enum SessionErrorKind {
     /// The revocation store refuses the token (its `jti` or session is revoked, or its subject
     /// is cut off).
     Revoked,
-    /// The [`ClaimsSource`](crate::source::ClaimsSource) refused the subject: the session is
+    /// The [`ClaimsSource`](crate::ClaimsSource) refused the subject: the session is
     /// now ended.
     Refused,
     /// A store, or the claims source, could not answer: retry later.

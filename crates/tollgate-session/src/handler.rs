@@ -35,7 +35,10 @@ use http::{
 use serde::Deserialize;
 use tollgate::revocation::RevocationStore;
 
-use crate::{Issuer, SessionErrorKind, SessionManager, SessionStore, source::ClaimsSource};
+use crate::{
+    error::SessionErrorKind, issuer::Issuer, manager::SessionManager, source::ClaimsSource,
+    store::SessionStore,
+};
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
@@ -45,7 +48,7 @@ impl Issuer {
     ///
     /// 200 with `application/json` and `Cache-Control: public, max-age=300` (consumers
     /// refetch within five minutes, which bounds step 1 of key rotation, see
-    /// [`key`](crate::key)). When the issuer has no public key to publish (it signs with an
+    /// [key rotation](crate::SigningKey#key-rotation)). When the issuer has no public key to publish (it signs with an
     /// HMAC secret and has no asymmetric verification keys), 404 with a problem body: a
     /// shared secret is never published, and an empty set would only tell clients that no
     /// token can be verified.

@@ -12,7 +12,12 @@ use tollgate::{
     verify::{TrustedIssuer, Verifier},
 };
 
-use crate::{Session, SigningKey, VerificationKey, random_id, unix_now};
+use crate::{
+    clock::unix_now,
+    key::{SigningKey, VerificationKey},
+    random::random_id,
+    session::Session,
+};
 
 /// The header `typ` of access tokens (RFC 9068).
 pub const ACCESS_HEADER_TYP: &str = "at+jwt";

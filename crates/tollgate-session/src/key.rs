@@ -1,30 +1,4 @@
 //! Signing and verification keys: one [`SigningKey`] signs, several [`VerificationKey`]s verify.
-//!
-//! Every key has a `kid`, which goes into the header of each token it signs; verifiers pick the
-//! key by that `kid`. Key rotation is:
-//!
-//! 1. publish the new key first: add it with [`Issuer::add_verification_key`] on every instance
-//!    (it appears in the JWKS document), and wait until the caches of the JWKS consumers have
-//!    expired;
-//! 2. sign with the new key: make it the [`Issuer`]'s signing key, and keep the old one as a
-//!    verification key;
-//! 3. once the last token signed by the old key has expired (the longest refresh lifetime),
-//!    remove it.
-//!
-//! ```
-//! use tollgate::key::Algorithm;
-//! use tollgate_session::{Issuer, SigningKey, VerificationKey};
-//!
-//! let previous = SigningKey::generate("2026-10", Algorithm::ES256)?;
-//! let current = SigningKey::generate("2026-11", Algorithm::ES256)?;
-//! let issuer = Issuer::new("https://auth.example", "crm-api", current)
-//!     .add_verification_key(previous.verification_key())?;
-//! assert_eq!(issuer.jwks().keys.len(), 2);
-//! # Ok::<(), tollgate::ConfigError>(())
-//! ```
-//!
-//! [`Issuer`]: crate::Issuer
-//! [`Issuer::add_verification_key`]: crate::Issuer::add_verification_key
 
 use std::{fmt, sync::Arc};
 
@@ -52,7 +26,36 @@ use tollgate::{ConfigError, key::Algorithm, key::Key};
 /// The public half is derived when the key is built, so a key that cannot sign is refused
 /// there, never at the first login. `Debug` never prints key material.
 ///
-/// See the [module docs](self) for an example.
+/// See [Key rotation](#key-rotation) below for an example.
+///
+/// # Key rotation
+///
+/// Every key has a `kid`, which goes into the header of each token it signs; verifiers pick the
+/// key by that `kid`. Key rotation is:
+///
+/// 1. publish the new key first: add it with [`Issuer::add_verification_key`] on every instance
+///    (it appears in the JWKS document), and wait until the caches of the JWKS consumers have
+///    expired;
+/// 2. sign with the new key: make it the [`Issuer`]'s signing key, and keep the old one as a
+///    verification key;
+/// 3. once the last token signed by the old key has expired (the longest refresh lifetime),
+///    remove it.
+///
+/// ```
+/// use tollgate::key::Algorithm;
+/// use tollgate_session::{Issuer, SigningKey, VerificationKey};
+///
+/// let previous = SigningKey::generate("2026-10", Algorithm::ES256)?;
+/// let current = SigningKey::generate("2026-11", Algorithm::ES256)?;
+/// let issuer = Issuer::new("https://auth.example", "crm-api", current)
+///     .add_verification_key(previous.verification_key())?;
+/// assert_eq!(issuer.jwks().keys.len(), 2);
+/// # Ok::<(), tollgate::ConfigError>(())
+/// ```
+///
+///
+/// [`Issuer`]: crate::Issuer
+/// [`Issuer::add_verification_key`]: crate::Issuer::add_verification_key
 #[derive(Clone)]
 pub struct SigningKey {
     encoding: EncodingKey,
@@ -258,7 +261,7 @@ impl fmt::Debug for SigningKey {
 /// A key that verifies tokens: the public key of a (current or retired) signing key, or an
 /// HMAC secret. Public keys are published in the JWKS document; HMAC secrets never are.
 ///
-/// See the [module docs](self) for an example.
+/// See [Key rotation](#key-rotation) below for an example.
 #[derive(Clone)]
 pub struct VerificationKey {
     key: Key,

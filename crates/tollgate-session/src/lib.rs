@@ -76,22 +76,25 @@
 //! security model.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod cleanup;
+mod cleanup;
+mod clock;
 #[cfg(doctest)]
 mod doctests;
 mod error;
 #[cfg(feature = "axum")]
 pub mod handler;
 mod issuer;
-pub mod key;
+mod key;
 mod manager;
+mod random;
 mod revocation;
 mod session;
-pub mod source;
-pub mod store;
+mod source;
+mod store;
 #[cfg(feature = "test-suite")]
 pub mod suite;
 
+pub use cleanup::CleanupTask;
 pub use error::{SessionError, SessionErrorKind};
 pub use issuer::{
     ACCESS_HEADER_TYP, ACCESS_TOKEN_TYPE_CLAIM, IssueError, IssueErrorKind, Issuer,
@@ -102,22 +105,13 @@ pub use manager::{Revoked, SessionManager};
 pub use revocation::NoRevocation;
 pub use session::{NewSession, Session};
 pub use source::{ClaimsError, ClaimsSource};
-pub use store::{MemorySessionStore, SessionStore};
-
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-
-/// 128 random bits, base64url without padding (22 characters): token and session ids.
-pub(crate) fn random_id() -> Result<String, aws_lc_rs::error::Unspecified> {
-    let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// Seconds since the Unix epoch (0 for a clock before it).
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
-        })
-}
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use store::PostgresSessionStore;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use store::SqliteSessionStore;
+pub use store::{
+    MemorySessionStore, RotateOutcome, Rotation, SessionStore, SessionStoreError,
+    SessionStoreErrorKind,
+};

@@ -13,13 +13,15 @@ use tollgate::{
 };
 
 use crate::{
-    Issuer, NewSession, Session, SessionError, SessionErrorKind, SessionStore, TokenPair,
     cleanup::CleanupTask,
-    random_id,
+    clock::unix_now,
+    error::{SessionError, SessionErrorKind},
+    issuer::{Issuer, TokenPair},
+    random::random_id,
     revocation::NoRevocation,
+    session::{NewSession, Session},
     source::ClaimsSource,
-    store::{RotateOutcome, Rotation},
-    unix_now,
+    store::{RotateOutcome, Rotation, SessionStore},
 };
 
 /// The longest idle timeout or grace interval accepted.

@@ -4,7 +4,7 @@ use std::{error::Error as StdError, fmt, future::Future, sync::Arc};
 
 use serde::Serialize;
 
-use crate::Session;
+use crate::session::Session;
 
 /// Loads the subject's current claims each time a pair is minted (login and every refresh), so
 /// that changed roles or permissions reach the next access token.
@@ -18,7 +18,7 @@ use crate::Session;
 ///
 /// ```
 /// use tollgate::StandardClaims;
-/// use tollgate_session::{ClaimsError, Session, source::ClaimsSource};
+/// use tollgate_session::{ClaimsError, Session, ClaimsSource};
 ///
 /// fn source() -> impl ClaimsSource {
 ///     |session: Session| async move {

@@ -24,10 +24,14 @@ use tokio::sync::Barrier;
 use tollgate::{StandardClaims, key::Algorithm};
 
 use crate::{
-    ClaimsError, Issuer, NewSession, Session, SessionErrorKind, SessionManager, SessionStore,
-    SigningKey,
-    store::{RotateOutcome, Rotation, SessionStoreErrorKind},
-    unix_now,
+    clock::unix_now,
+    error::SessionErrorKind,
+    issuer::Issuer,
+    key::SigningKey,
+    manager::SessionManager,
+    session::{NewSession, Session},
+    source::ClaimsError,
+    store::{RotateOutcome, Rotation, SessionStore, SessionStoreErrorKind},
 };
 
 /// How many tasks refresh one token at once in the concurrency checks.
@@ -62,7 +66,7 @@ struct Tag(String);
 
 impl Tag {
     fn new() -> Self {
-        Self(crate::random_id().expect("random source"))
+        Self(crate::random::random_id().expect("random source"))
     }
 
     fn id(&self, name: &str) -> String {

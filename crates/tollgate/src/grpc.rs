@@ -7,7 +7,7 @@
 
 use http::StatusCode;
 
-use crate::AuthError;
+use crate::error::AuthError;
 
 impl From<AuthError> for tonic::Status {
     fn from(error: AuthError) -> Self {

@@ -136,7 +136,7 @@ impl Db {
         };
         match self {
             Self::Sqlite(pool) => {
-                tollgate_session::store::SqliteSessionStore::new(pool.clone())
+                tollgate_session::SqliteSessionStore::new(pool.clone())
                     .migrate()
                     .await
                     .map_err(|e| fail(&e))?;
@@ -147,7 +147,7 @@ impl Db {
                 migrator.run(pool).await.map_err(|e| fail(&e))
             }
             Self::Postgres(pool) => {
-                tollgate_session::store::PostgresSessionStore::new(pool.clone())
+                tollgate_session::PostgresSessionStore::new(pool.clone())
                     .migrate()
                     .await
                     .map_err(|e| fail(&e))?;

@@ -9,7 +9,7 @@ use tollgate::{
     revocation::FailurePolicy,
 };
 use tollgate_redis::{LocalCache, RedisRevocationStore, RedisSessionStore, redis};
-use tollgate_session::{Issuer, SessionManager, cleanup::CleanupTask};
+use tollgate_session::{CleanupTask, Issuer, SessionManager};
 
 use crate::{
     config::{Config, StartError, redact_url},

@@ -10,8 +10,8 @@ use tollgate::revocation::{
 };
 use tollgate_redis::{RedisRevocationStore, RedisSessionStore};
 use tollgate_session::{
-    ClaimsError, ClaimsSource, Session, SessionStore,
-    store::{PostgresSessionStore, RotateOutcome, Rotation, SessionStoreError, SqliteSessionStore},
+    ClaimsError, ClaimsSource, PostgresSessionStore, RotateOutcome, Rotation, Session,
+    SessionStore, SessionStoreError, SqliteSessionStore,
 };
 
 use crate::{

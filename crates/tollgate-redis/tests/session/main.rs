@@ -9,7 +9,7 @@ mod support;
 use redis::AsyncCommands;
 use support::{redis, unique_prefix};
 use tollgate_redis::RedisSessionStore;
-use tollgate_session::{Session, SessionStore, store::SessionStoreErrorKind, suite};
+use tollgate_session::{Session, SessionStore, SessionStoreErrorKind, suite};
 
 fn store(client: redis::Client, prefix: &str) -> RedisSessionStore {
     RedisSessionStore::builder(client)

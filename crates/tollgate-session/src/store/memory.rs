@@ -10,7 +10,7 @@ use std::{
 use super::{
     Decision, Kept, RotateOutcome, Rotation, SessionStore, SessionStoreError, SessionStoreErrorKind,
 };
-use crate::Session;
+use crate::session::Session;
 
 /// A session store in this process's memory: for one instance, tests and development.
 ///
@@ -19,7 +19,7 @@ use crate::Session;
 /// operation takes one short lock, so [`rotate`](SessionStore::rotate) is atomic. Cloning the
 /// handle is cheap and shares the sessions.
 ///
-/// See the [module docs](crate::store) for an example.
+/// See [`SessionStore`](crate::SessionStore) for an example.
 #[derive(Clone, Default)]
 pub struct MemorySessionStore {
     inner: Arc<Mutex<Inner>>,

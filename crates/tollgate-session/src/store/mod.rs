@@ -1,34 +1,6 @@
 //! Session stores: the [`SessionStore`] trait, the in-memory store and, with the `sqlite` and
 //! `postgres` features, the SQL stores. The Redis store is in `tollgate-redis` (feature
 //! `session`).
-//!
-//! The one step that must be atomic is [`SessionStore::rotate`]: it checks that the presented
-//! refresh token is the session's current one and records its successor in one step, so that
-//! of many concurrent refreshes of one token exactly one wins. Every store passes the same
-//! behaviour suite (feature `test-suite`, [`suite`](crate::suite)).
-//!
-//! ```
-//! use tollgate_session::{MemorySessionStore, Session, SessionStore, store::{Rotation, RotateOutcome}};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), tollgate_session::store::SessionStoreError> {
-//! let store = MemorySessionStore::new();
-//! store.create(&Session {
-//!     id: "s1".into(), subject: "42".into(), device_info: None, ip_address: None,
-//!     user_agent: None, created_at: 1_000, last_activity: 1_000, expires_at: 9_000,
-//!     idle_expires_at: None, refresh_jti: "r1".into(), active: true,
-//! }).await?;
-//!
-//! // The current token is spent once...
-//! let outcome = store.rotate(&Rotation::new("s1", "r1", "r2", 1_100)).await?;
-//! assert!(matches!(outcome, RotateOutcome::Rotated(_)));
-//! // ...and presenting it again ends the session.
-//! let outcome = store.rotate(&Rotation::new("s1", "r1", "r3", 1_200)).await?;
-//! assert!(matches!(outcome, RotateOutcome::Reused(_)));
-//! assert!(!store.get("s1").await?.expect("ended sessions are kept").active);
-//! # Ok(())
-//! # }
-//! ```
 
 mod memory;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -42,7 +14,7 @@ pub use sql::SqliteSessionStore;
 
 use std::{error::Error as StdError, fmt, future::Future, sync::Arc};
 
-use crate::Session;
+use crate::session::Session;
 
 /// Where sessions live.
 ///
@@ -60,6 +32,34 @@ use crate::Session;
 ///   oldest first (by `created_at`, then `id`).
 ///
 /// The behaviour suite in [`suite`](crate::suite) (feature `test-suite`) checks all of this.
+///
+/// The one step that must be atomic is [`SessionStore::rotate`]: it checks that the presented
+/// refresh token is the session's current one and records its successor in one step, so that
+/// of many concurrent refreshes of one token exactly one wins. Every store passes the same
+/// behaviour suite (feature `test-suite`, [`suite`](crate::suite)).
+///
+/// ```
+/// use tollgate_session::{MemorySessionStore, Session, SessionStore, Rotation, RotateOutcome};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tollgate_session::SessionStoreError> {
+/// let store = MemorySessionStore::new();
+/// store.create(&Session {
+///     id: "s1".into(), subject: "42".into(), device_info: None, ip_address: None,
+///     user_agent: None, created_at: 1_000, last_activity: 1_000, expires_at: 9_000,
+///     idle_expires_at: None, refresh_jti: "r1".into(), active: true,
+/// }).await?;
+///
+/// // The current token is spent once...
+/// let outcome = store.rotate(&Rotation::new("s1", "r1", "r2", 1_100)).await?;
+/// assert!(matches!(outcome, RotateOutcome::Rotated(_)));
+/// // ...and presenting it again ends the session.
+/// let outcome = store.rotate(&Rotation::new("s1", "r1", "r3", 1_200)).await?;
+/// assert!(matches!(outcome, RotateOutcome::Reused(_)));
+/// assert!(!store.get("s1").await?.expect("ended sessions are kept").active);
+/// # Ok(())
+/// # }
+/// ```
 pub trait SessionStore: Clone + Send + Sync + 'static {
     /// Store a new session.
     ///
@@ -137,7 +137,7 @@ pub trait SessionStore: Clone + Send + Sync + 'static {
 /// One refresh, as asked of [`SessionStore::rotate`].
 ///
 /// ```
-/// use tollgate_session::store::Rotation;
+/// use tollgate_session::Rotation;
 ///
 /// let rotation = Rotation::new("sid", "spent-jti", "next-jti", 1_000)
 ///     .idle_expires_at(Some(1_900))

@@ -16,7 +16,7 @@ use sqlx::Row;
 use super::{
     Decision, Kept, RotateOutcome, Rotation, SessionStoreError, SessionStoreErrorKind, decide,
 };
-use crate::Session;
+use crate::session::Session;
 
 macro_rules! columns {
     () => {
@@ -323,12 +323,12 @@ sql_store!(
     ///
     /// For one instance, or several sharing the database file on one host. Open the pool with
     /// a busy timeout (sqlx's default is 5 seconds) so that concurrent writers wait for each
-    /// other; WAL journal mode is recommended. See the [module docs](crate::store) for the
+    /// other; WAL journal mode is recommended. See [`SessionStore`](crate::SessionStore) for the
     /// contract.
     ///
     /// ```
     /// use sqlx::sqlite::SqlitePoolOptions;
-    /// use tollgate_session::{SessionStore, store::SqliteSessionStore};
+    /// use tollgate_session::{SessionStore, SqliteSessionStore};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -351,12 +351,12 @@ sql_store!(
     /// A session store in PostgreSQL, through sqlx (feature `postgres`).
     ///
     /// Shared by any number of instances. The table lives in the connection's `search_path`
-    /// (set it to use a dedicated schema). See the [module docs](crate::store) for the
+    /// (set it to use a dedicated schema). See [`SessionStore`](crate::SessionStore) for the
     /// contract.
     ///
     /// ```no_run
     /// use sqlx::PgPool;
-    /// use tollgate_session::store::PostgresSessionStore;
+    /// use tollgate_session::PostgresSessionStore;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

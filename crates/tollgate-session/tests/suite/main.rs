@@ -17,7 +17,7 @@ async fn sqlite_store_passes_the_suite() {
     use std::str::FromStr;
 
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-    use tollgate_session::store::SqliteSessionStore;
+    use tollgate_session::SqliteSessionStore;
 
     let path = std::env::temp_dir().join(format!(
         "tollgate-session-suite-{}-{}.db",
@@ -51,7 +51,7 @@ async fn sqlite_store_passes_the_suite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_store_passes_the_suite() {
     use sqlx::{Executor, postgres::PgPoolOptions};
-    use tollgate_session::store::PostgresSessionStore;
+    use tollgate_session::PostgresSessionStore;
 
     let url = std::env::var("TOLLGATE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());

@@ -12,7 +12,10 @@ use http_body_util::{BodyExt, Full};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
 use super::{layer::RequirePolicyLayer, *};
-use crate::{AuthError, AuthErrorKind, Claims, ConfigError, StandardClaims};
+use crate::{
+    claims::{Claims, StandardClaims},
+    error::{AuthError, AuthErrorKind, ConfigError},
+};
 
 /// A token's claims, written compactly.
 #[derive(Default, Clone)]

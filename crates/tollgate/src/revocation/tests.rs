@@ -19,7 +19,10 @@ use http_body_util::{BodyExt, Full};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
 use super::{layer::RevocationLayer, *};
-use crate::{AuthError, AuthErrorKind, Claims, StandardClaims};
+use crate::{
+    claims::{Claims, StandardClaims},
+    error::{AuthError, AuthErrorKind},
+};
 
 const EXP: i64 = 4_000_000_000;
 

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod customers;
+pub mod health;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

@@ -496,7 +496,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_the_contract() {
+    fn defaults_are_the_documented_ones() {
         let config = Config::from_args(["crm"]).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://crm.db?mode=rwc");

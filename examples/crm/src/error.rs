@@ -255,7 +255,7 @@ impl From<tollgate::revocation::RevocationStoreError> for ApiError {
 }
 
 /// A JSON body: any syntax error, missing field or wrong type is a 400 problem (axum's
-/// `Json` answers 422 for the last two, which the contract reserves for validation).
+/// `Json` answers 422 for the last two, which this API reserves for validation).
 ///
 /// A body with a `content-type` other than JSON is a 415; a body without one is read as JSON.
 #[derive(Debug, Clone, Copy, Default)]

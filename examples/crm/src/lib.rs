@@ -6,8 +6,8 @@
 //! cargo run --release -p crm
 //! ```
 //!
-//! and it listens on `127.0.0.1:8080` with a SQLite file `crm.db`. The HTTP contract is
-//! `shared/specs/crm-api.md`; `examples/crm/README.md` has the configuration and a curl
+//! and it listens on `127.0.0.1:8080` with a SQLite file `crm.db`. `examples/crm/README.md`
+//! documents the HTTP API (every route, error code and flag), the configuration and a curl
 //! walk-through.
 //!
 //! # Structure
@@ -48,7 +48,7 @@ pub use state::AppState;
 
 use routes::{admin, auth, customers, health};
 
-/// The router of the whole contract.
+/// The router of the whole API.
 pub fn app(state: AppState) -> Router {
     let layers = state.layers.clone();
     let sensitive = layers.revocation.clone();
@@ -66,7 +66,7 @@ pub fn app(state: AppState) -> Router {
 
     // Every route below needs a valid access token: `route_layer`, so that a request for an
     // unknown path is still answered 404 rather than 401. On each route: verify, then
-    // revocation (sensitive routes, the `S` of the contract), then the permission.
+    // revocation (the routes the README marks sensitive), then the permission.
     let protected = Router::new()
         .route("/api/auth/me", get(auth::me))
         .route(

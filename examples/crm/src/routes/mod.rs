@@ -1,4 +1,4 @@
-//! The routes of the contract, and the extractors they share.
+//! The routes of the API, and the extractors they share.
 
 pub mod admin;
 pub mod auth;

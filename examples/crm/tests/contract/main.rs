@@ -1,7 +1,7 @@
-//! The HTTP contract of `shared/specs/crm-api.md`, route by route with the failures it lists,
-//! over real HTTP, on every backend: SQLite, SQLite + Redis, PostgreSQL, PostgreSQL + Redis
+//! The HTTP API as the README documents it, route by route with the failures it lists, over
+//! real HTTP, on every backend: SQLite, SQLite + Redis, PostgreSQL, PostgreSQL + Redis
 //! (PostgreSQL when `TOLLGATE_TEST_DATABASE_URL` is set; Redis from `TOLLGATE_TEST_REDIS_URL`
-//! or a private `redis-server`).
+//! or a private `redis-server`). One module per area of the API.
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -46,7 +46,7 @@ pub use error::ApiError;
 pub use server::{serve, shutdown_signal};
 pub use state::AppState;
 
-use routes::{admin, auth, customers, health};
+use routes::{admin, auth, customers, health, jwks};
 
 /// The router of the whole API.
 pub fn app(state: AppState) -> Router {
@@ -57,7 +57,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health::check))
         .route(
             "/.well-known/jwks.json",
-            get(state.sessions.issuer().jwks_handler()),
+            jwks::route(state.sessions.issuer()),
         )
         .route("/api/auth/register", post(auth::register))
         .route("/api/auth/login", post(auth::login))

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod customers;
 pub mod health;
+pub mod jwks;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

@@ -17,9 +17,9 @@ async fn health_jwks_and_unknown_routes(env: Env) {
     assert_eq!(health.body, json!({"status": "ok"}));
 
     // HS256 (the generated secret): nothing to publish.
-    app.get("/.well-known/jwks.json", None)
-        .await
-        .assert_problem(404);
+    let jwks = app.get("/.well-known/jwks.json", None).await;
+    jwks.assert_problem(404);
+    assert_eq!(jwks.body["code"], "not_found", "{}", jwks.text);
 
     app.get("/nope", None).await.assert_problem(404);
     // An unknown route under the protected prefix is 404, not 401 (route_layer).

@@ -166,6 +166,17 @@ impl ApiError {
         error
     }
 
+    /// 503 with `Retry-After`: the revocation store cannot answer a check. The code and
+    /// detail are those the `RevocationLayer` answers with on sensitive routes
+    /// (`revocation_store_unavailable`). The cause is logged, not sent.
+    pub fn revocation_store_unavailable(source: &dyn StdError) -> Self {
+        tracing::error!(error = %source, "revocation store unavailable");
+        let kind = AuthErrorKind::StoreUnavailable;
+        let mut error = Self::new(kind.status(), kind.code(), kind.description());
+        error.retry_after = Some(1);
+        error
+    }
+
     /// 500: a bug or an unexpected failure. The cause is logged, not sent.
     pub fn internal(source: &dyn StdError) -> Self {
         tracing::error!(error = %source, "internal error");

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::support::{self, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,6 +59,17 @@ async fn revocation_failure_open_and_closed() {
     assert_eq!(unavailable.body["code"], "revocation_store_unavailable");
     assert!(!unavailable.header("retry-after").is_empty());
     assert_eq!(open.delete(path, Some(&user.access)).await.status, 404);
+    // Token verification asks the same store, and answers its outage with the same code.
+    let token = json!({"token": user.access});
+    let unavailable = closed
+        .post("/api/auth/token/verify", None, token.clone())
+        .await;
+    unavailable.assert_problem(503);
+    assert_eq!(unavailable.body["code"], "revocation_store_unavailable");
+    assert!(!unavailable.header("retry-after").is_empty());
+    let verified = open.post("/api/auth/token/verify", None, token).await;
+    assert_eq!(verified.status, 200, "{}", verified.text);
+    assert_eq!(verified.body["valid"], true);
     // Non-sensitive routes do not ask the store.
     assert_eq!(
         closed.get("/api/auth/me", Some(&user.access)).await.status,

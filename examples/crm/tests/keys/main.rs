@@ -79,3 +79,16 @@ fn a_bad_key_file_names_its_flag() {
     let not_a_key = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     assert_one_line(&run(&["--jwt-private-key", not_a_key]), "--jwt-private-key");
 }
+
+#[test]
+fn a_short_rsa_key_is_refused_naming_its_size() {
+    for file in ["rsa1024.pem", "rsa1024-pkcs8.pem"] {
+        let key = fixture(file);
+        let line = assert_one_line(&run(&["--jwt-private-key", &key]), "--jwt-private-key");
+        assert!(
+            line.contains("1024 bits") && line.contains("2048"),
+            "{file}: {line}"
+        );
+        assert!(!line.contains("not an RSA"), "{file}: {line}");
+    }
+}

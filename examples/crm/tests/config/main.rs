@@ -1,11 +1,12 @@
-//! Bad configuration: the compiled `crm` exits non-zero with one line naming the flag.
+//! Start-up of the compiled `crm`: bad configuration exits non-zero with one line naming the
+//! flag (or `CRM_LOG`).
 
 #[path = "../support/mod.rs"]
 mod support;
 
 use std::{net::TcpListener, process::Command, time::Duration};
 
-use support::process::{assert_one_line, run, temp_db};
+use support::process::{assert_one_line, run, run_in, temp_db, temp_dir};
 
 #[test]
 fn an_unparsable_duration_is_refused() {
@@ -139,4 +140,16 @@ fn help_and_version_exit_zero() {
         .output()
         .unwrap();
     assert!(output.status.success());
+}
+
+#[test]
+fn an_invalid_crm_log_is_refused() {
+    let dir = temp_dir();
+    for filter in ["info,tollgate=loud", "crm=verbose"] {
+        let output = run_in(&dir, &[], &[("CRM_LOG", filter)]);
+        let line = assert_one_line(&output, "CRM_LOG");
+        assert!(line.contains(filter), "{line}");
+        assert_eq!(output.status.code(), Some(2), "{line}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -20,15 +20,16 @@ const GENERATED_SECRET: &str = "jwt_hs256_secret";
 /// The shortest RSA key accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
 
-/// Build the signing key `signing` describes.
+/// The signing key a flag gives (`--jwt-secret`, `--jwt-private-key`), read before the
+/// database is opened; `None` for the generated secret, which lives in the database (see
+/// [`generated_key`]).
 ///
 /// # Errors
 ///
-/// A [`StartError`] naming `--jwt-secret` or `--jwt-private-key`, or `--database-url` when the
-/// generated secret cannot be read or kept.
-pub async fn signing_key(signing: &Signing, db: &Db) -> Result<SigningKey, StartError> {
+/// A [`StartError`] naming `--jwt-secret` or `--jwt-private-key`.
+pub async fn given_key(signing: &Signing) -> Result<Option<SigningKey>, StartError> {
     match signing {
-        Signing::Secret(secret) => hmac_key(secret, "--jwt-secret"),
+        Signing::Secret(secret) => hmac_key(secret, "--jwt-secret").map(Some),
         Signing::PrivateKey(path) => {
             let pem = tokio::fs::read(path).await.map_err(|error| {
                 StartError::flag(
@@ -36,32 +37,39 @@ pub async fn signing_key(signing: &Signing, db: &Db) -> Result<SigningKey, Start
                     format!("cannot read {}: {error}", path.display()),
                 )
             })?;
-            from_pem(&pem).map_err(|reason| {
+            from_pem(&pem).map(Some).map_err(|reason| {
                 StartError::flag("--jwt-private-key", format!("{}: {reason}", path.display()))
             })
         }
-        Signing::Generated => {
-            let mut secret = [0u8; MIN_SECRET_LEN];
-            aws_lc_rs::rand::fill(&mut secret)
-                .map_err(|_| StartError::other("the system's random source failed"))?;
-            let stored = db
-                .setting_or_insert(GENERATED_SECRET, &URL_SAFE_NO_PAD.encode(secret))
-                .await
-                .map_err(|error| {
-                    StartError::flag(
-                        "--database-url",
-                        format!("cannot keep the generated signing secret: {error}"),
-                    )
-                })?;
-            let secret = URL_SAFE_NO_PAD.decode(stored.trim()).map_err(|_| {
-                StartError::flag(
-                    "--database-url",
-                    "the stored signing secret (crm_settings.jwt_hs256_secret) is not base64url",
-                )
-            })?;
-            hmac_key(&secret, "--database-url")
-        }
+        Signing::Generated => Ok(None),
     }
+}
+
+/// The HS256 key of the random secret kept in the database, generated at the first start.
+///
+/// # Errors
+///
+/// A [`StartError`] naming `--database-url` when the generated secret cannot be read or kept.
+pub async fn generated_key(db: &Db) -> Result<SigningKey, StartError> {
+    let mut secret = [0u8; MIN_SECRET_LEN];
+    aws_lc_rs::rand::fill(&mut secret)
+        .map_err(|_| StartError::other("the system's random source failed"))?;
+    let stored = db
+        .setting_or_insert(GENERATED_SECRET, &URL_SAFE_NO_PAD.encode(secret))
+        .await
+        .map_err(|error| {
+            StartError::flag(
+                "--database-url",
+                format!("cannot keep the generated signing secret: {error}"),
+            )
+        })?;
+    let secret = URL_SAFE_NO_PAD.decode(stored.trim()).map_err(|_| {
+        StartError::flag(
+            "--database-url",
+            "the stored signing secret (crm_settings.jwt_hs256_secret) is not base64url",
+        )
+    })?;
+    hmac_key(&secret, "--database-url")
 }
 
 fn hmac_key(secret: &[u8], flag: &'static str) -> Result<SigningKey, StartError> {

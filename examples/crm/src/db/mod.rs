@@ -10,7 +10,13 @@
 //! (`crm_customers`) and `revocations` (`crm_revocations`). This module has the pool, the
 //! migrations and what the tables share.
 
-use std::{borrow::Cow, str::FromStr, time::Duration};
+use std::{
+    borrow::Cow,
+    io::ErrorKind,
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
 
 use futures_like::BoxFuture;
 use sqlx::{
@@ -181,6 +187,38 @@ impl Db {
     }
 }
 
+/// The file a SQLite `url` names, when it does not exist yet (connecting will create it).
+/// `None` for PostgreSQL, an in-memory database, or a file that exists.
+#[must_use]
+pub fn missing_sqlite_file(url: &str) -> Option<PathBuf> {
+    if is_postgres_url(url) || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    let missing = matches!(
+        std::fs::symlink_metadata(path),
+        Err(error) if error.kind() == ErrorKind::NotFound
+    );
+    (missing && !path.as_os_str().is_empty()).then(|| path.to_path_buf())
+}
+
+/// Remove the SQLite database file `path` with its `-wal`, `-shm` and `-journal` files: what
+/// a start that failed had created (see [`missing_sqlite_file`]).
+pub fn remove_sqlite_file(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(error) if error.kind() == ErrorKind::NotFound => {}
+            Err(error) => {
+                tracing::warn!(file = %Path::new(&file).display(), %error, "cannot remove the database file this failed start created");
+            }
+        }
+    }
+}
+
 /// A page of a listing.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
@@ -232,4 +270,28 @@ pub fn unix_now() -> i64 {
 pub fn rfc3339(unix: i64) -> String {
     let time = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).unwrap_or(0));
     humantime::format_rfc3339_seconds(time).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_sqlite_file_is_found_and_removed_with_its_companions() {
+        let dir = std::env::temp_dir().join(format!("crm-db-file-{}", new_id().unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("crm.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        assert_eq!(missing_sqlite_file(&url), Some(path.clone()));
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::write(dir.join(format!("crm.db{suffix}")), b"x").unwrap();
+        }
+        assert_eq!(missing_sqlite_file(&url), None, "the file exists");
+        remove_sqlite_file(&path);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir(&dir).unwrap();
+
+        assert_eq!(missing_sqlite_file("sqlite::memory:"), None);
+        assert_eq!(missing_sqlite_file("postgres://localhost/crm"), None);
+    }
 }

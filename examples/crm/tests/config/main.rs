@@ -1,12 +1,12 @@
 //! Start-up of the compiled `crm`: bad configuration exits non-zero with one line naming the
-//! flag (or `CRM_LOG`).
+//! flag (or `CRM_LOG`) and leaves no database file behind.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 use std::{net::TcpListener, process::Command, time::Duration};
 
-use support::process::{assert_one_line, run, run_in, temp_db, temp_dir};
+use support::process::{assert_one_line, entries, run, run_in, start_and_stop, temp_db, temp_dir};
 
 #[test]
 fn an_unparsable_duration_is_refused() {
@@ -151,5 +151,66 @@ fn an_invalid_crm_log_is_refused() {
         assert!(line.contains(filter), "{line}");
         assert_eq!(output.status.code(), Some(2), "{line}");
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_failed_start_leaves_no_database_file() {
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = format!("redis://127.0.0.1:{closed}/");
+    let not_a_key = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    // What fails, the arguments, the environment.
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case<'_>; 6] = [
+        ("a bad flag", &["--login-rate", "5/week"], &[]),
+        ("a bad CRM_LOG", &[], &[("CRM_LOG", "info,crm=loud")]),
+        ("a port in use", &["--listen", &busy], &[]),
+        (
+            "a missing key file",
+            &["--jwt-private-key", "/nonexistent/key.pem"],
+            &[],
+        ),
+        (
+            "a file that is not a key",
+            &["--jwt-private-key", not_a_key],
+            &[],
+        ),
+        ("an unreachable Redis", &["--redis-url", &unreachable], &[]),
+    ];
+    for (case, args, envs) in cases {
+        // The default database: `crm.db` in the working folder.
+        let dir = temp_dir();
+        let output = run_in(&dir, args, envs);
+        assert!(!output.status.success(), "{case}: started");
+        assert_eq!(
+            entries(&dir),
+            Vec::<String>::new(),
+            "{case}: files left behind; stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn a_failed_start_keeps_an_existing_database() {
+    let dir = temp_dir();
+    start_and_stop(&dir, &[], &[]);
+    let size = std::fs::metadata(dir.join("crm.db")).unwrap().len();
+    assert!(size > 0);
+    let output = run_in(&dir, &["--jwt-private-key", "/nonexistent/key.pem"], &[]);
+    assert_one_line(&output, "--jwt-private-key");
+    assert!(
+        dir.join("crm.db").exists(),
+        "the failed start removed the database"
+    );
+    // And it still serves (the generated secret and the tables are there).
+    start_and_stop(&dir, &[], &[]);
     let _ = std::fs::remove_dir_all(dir);
 }

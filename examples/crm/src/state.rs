@@ -238,6 +238,15 @@ impl AppState {
         if let Some(admin) = &config.admin {
             ensure_superuser(&db, &admin.email, &admin.password).await?;
         }
+        let has_superuser = db.has_superuser().await.map_err(|error| {
+            StartError::flag("--database-url", format!("cannot read the users: {error}"))
+        })?;
+        if !has_superuser {
+            tracing::info!(
+                "no superuser yet: start with --admin-email EMAIL --admin-password PASSWORD \
+                 (or CRM_ADMIN_EMAIL and CRM_ADMIN_PASSWORD) to create the superuser `admin`"
+            );
+        }
 
         let limiter = Arc::new(LoginLimiter::new(config.login_rate));
         limiter.spawn_housekeeping();

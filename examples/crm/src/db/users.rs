@@ -136,6 +136,16 @@ impl Db {
         })
     }
 
+    /// Whether any user is a superuser.
+    pub async fn has_superuser(&self) -> Result<bool, sqlx::Error> {
+        on_db!(self, pool => {
+            let row = sqlx::query("SELECT id FROM crm_users WHERE is_superuser = TRUE LIMIT 1")
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.is_some())
+        })
+    }
+
     /// Make user `id` a superuser with `email`, reinstated.
     pub async fn make_superuser(&self, id: &str, email: &str) -> Result<(), sqlx::Error> {
         on_db!(self, pool => {

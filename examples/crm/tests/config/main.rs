@@ -1,5 +1,6 @@
 //! Start-up of the compiled `crm`: bad configuration exits non-zero with one line naming the
-//! flag (or `CRM_LOG`) and leaves no database file behind.
+//! flag (or `CRM_LOG`) and leaves no database file behind; a start on a database without a
+//! superuser says how to make one.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -212,5 +213,43 @@ fn a_failed_start_keeps_an_existing_database() {
     );
     // And it still serves (the generated secret and the tables are there).
     start_and_stop(&dir, &[], &[]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_start_without_a_superuser_says_how_to_make_one() {
+    let dir = temp_dir();
+    let hints = |log: &str| -> Vec<String> {
+        log.lines()
+            .filter(|line| line.contains("superuser") && line.contains("--admin-email"))
+            .map(str::to_owned)
+            .collect()
+    };
+    // A first start: one hint, at info level, naming the flags and their variables.
+    let log = start_and_stop(&dir, &[], &[]);
+    let first = hints(&log);
+    assert_eq!(first.len(), 1, "{log}");
+    for word in [
+        "INFO",
+        "--admin-password",
+        "CRM_ADMIN_EMAIL",
+        "CRM_ADMIN_PASSWORD",
+    ] {
+        assert!(first[0].contains(word), "{word} not in: {}", first[0]);
+    }
+    // A start that makes the superuser does not give the hint, nor do the starts after it.
+    let log = start_and_stop(
+        &dir,
+        &[
+            "--admin-email",
+            "root@example.com",
+            "--admin-password",
+            "long enough",
+        ],
+        &[],
+    );
+    assert!(hints(&log).is_empty(), "{log}");
+    let log = start_and_stop(&dir, &[], &[]);
+    assert!(hints(&log).is_empty(), "{log}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -4,6 +4,7 @@ use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf, str::FromStr, ti
 
 use clap::{Parser, ValueEnum};
 use tollgate::revocation::FailurePolicy;
+use tracing_subscriber::filter::Targets;
 
 /// The longest token lifetime accepted (the issuer's own bound).
 const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
@@ -11,6 +12,8 @@ const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 const MAX_LEEWAY: Duration = Duration::from_secs(600);
 /// The shortest HS256 secret accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
+/// The environment variable that sets the log filter.
+pub const LOG_ENV: &str = "CRM_LOG";
 
 /// The command line of `crm`. Every flag has an environment variable; see the README's
 /// configuration table.
@@ -426,6 +429,38 @@ pub enum ConfigError {
     Start(StartError),
 }
 
+/// The log filter `CRM_LOG` sets (see [`log_filter`]).
+///
+/// # Errors
+///
+/// A [`StartError`] naming `CRM_LOG` when it is not valid Unicode or does not parse.
+pub fn log_filter_from_env() -> Result<Targets, StartError> {
+    match std::env::var(LOG_ENV) {
+        Ok(spec) => log_filter(Some(&spec)),
+        Err(std::env::VarError::NotPresent) => log_filter(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(StartError::flag(LOG_ENV, "the filter is not valid Unicode"))
+        }
+    }
+}
+
+/// The log filter: `spec`, as `CRM_LOG` gives it (`debug`, `info,tollgate=debug`), or, when it
+/// is unset or empty, `info` with `sqlx` at `warn`.
+///
+/// # Errors
+///
+/// A [`StartError`] naming `CRM_LOG` when `spec` does not parse.
+pub fn log_filter(spec: Option<&str>) -> Result<Targets, StartError> {
+    match spec.map(str::trim).filter(|spec| !spec.is_empty()) {
+        Some(spec) => spec.parse::<Targets>().map_err(|error| {
+            StartError::flag(LOG_ENV, format!("invalid log filter `{spec}`: {error}"))
+        }),
+        None => Ok(Targets::new()
+            .with_default(tracing::Level::INFO)
+            .with_target("sqlx", tracing::Level::WARN)),
+    }
+}
+
 pub(crate) fn is_sqlite_url(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
@@ -496,7 +531,23 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_the_contract() {
+    fn log_filters_parse_or_name_crm_log() {
+        assert!(log_filter(None).is_ok());
+        assert!(log_filter(Some("  ")).is_ok());
+        assert!(log_filter(Some("debug")).is_ok());
+        assert!(log_filter(Some("info,tollgate=debug")).is_ok());
+        let error = log_filter(Some("info,tollgate=loud")).unwrap_err();
+        assert_eq!(error.flag_name(), Some("CRM_LOG"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("CRM_LOG: invalid log filter `info,tollgate=loud`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
         let config = Config::from_args(["crm"]).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://crm.db?mode=rwc");

@@ -72,6 +72,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such route")
     }
 
+    /// 404 for `/.well-known/jwks.json` when the issuer has no public key to publish (it
+    /// signs with a shared secret).
+    pub fn no_public_keys() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this issuer signs with a shared secret and publishes no keys",
+        )
+    }
+
     /// 405 for a known route and another method.
     pub fn method_not_allowed() -> Self {
         Self::new(
@@ -152,6 +162,17 @@ impl ApiError {
             "unavailable",
             format!("the {what} is unavailable: retry later"),
         );
+        error.retry_after = Some(1);
+        error
+    }
+
+    /// 503 with `Retry-After`: the revocation store cannot answer a check. The code and
+    /// detail are those the `RevocationLayer` answers with on sensitive routes
+    /// (`revocation_store_unavailable`). The cause is logged, not sent.
+    pub fn revocation_store_unavailable(source: &dyn StdError) -> Self {
+        tracing::error!(error = %source, "revocation store unavailable");
+        let kind = AuthErrorKind::StoreUnavailable;
+        let mut error = Self::new(kind.status(), kind.code(), kind.description());
         error.retry_after = Some(1);
         error
     }
@@ -255,7 +276,7 @@ impl From<tollgate::revocation::RevocationStoreError> for ApiError {
 }
 
 /// A JSON body: any syntax error, missing field or wrong type is a 400 problem (axum's
-/// `Json` answers 422 for the last two, which the contract reserves for validation).
+/// `Json` answers 422 for the last two, which this API reserves for validation).
 ///
 /// A body with a `content-type` other than JSON is a 415; a body without one is read as JSON.
 #[derive(Debug, Clone, Copy, Default)]

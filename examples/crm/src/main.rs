@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Flags and environment variables: `crm --help` or `examples/crm/README.md`. Logs go to
-//! stderr; set `CRM_LOG` (e.g. `CRM_LOG=debug` or `CRM_LOG=info,tollgate=debug`) for more.
+//! stderr; set `CRM_LOG` (e.g. `CRM_LOG=debug` or `CRM_LOG=info,tollgate=debug`) for more (a
+//! filter that does not parse stops the start, like a bad flag).
 
 use std::process::ExitCode;
 
@@ -32,7 +33,14 @@ fn main() -> ExitCode {
         }
     };
 
-    init_tracing();
+    let filter = match crm::config::log_filter_from_env() {
+        Ok(filter) => filter,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(filter);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -95,15 +103,7 @@ async fn run(config: Config) -> ExitCode {
     }
 }
 
-fn init_tracing() {
-    let filter = std::env::var("CRM_LOG")
-        .ok()
-        .and_then(|spec| spec.parse::<Targets>().ok())
-        .unwrap_or_else(|| {
-            Targets::new()
-                .with_default(tracing::Level::INFO)
-                .with_target("sqlx", tracing::Level::WARN)
-        });
+fn init_tracing(filter: Targets) {
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(filter)

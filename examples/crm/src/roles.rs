@@ -1,4 +1,4 @@
-//! The roles of the contract and the permissions they grant.
+//! The roles and the permissions they grant (the README's roles table).
 
 use std::fmt;
 
@@ -123,7 +123,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_roles_table_of_the_contract() {
+    fn the_roles_table_of_the_readme() {
         assert_eq!(permissions(&[Role::Admin], false), ["*:*"]);
         assert_eq!(
             permissions(&[Role::Manager], false),

@@ -9,11 +9,11 @@ use tollgate::{
     revocation::FailurePolicy,
 };
 use tollgate_redis::{LocalCache, RedisRevocationStore, RedisSessionStore, redis};
-use tollgate_session::{CleanupTask, Issuer, SessionManager};
+use tollgate_session::{CleanupTask, Issuer, SessionManager, SigningKey};
 
 use crate::{
     config::{Config, StartError, redact_url},
-    db::{Db, NewUser, unix_now},
+    db::{self, Db, NewUser, unix_now},
     keys,
     limit::LoginLimiter,
     password,
@@ -150,17 +150,52 @@ impl AppState {
     /// Connect the stores, run the migrations, prepare the keys and the superuser: everything
     /// the app needs, checked at start.
     ///
+    /// What needs no database is checked first (a key file, Redis), so that a start that fails
+    /// there does not create a SQLite database file; a file this start creates is removed if
+    /// the start fails after all.
+    ///
     /// # Errors
     ///
     /// A [`StartError`] naming the flag whose value does not work (an unreachable database or
     /// Redis, an unreadable key file, ...).
     pub async fn build(config: &Config) -> Result<Self, StartError> {
-        let db = Db::connect(&config.database_url).await?;
+        let key = keys::given_key(&config.signing).await?;
+        let redis = match &config.redis_url {
+            Some(url) => Some(redis_stores(url, config).await?),
+            None => None,
+        };
+        let new_file = db::missing_sqlite_file(&config.database_url);
+        let built = match Db::connect(&config.database_url).await {
+            Ok(db) => match Self::build_on(config, &db, key, redis).await {
+                Ok(state) => Ok(state),
+                Err(error) => {
+                    db.close().await;
+                    Err(error)
+                }
+            },
+            Err(error) => Err(error),
+        };
+        if built.is_err()
+            && let Some(path) = &new_file
+        {
+            db::remove_sqlite_file(path);
+        }
+        built
+    }
+
+    /// The rest of [`AppState::build`], on the database `db`, with the key given by a flag
+    /// (`None`: the generated secret kept in the database) and the Redis stores, if any.
+    async fn build_on(
+        config: &Config,
+        db: &Db,
+        key: Option<SigningKey>,
+        redis: Option<(RedisRevocationStore, RedisSessionStore)>,
+    ) -> Result<Self, StartError> {
+        let db = db.clone();
         db.migrate().await?;
 
-        let (revocations, session_store) = match &config.redis_url {
-            Some(url) => {
-                let (revocations, sessions) = redis_stores(url, config).await?;
+        let (revocations, session_store) = match redis {
+            Some((revocations, sessions)) => {
                 (Revocations::Redis(revocations), Sessions::Redis(sessions))
             }
             None => (
@@ -176,7 +211,10 @@ impl AppState {
             ),
         };
 
-        let key = keys::signing_key(&config.signing, &db).await?;
+        let key = match key {
+            Some(key) => key,
+            None => keys::generated_key(&db).await?,
+        };
         let issuer = Issuer::new(config.issuer.clone(), config.audience.clone(), key)
             .access_ttl(config.access_ttl)
             .map_err(|e| StartError::flag("--access-ttl", e.to_string()))?
@@ -202,6 +240,15 @@ impl AppState {
 
         if let Some(admin) = &config.admin {
             ensure_superuser(&db, &admin.email, &admin.password).await?;
+        }
+        let has_superuser = db.has_superuser().await.map_err(|error| {
+            StartError::flag("--database-url", format!("cannot read the users: {error}"))
+        })?;
+        if !has_superuser {
+            tracing::info!(
+                "no superuser yet: start with --admin-email EMAIL --admin-password PASSWORD \
+                 (or CRM_ADMIN_EMAIL and CRM_ADMIN_PASSWORD) to create the superuser `admin`"
+            );
         }
 
         let limiter = Arc::new(LoginLimiter::new(config.login_rate));

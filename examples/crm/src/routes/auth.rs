@@ -270,7 +270,7 @@ pub async fn verify(
             tracing::warn!(%error, "revocation store unavailable: token verification fails open");
             RevocationStatus::Active
         }
-        Err(error) => return Err(error.into()),
+        Err(error) => return Err(ApiError::revocation_store_unavailable(&error)),
     };
     let refused = match status {
         RevocationStatus::Revoked => Some(AuthErrorKind::Revoked),

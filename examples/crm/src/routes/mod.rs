@@ -1,8 +1,10 @@
-//! The routes of the contract, and the extractors they share.
+//! The routes of the API, and the extractors they share.
 
 pub mod admin;
 pub mod auth;
 pub mod customers;
+pub mod health;
+pub mod jwks;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

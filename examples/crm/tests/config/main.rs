@@ -1,63 +1,13 @@
-//! Bad configuration: the compiled `crm` exits non-zero with one line naming the flag.
+//! Start-up of the compiled `crm`: bad configuration exits non-zero with one line naming the
+//! flag (or `CRM_LOG`) and leaves no database file behind; a start on a database without a
+//! superuser says how to make one.
 
-use std::{
-    net::TcpListener,
-    process::{Command, Output, Stdio},
-    time::Duration,
-};
+#[path = "../support/mod.rs"]
+mod support;
 
-fn temp_db() -> (std::path::PathBuf, String) {
-    let dir = std::env::temp_dir().join(format!(
-        "crm-config-test-{}-{:?}",
-        std::process::id(),
-        std::time::Instant::now()
-    ));
-    let dir = std::path::PathBuf::from(dir.to_string_lossy().replace(
-        |c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '-',
-        "-",
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("crm.db").display());
-    (dir, url)
-}
+use std::{net::TcpListener, process::Command, time::Duration};
 
-fn run(args: &[&str]) -> Output {
-    let (dir, url) = temp_db();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_crm"));
-    command.args(["--database-url", &url]);
-    // The server binds before it checks the rest: a free port each, so that parallel tests
-    // (and a crm running on 8080) never meet on the default address.
-    if !args.contains(&"--listen") {
-        command.args(["--listen", "127.0.0.1:0"]);
-    }
-    let output = command
-        .args(args)
-        .env_remove("CRM_JWT_SECRET")
-        .env_remove("CRM_REDIS_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(dir);
-    output
-}
-
-/// The process failed, and printed exactly one line on stderr that names `flag`.
-#[track_caller]
-fn assert_one_line(output: &Output, flag: &str) -> String {
-    assert!(!output.status.success(), "exited with {:?}", output.status);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .collect();
-    assert_eq!(lines.len(), 1, "expected one line, got:\n{stderr}");
-    assert!(
-        lines[0].contains(flag),
-        "`{flag}` not named in: {}",
-        lines[0]
-    );
-    lines[0].to_owned()
-}
+use support::process::{assert_one_line, entries, run, run_in, start_and_stop, temp_db, temp_dir};
 
 #[test]
 fn an_unparsable_duration_is_refused() {
@@ -120,12 +70,6 @@ fn other_bad_values_name_their_flag() {
     );
     assert_one_line(&run(&["--listen", "localhost"]), "--listen");
     assert_one_line(&run(&["--issuer", ""]), "--issuer");
-    assert_one_line(
-        &run(&["--jwt-private-key", "/nonexistent/key.pem"]),
-        "--jwt-private-key",
-    );
-    let not_a_key = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
-    assert_one_line(&run(&["--jwt-private-key", not_a_key]), "--jwt-private-key");
     assert_one_line(
         &run(&[
             "--admin-email",
@@ -197,4 +141,115 @@ fn help_and_version_exit_zero() {
         .output()
         .unwrap();
     assert!(output.status.success());
+}
+
+#[test]
+fn an_invalid_crm_log_is_refused() {
+    let dir = temp_dir();
+    for filter in ["info,tollgate=loud", "crm=verbose"] {
+        let output = run_in(&dir, &[], &[("CRM_LOG", filter)]);
+        let line = assert_one_line(&output, "CRM_LOG");
+        assert!(line.contains(filter), "{line}");
+        assert_eq!(output.status.code(), Some(2), "{line}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_failed_start_leaves_no_database_file() {
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = format!("redis://127.0.0.1:{closed}/");
+    let not_a_key = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    // What fails, the arguments, the environment.
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case<'_>; 6] = [
+        ("a bad flag", &["--login-rate", "5/week"], &[]),
+        ("a bad CRM_LOG", &[], &[("CRM_LOG", "info,crm=loud")]),
+        ("a port in use", &["--listen", &busy], &[]),
+        (
+            "a missing key file",
+            &["--jwt-private-key", "/nonexistent/key.pem"],
+            &[],
+        ),
+        (
+            "a file that is not a key",
+            &["--jwt-private-key", not_a_key],
+            &[],
+        ),
+        ("an unreachable Redis", &["--redis-url", &unreachable], &[]),
+    ];
+    for (case, args, envs) in cases {
+        // The default database: `crm.db` in the working folder.
+        let dir = temp_dir();
+        let output = run_in(&dir, args, envs);
+        assert!(!output.status.success(), "{case}: started");
+        assert_eq!(
+            entries(&dir),
+            Vec::<String>::new(),
+            "{case}: files left behind; stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn a_failed_start_keeps_an_existing_database() {
+    let dir = temp_dir();
+    start_and_stop(&dir, &[], &[]);
+    let size = std::fs::metadata(dir.join("crm.db")).unwrap().len();
+    assert!(size > 0);
+    let output = run_in(&dir, &["--jwt-private-key", "/nonexistent/key.pem"], &[]);
+    assert_one_line(&output, "--jwt-private-key");
+    assert!(
+        dir.join("crm.db").exists(),
+        "the failed start removed the database"
+    );
+    // And it still serves (the generated secret and the tables are there).
+    start_and_stop(&dir, &[], &[]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_start_without_a_superuser_says_how_to_make_one() {
+    let dir = temp_dir();
+    let hints = |log: &str| -> Vec<String> {
+        log.lines()
+            .filter(|line| line.contains("superuser") && line.contains("--admin-email"))
+            .map(str::to_owned)
+            .collect()
+    };
+    // A first start: one hint, at info level, naming the flags and their variables.
+    let log = start_and_stop(&dir, &[], &[]);
+    let first = hints(&log);
+    assert_eq!(first.len(), 1, "{log}");
+    for word in [
+        "INFO",
+        "--admin-password",
+        "CRM_ADMIN_EMAIL",
+        "CRM_ADMIN_PASSWORD",
+    ] {
+        assert!(first[0].contains(word), "{word} not in: {}", first[0]);
+    }
+    // A start that makes the superuser does not give the hint, nor do the starts after it.
+    let log = start_and_stop(
+        &dir,
+        &[
+            "--admin-email",
+            "root@example.com",
+            "--admin-password",
+            "long enough",
+        ],
+        &[],
+    );
+    assert!(hints(&log).is_empty(), "{log}");
+    let log = start_and_stop(&dir, &[], &[]);
+    assert!(hints(&log).is_empty(), "{log}");
+    let _ = std::fs::remove_dir_all(dir);
 }

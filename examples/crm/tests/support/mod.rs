@@ -1,7 +1,10 @@
 //! Test support: real databases (a temporary SQLite file; PostgreSQL in a fresh schema when
 //! `TOLLGATE_TEST_DATABASE_URL` is set), real Redis (`TOLLGATE_TEST_REDIS_URL`, else a
-//! private `redis-server`), and the app served over real HTTP on 127.0.0.1:0.
+//! private `redis-server`), the app served over real HTTP on 127.0.0.1:0, and (in
+//! [`process`]) the compiled binary run to its end.
 #![allow(dead_code, unreachable_pub)]
+
+pub mod process;
 
 use std::{
     hash::{BuildHasher, RandomState},

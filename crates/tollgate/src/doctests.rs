@@ -11,3 +11,7 @@ struct WorkspaceReadme;
 #[cfg(all(feature = "axum", feature = "tonic", feature = "memory-store"))]
 #[doc = include_str!("../../../docs/policy.md")]
 struct Policy;
+
+#[cfg(all(feature = "axum", feature = "tonic", feature = "memory-store"))]
+#[doc = include_str!("../../../docs/revocation.md")]
+struct Revocation;

@@ -8,6 +8,10 @@ struct CrateReadme;
 #[doc = include_str!("../../../README.md")]
 struct WorkspaceReadme;
 
+#[cfg(feature = "jwks-remote")]
+#[doc = include_str!("../../../docs/jwks.md")]
+struct Jwks;
+
 #[cfg(all(feature = "axum", feature = "tonic", feature = "memory-store"))]
 #[doc = include_str!("../../../docs/policy.md")]
 struct Policy;
@@ -15,3 +19,9 @@ struct Policy;
 #[cfg(all(feature = "axum", feature = "tonic", feature = "memory-store"))]
 #[doc = include_str!("../../../docs/revocation.md")]
 struct Revocation;
+
+#[doc = include_str!("../../../docs/security.md")]
+struct Security;
+
+#[doc = include_str!("../../../docs/performance.md")]
+struct Performance;

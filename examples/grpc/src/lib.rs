@@ -21,6 +21,8 @@ pub mod proto {
 }
 
 mod directory;
+#[cfg(doctest)]
+mod doctests;
 mod router;
 
 pub use directory::Directory;

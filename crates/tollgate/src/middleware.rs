@@ -221,17 +221,14 @@ where
     }
 }
 
-/// Log a refusal, render it with the layer's responder, and put the error into the response
-/// extensions. The one place where a layer's rejection becomes a response.
+/// Log a refusal and render it. The one place where a layer's rejection becomes a response.
 fn render<C: LayerConfig + ?Sized, B>(
     config: &C,
     rejection: Rejection,
 ) -> Response<ResponseBody<B>> {
     let Rejection { error, headers } = rejection;
     error.log(C::LAYER);
-    let (mut parts, body) = config.responder().respond(&error, &headers).into_parts();
-    parts.extensions.insert(error);
-    Response::from_parts(parts, ResponseBody::rejection(body))
+    respond(config, error, &headers)
 }
 
 /// The inner service's response; one made from an [`AuthError`] a handler returned is
@@ -242,10 +239,10 @@ fn handler_response<C: LayerConfig + ?Sized, B>(
     content_type: Option<HeaderValue>,
     config: &C,
 ) -> Response<ResponseBody<B>> {
-    let error = match response.extensions().get::<HandlerRejection>() {
-        Some(_) => response.extensions().get::<AuthError>().cloned(),
-        None => None,
-    };
+    let extensions = response.extensions();
+    let error = extensions
+        .get::<HandlerRejection>()
+        .and_then(|_| extensions.get::<AuthError>().cloned());
     let Some(error) = error else {
         return response.map(ResponseBody::inner);
     };
@@ -253,9 +250,19 @@ fn handler_response<C: LayerConfig + ?Sized, B>(
     if let Some(content_type) = content_type {
         headers.insert(CONTENT_TYPE, content_type);
     }
-    let (mut parts, body) = config.responder().respond(&error, &headers).into_parts();
+    let mut response = respond(config, error, &headers);
+    response.extensions_mut().insert(HandlerRejection);
+    response
+}
+
+/// `error` as the layer's responder renders it, with the error in the response extensions.
+fn respond<C: LayerConfig + ?Sized, B>(
+    config: &C,
+    error: AuthError,
+    request: &HeaderMap,
+) -> Response<ResponseBody<B>> {
+    let (mut parts, body) = config.responder().respond(&error, request).into_parts();
     parts.extensions.insert(error);
-    parts.extensions.insert(HandlerRejection);
     Response::from_parts(parts, ResponseBody::rejection(body))
 }
 

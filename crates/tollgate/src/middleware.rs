@@ -273,3 +273,60 @@ impl<F, P, K> fmt::Debug for LayerFuture<F, P, K> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        future::{Ready, ready},
+        sync::Arc,
+        task::Waker,
+    };
+
+    use super::*;
+    use crate::{error::AuthErrorKind, response::DefaultResponder};
+
+    struct Config(DefaultResponder);
+
+    impl LayerConfig for Config {
+        const LAYER: &'static str = "test";
+        type Responder = DefaultResponder;
+
+        fn responder(&self) -> &DefaultResponder {
+            &self.0
+        }
+    }
+
+    type Future = LayerFuture<
+        Ready<Result<Response<String>, ()>>,
+        NeverPending<Ready<Result<Response<String>, ()>>>,
+        Arc<Config>,
+    >;
+
+    fn poll(future: Pin<&mut Future>) -> Poll<Result<Response<ResponseBody<String>>, ()>> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn a_rejection_is_rendered_when_polled_with_the_error_attached() {
+        let config = Arc::new(Config(DefaultResponder::new()));
+        let rejection = Rejection::new(AuthErrorKind::Expired.into(), HeaderMap::new());
+        let mut future: Future = LayerFuture::reject(rejection, config);
+        let Poll::Ready(Ok(response)) = poll(Pin::new(&mut future)) else {
+            panic!("a rejection is ready at once");
+        };
+        assert_eq!(response.status(), http::StatusCode::UNAUTHORIZED);
+        let error = response.extensions().get::<AuthError>().expect("attached");
+        assert_eq!(error.kind(), AuthErrorKind::Expired);
+        assert_eq!(future.state_name(), "done");
+    }
+
+    #[test]
+    #[should_panic(expected = "tollgate response future polled after completion")]
+    fn polling_after_completion_panics_with_the_one_text() {
+        let config = Arc::new(Config(DefaultResponder::new()));
+        let mut future: Future =
+            LayerFuture::call(ready(Ok(Response::new(String::new()))), None, config);
+        assert!(poll(Pin::new(&mut future)).is_ready());
+        let _ = poll(Pin::new(&mut future));
+    }
+}

@@ -11,8 +11,8 @@ use std::{
 use moka::{Expiry, sync::Cache};
 
 use crate::{
-    Claims, StandardClaims,
-    key::{Algorithm, KeySet},
+    claims::{Claims, StandardClaims},
+    key::{algorithm::Algorithm, set::KeySet},
 };
 
 /// The verified-token cache of a [`Verifier`](super::Verifier) (feature `verify-cache`).

@@ -17,14 +17,17 @@ use serde::{Deserialize, de::DeserializeOwned};
 #[cfg(feature = "verify-cache")]
 use super::cache::{Entry, TokenCache, VerifiedCache};
 use super::jws::{Compact, Header, decode_segment_into, normalize_typ, typ_matches};
-use crate::{
-    AuthError, AuthErrorKind, Claims, ConfigError, StandardClaims,
-    key::Algorithm,
-    key::{KeySet, KeySource, SourceKind},
-};
-
 #[cfg(feature = "jwks-remote")]
-use crate::key::RemoteJwks;
+use crate::key::remote::RemoteJwks;
+use crate::{
+    claims::{Claims, StandardClaims},
+    error::{AuthError, AuthErrorKind, ConfigError},
+    key::{
+        algorithm::Algorithm,
+        set::KeySet,
+        source::{KeySource, SourceKind},
+    },
+};
 
 /// The default maximum token length, checked before any decoding: 8 KiB.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;

@@ -12,12 +12,23 @@ use crate::{error::AuthErrorKind, key::source::KeySource};
 /// When a [`Verifier`](super::Verifier) trusts several issuers, the token's `iss` picks which
 /// one's keys and audiences apply; it never widens what a key may verify.
 ///
+/// # Audience
+///
+/// With [`add_audience`](Self::add_audience), a token must name one of the configured
+/// audiences in its `aud` claim; a token without `aud` is refused. Without any audience
+/// configured, a token without `aud` is accepted, and a token that carries one is refused
+/// ([`InvalidAudience`](crate::AuthErrorKind::InvalidAudience)): RFC 7519 §4.1.3 has a
+/// recipient reject a token whose `aud` does not name it, and a service without an audience
+/// names itself nowhere. [`accept_any_audience`](Self::accept_any_audience) accepts every
+/// audience instead, as an explicit choice.
+///
 /// See the [module docs](super) for an example.
 #[derive(Clone, Debug)]
 pub struct TrustedIssuer {
     name: Option<Arc<str>>,
     keys: KeySource,
     audiences: Vec<Arc<str>>,
+    any_audience: bool,
 }
 
 impl TrustedIssuer {
@@ -27,6 +38,7 @@ impl TrustedIssuer {
             name: Some(iss.into()),
             keys: keys.into(),
             audiences: Vec::new(),
+            any_audience: false,
         }
     }
 
@@ -37,6 +49,7 @@ impl TrustedIssuer {
             name: None,
             keys: keys.into(),
             audiences: Vec::new(),
+            any_audience: false,
         }
     }
 
@@ -45,6 +58,22 @@ impl TrustedIssuer {
     #[must_use]
     pub fn add_audience(mut self, audience: impl Into<Arc<str>>) -> Self {
         self.audiences.push(audience.into());
+        self
+    }
+
+    /// Accept tokens whatever their `aud` names, with or without one.
+    ///
+    /// Without an audience configured, a token that carries `aud` is refused (RFC 7519
+    /// §4.1.3: a recipient that does not identify itself with a value in `aud` must reject the
+    /// token). This opts out of that check, as an explicit choice: for a service that trusts
+    /// every audience of its issuer (an issuer that serves this service alone, or a gateway in
+    /// front of all of them). Prefer [`add_audience`](Self::add_audience) wherever the service
+    /// has a name of its own: a token issued for another service is then refused.
+    ///
+    /// Has no effect once an audience is added: the token must then name one of them.
+    #[must_use]
+    pub fn accept_any_audience(mut self) -> Self {
+        self.any_audience = true;
         self
     }
 
@@ -62,6 +91,11 @@ impl TrustedIssuer {
     /// The audiences a token must name one of; empty when none is configured.
     pub(super) fn audiences(&self) -> &[Arc<str>] {
         &self.audiences
+    }
+
+    /// Whether [`accept_any_audience`](Self::accept_any_audience) was chosen.
+    pub(super) fn accepts_any_audience(&self) -> bool {
+        self.any_audience
     }
 }
 

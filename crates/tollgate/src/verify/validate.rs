@@ -59,11 +59,16 @@ impl Validation {
             return Err(AuthErrorKind::InvalidIssuer);
         }
         let audiences = issuer.audiences();
-        if !audiences.is_empty()
-            && !audiences
+        let audience_ok = if audiences.is_empty() {
+            // RFC 7519 §4.1.3: an `aud` that names no one we know is refused, unless the
+            // issuer's every audience is trusted explicitly.
+            claims.aud.is_empty() || issuer.accepts_any_audience()
+        } else {
+            audiences
                 .iter()
                 .any(|audience| claims.aud.contains(audience))
-        {
+        };
+        if !audience_ok {
             return Err(AuthErrorKind::InvalidAudience);
         }
         Ok(())

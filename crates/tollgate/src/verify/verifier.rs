@@ -40,6 +40,11 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 /// one algorithm), the signature, then `typ`, `token_type`, `exp`, `nbf`, `iat`, `iss`, `aud`
 /// and the required claims.
 ///
+/// `aud` follows the issuer's audiences: with some configured, the token must name one of
+/// them; with none, a token that carries `aud` is refused (RFC 7519 §4.1.3) unless the issuer
+/// [accepts any audience](TrustedIssuer::accept_any_audience). See
+/// [`TrustedIssuer`](TrustedIssuer#audience).
+///
 /// See the [module docs](super) for an example.
 #[derive(Clone)]
 pub struct Verifier {

@@ -4,12 +4,11 @@ use std::{fmt, sync::Arc};
 
 use http::request::Parts;
 
-use super::{
-    permission::Permission,
-    rule::{Policy, denial, empty_head},
-    source::{RoleMap, Source},
+use super::{grant::Source, permission::Permission, role_map::RoleMap, rule::Policy};
+use crate::{
+    claims::StandardClaims,
+    error::{AuthError, ConfigError},
 };
-use crate::{AuthError, ConfigError, StandardClaims};
 
 /// How a token's claims grant permissions, and who is a superuser: the settings every
 /// [`Policy`] of an application is checked with.
@@ -92,7 +91,7 @@ impl Settings {
         if self.is_superuser(claims) {
             return Ok(());
         }
-        policy.evaluate(self, claims, request).map_err(denial)
+        policy.check_with(&self.source, claims, request)
     }
 
     /// Check without a request head: a policy that reads the request is never met.
@@ -101,10 +100,10 @@ impl Settings {
         policy: &Policy,
         claims: &StandardClaims,
     ) -> Result<(), AuthError> {
-        if policy.reads_request() && !self.is_superuser(claims) {
-            return Err(denial(policy.required_scope_arc()));
+        if self.is_superuser(claims) {
+            return Ok(());
         }
-        self.check(policy, claims, &empty_head())
+        policy.check_claims_with(&self.source, claims)
     }
 }
 

@@ -83,18 +83,19 @@
 
 mod authorizer;
 mod future;
+mod grant;
 pub(crate) mod layer;
 mod permission;
+mod role_map;
 mod rule;
 mod service;
-mod source;
 
 pub use authorizer::Authorizer;
 pub use future::RequirePolicyFuture;
 pub use permission::Permission;
+pub use role_map::RoleMap;
 pub use rule::Policy;
 pub use service::RequirePolicy;
-pub use source::RoleMap;
 
 #[cfg(test)]
 mod tests;

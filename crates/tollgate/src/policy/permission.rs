@@ -2,7 +2,7 @@
 
 use std::{fmt, str::FromStr, sync::Arc};
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 
 /// A permission: `resource:action`, where either part may be the wildcard `*`.
 ///

@@ -4,8 +4,14 @@ use std::{collections::HashSet, fmt, sync::Arc};
 
 use http::{HeaderName, request::Parts};
 
-use super::{authorizer::Settings, permission::Permission};
-use crate::{AuthError, AuthErrorKind, ConfigError, StandardClaims};
+use super::{
+    grant::{Source, denial},
+    permission::Permission,
+};
+use crate::{
+    claims::StandardClaims,
+    error::{AuthError, ConfigError},
+};
 
 /// What a route requires of a verified token: permissions, roles, an organization, or a
 /// predicate of your own, combined with [`all_of`](Self::all_of), [`any_of`](Self::any_of) and
@@ -398,10 +404,11 @@ impl Policy {
     ///
     /// # Errors
     ///
-    /// An [`AuthErrorKind::InsufficientScope`] [`AuthError`] naming the scope of the unmet part
-    /// (see [the denial](Self#the-denial)) when the policy is not met.
+    /// An [`AuthErrorKind::InsufficientScope`](crate::AuthErrorKind::InsufficientScope)
+    /// [`AuthError`] naming the scope of the unmet part (see [the denial](Self#the-denial)) when
+    /// the policy is not met.
     pub fn check(&self, claims: &StandardClaims, request: &Parts) -> Result<(), AuthError> {
-        Settings::DEFAULT.check(self, claims, request)
+        self.check_with(&Source::DEFAULT, claims, request)
     }
 
     /// Check the policy against `claims` alone, with the default
@@ -416,23 +423,47 @@ impl Policy {
     ///
     /// As [`check`](Self::check), and always for a policy that reads the request.
     pub fn check_claims(&self, claims: &StandardClaims) -> Result<(), AuthError> {
-        Settings::DEFAULT.check_claims(self, claims)
+        self.check_claims_with(&Source::DEFAULT, claims)
     }
 
-    pub(crate) fn required_scope_arc(&self) -> Option<&Arc<str>> {
+    /// [`check`](Self::check) with permissions from `source`. Superusers are the
+    /// [`Authorizer`](super::authorizer::Authorizer)'s to let through, before this.
+    pub(crate) fn check_with(
+        &self,
+        source: &Source,
+        claims: &StandardClaims,
+        request: &Parts,
+    ) -> Result<(), AuthError> {
+        self.evaluate(source, claims, request).map_err(denial)
+    }
+
+    /// [`check_claims`](Self::check_claims) with permissions from `source`: a policy that
+    /// reads the request is never met.
+    pub(crate) fn check_claims_with(
+        &self,
+        source: &Source,
+        claims: &StandardClaims,
+    ) -> Result<(), AuthError> {
+        if self.reads_request() {
+            return Err(denial(self.required_scope_arc()));
+        }
+        self.check_with(source, claims, &empty_head())
+    }
+
+    fn required_scope_arc(&self) -> Option<&Arc<str>> {
         self.inner.scope.as_ref()
     }
 
     /// Whether checking the policy reads the request head.
-    pub(crate) fn reads_request(&self) -> bool {
+    fn reads_request(&self) -> bool {
         self.inner.reads_request
     }
 
     /// Whether the policy is met (superusers aside); if not, the scope to name. Allocates
     /// nothing.
-    pub(crate) fn evaluate(
+    fn evaluate(
         &self,
-        settings: &Settings,
+        source: &Source,
         claims: &StandardClaims,
         request: &Parts,
     ) -> Result<(), Option<&Arc<str>>> {
@@ -440,15 +471,15 @@ impl Policy {
         let met = |met: bool| if met { Ok(()) } else { Err(own) };
         let result = match &self.inner.node {
             Node::Authenticated => Ok(()),
-            Node::Permission(permission) => met(settings.source.is_granted(claims, permission)),
+            Node::Permission(permission) => met(source.is_granted(claims, permission)),
             Node::Role(role) => met(claims.roles.iter().any(|held| **held == **role)),
             Node::AnyOf(parts) => met(parts
                 .iter()
-                .any(|p| p.evaluate(settings, claims, request).is_ok())),
+                .any(|p| p.evaluate(source, claims, request).is_ok())),
             Node::AllOf(parts) => parts
                 .iter()
-                .try_for_each(|p| p.evaluate(settings, claims, request)),
-            Node::Not(policy) => met(policy.evaluate(settings, claims, request).is_err()),
+                .try_for_each(|p| p.evaluate(source, claims, request)),
+            Node::Not(policy) => met(policy.evaluate(source, claims, request).is_err()),
             Node::Predicate(predicate) => met(predicate(claims)),
             Node::RequestPredicate(predicate) => met(predicate(claims, request)),
             Node::Org(value) => met(match (claims.org.as_deref(), value.find(request)) {
@@ -457,7 +488,7 @@ impl Policy {
             }),
             Node::OnPath(path, policy) => {
                 if request.uri.path() == &**path {
-                    policy.evaluate(settings, claims, request)
+                    policy.evaluate(source, claims, request)
                 } else {
                     Ok(())
                 }
@@ -468,16 +499,8 @@ impl Policy {
     }
 }
 
-/// The rejection for a request that does not meet a policy, naming `scope`.
-pub(crate) fn denial(scope: Option<&Arc<str>>) -> AuthError {
-    match scope {
-        Some(scope) => AuthError::insufficient_scope(Arc::clone(scope)),
-        None => AuthError::new(AuthErrorKind::InsufficientScope),
-    }
-}
-
 /// An empty request head, `GET /` without headers. Allocates nothing.
-pub(crate) fn empty_head() -> Parts {
+fn empty_head() -> Parts {
     http::Request::new(()).into_parts().0
 }
 

@@ -10,9 +10,15 @@ use std::{
 
 use moka::{Expiry, sync::Cache};
 
+use super::{
+    issuer::TrustedIssuer,
+    verifier::{Checked, Keys, Verified, Verifier},
+};
+#[cfg(feature = "jwks-remote")]
+use crate::key::source::SourceKind;
 use crate::{
-    Claims, StandardClaims,
-    key::{Algorithm, KeySet},
+    claims::{Claims, StandardClaims},
+    key::{algorithm::Algorithm, set::KeySet},
 };
 
 /// The verified-token cache of a [`Verifier`](super::Verifier) (feature `verify-cache`).
@@ -94,7 +100,7 @@ impl VerifiedCache {
     }
 }
 
-/// A cached verification: what [`Verified`](super::Verified) is rebuilt from.
+/// A cached verification: what [`Verified`] is rebuilt from.
 pub(crate) struct Entry {
     pub(crate) standard: Claims<StandardClaims>,
     /// The `Arc<C>` of the caller's claims type.
@@ -144,6 +150,96 @@ impl TokenCache {
 
     pub(crate) fn time_to_live(&self) -> Duration {
         self.settings.time_to_live
+    }
+}
+
+impl TokenCache {
+    /// A cached verification of `token` by `verifier`, if there is one that is still valid.
+    pub(super) fn cached<C>(&self, verifier: &Verifier, token: &str) -> Option<Verified<C>>
+    where
+        C: Send + Sync + 'static,
+    {
+        let entry = self.get(token)?;
+        if verifier
+            .validation()
+            .validate_times(&entry.standard, verifier.now())
+            .is_err()
+        {
+            // Expired (or the clock went back): the full check gives the reason.
+            self.remove(token);
+            return None;
+        }
+        if let Some(verified_with) = &entry.keys
+            && !keys_unchanged(verifier.issuers().nth(entry.issuer), verified_with)
+        {
+            self.remove(token);
+            return None;
+        }
+        // Another claims type than the one cached: verify again (and cache that one).
+        let claims = Arc::clone(&entry.claims).downcast::<C>().ok()?;
+        Some(Verified {
+            standard: entry.standard.clone(),
+            claims: Claims(claims),
+            algorithm: entry.algorithm,
+            kid: entry.kid.clone(),
+        })
+    }
+
+    /// Put a token that passed every check of `verifier` into the cache, until it expires.
+    pub(super) fn admit<C>(&self, verifier: &Verifier, token: &str, checked: &Checked<'_, C>)
+    where
+        C: Send + Sync + 'static,
+    {
+        let verified = &checked.verified;
+        let max = self.time_to_live();
+        let ttl = match verified.standard.exp {
+            Some(exp) => {
+                let left = exp
+                    .saturating_add(verifier.validation().leeway)
+                    .saturating_sub(verifier.now());
+                u64::try_from(left)
+                    .map_or(Duration::ZERO, |secs| Duration::from_secs(secs).min(max))
+            }
+            None => max,
+        };
+        if ttl.is_zero() {
+            return;
+        }
+        let claims: Arc<dyn Any + Send + Sync> = Arc::clone(&verified.claims.0) as _;
+        self.insert(
+            token,
+            Entry {
+                standard: verified.standard.clone(),
+                claims,
+                algorithm: verified.algorithm,
+                kid: verified.kid.clone(),
+                issuer: checked.issuer,
+                keys: fetched(&checked.keys),
+                ttl,
+            },
+        );
+    }
+}
+
+/// Whether the fetched key set `verified_with` is still the current one of `issuer`.
+#[cfg_attr(not(feature = "jwks-remote"), allow(unused_variables))]
+fn keys_unchanged(issuer: Option<&TrustedIssuer>, verified_with: &Weak<KeySet>) -> bool {
+    match issuer.map(|issuer| issuer.keys().kind()) {
+        #[cfg(feature = "jwks-remote")]
+        Some(SourceKind::Remote(remote)) => remote
+            .current()
+            .is_some_and(|current| std::ptr::eq(Arc::as_ptr(&current), verified_with.as_ptr())),
+        _ => false,
+    }
+}
+
+/// The fetched key set that verified a token, to tell later whether it is still the current
+/// one; `None` for a static one.
+fn fetched(keys: &Keys<'_>) -> Option<Weak<KeySet>> {
+    match keys {
+        Keys::Borrowed(_) => None,
+        #[cfg(feature = "jwks-remote")]
+        Keys::Shared(keys) => Some(Arc::downgrade(keys)),
     }
 }
 

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
 
-use crate::AuthErrorKind;
+use crate::error::AuthErrorKind;
 
 /// A compact JWS split into its segments; nothing is decoded yet.
 pub(crate) struct Compact<'a> {

@@ -63,16 +63,20 @@
 #[cfg(feature = "verify-cache")]
 mod cache;
 mod future;
+mod issuer;
 mod jws;
+mod known_headers;
 pub(crate) mod layer;
 pub(crate) mod service;
 mod source;
+mod validate;
 mod verifier;
 
 #[cfg(feature = "verify-cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "verify-cache")))]
 pub use cache::VerifiedCache;
 pub use future::VerifyFuture;
+pub use issuer::TrustedIssuer;
 pub use service::Verify;
 pub use source::TokenSource;
-pub use verifier::{DEFAULT_MAX_TOKEN_LEN, TrustedIssuer, Verified, Verifier};
+pub use verifier::{DEFAULT_MAX_TOKEN_LEN, Verified, Verifier};

@@ -8,7 +8,7 @@ use http::{
     header::{AUTHORIZATION, COOKIE, HeaderName},
 };
 
-use crate::AuthErrorKind;
+use crate::error::AuthErrorKind;
 
 type ExtractFn = dyn for<'a> Fn(&'a HeaderMap) -> Option<&'a str> + Send + Sync;
 

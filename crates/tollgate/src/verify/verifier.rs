@@ -1,82 +1,33 @@
 //! The [`Verifier`]: every check on a token, without the HTTP around it.
 
-#[cfg(feature = "verify-cache")]
-use std::sync::Weak;
 use std::{
     any::Any,
-    borrow::Cow,
-    collections::BTreeMap,
     fmt,
     ops::Deref,
     sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use serde::{Deserialize, de::DeserializeOwned};
+use serde::de::DeserializeOwned;
 
 #[cfg(feature = "verify-cache")]
-use super::cache::{Entry, TokenCache, VerifiedCache};
-use super::jws::{Compact, Header, decode_segment_into, normalize_typ, typ_matches};
-use crate::{
-    AuthError, AuthErrorKind, Claims, ConfigError, StandardClaims,
-    key::Algorithm,
-    key::{KeySet, KeySource, SourceKind},
+use super::cache::{TokenCache, VerifiedCache};
+use super::{
+    issuer::{TrustedIssuer, select_issuer},
+    jws::{Compact, Header, decode_segment_into, normalize_typ},
+    known_headers::{KnownHeader, known_headers},
+    validate::Validation,
 };
-
 #[cfg(feature = "jwks-remote")]
-use crate::key::RemoteJwks;
+use crate::key::remote::RemoteJwks;
+use crate::{
+    claims::{Claims, StandardClaims},
+    error::{AuthError, AuthErrorKind, ConfigError},
+    key::{algorithm::Algorithm, set::KeySet, source::SourceKind},
+};
 
 /// The default maximum token length, checked before any decoding: 8 KiB.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
-
-/// An issuer whose tokens are trusted: its `iss` value, its keys, and the audiences its tokens
-/// must name.
-///
-/// When a [`Verifier`] trusts several issuers, the token's `iss` picks which one's keys and
-/// audiences apply; it never widens what a key may verify.
-///
-/// See the [module docs](super) for an example.
-#[derive(Clone, Debug)]
-pub struct TrustedIssuer {
-    name: Option<Arc<str>>,
-    keys: KeySource,
-    audiences: Vec<Arc<str>>,
-}
-
-impl TrustedIssuer {
-    /// An issuer named `iss`: its tokens must carry exactly this `iss`.
-    pub fn new(iss: impl Into<Arc<str>>, keys: impl Into<KeySource>) -> Self {
-        Self {
-            name: Some(iss.into()),
-            keys: keys.into(),
-            audiences: Vec::new(),
-        }
-    }
-
-    /// An issuer without a name: the `iss` claim is not checked. It must be the only issuer
-    /// of its verifier.
-    pub fn any_issuer(keys: impl Into<KeySource>) -> Self {
-        Self {
-            name: None,
-            keys: keys.into(),
-            audiences: Vec::new(),
-        }
-    }
-
-    /// Accept tokens whose `aud` names `audience`. Once one audience is added, a token must
-    /// name at least one of them; a token without `aud` is refused.
-    #[must_use]
-    pub fn add_audience(mut self, audience: impl Into<Arc<str>>) -> Self {
-        self.audiences.push(audience.into());
-        self
-    }
-
-    /// The issuer's `iss`, if it has one.
-    #[must_use]
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-}
 
 /// Verifies tokens: signature with a configured key, then the claims.
 ///
@@ -89,6 +40,11 @@ impl TrustedIssuer {
 /// one algorithm), the signature, then `typ`, `token_type`, `exp`, `nbf`, `iat`, `iss`, `aud`
 /// and the required claims.
 ///
+/// `aud` follows the issuer's audiences: with some configured, the token must name one of
+/// them; with none, a token that carries `aud` is refused (RFC 7519 §4.1.3) unless the issuer
+/// [accepts any audience](TrustedIssuer::accept_any_audience). See
+/// [`TrustedIssuer`](TrustedIssuer#audience).
+///
 /// See the [module docs](super) for an example.
 #[derive(Clone)]
 pub struct Verifier {
@@ -98,12 +54,9 @@ pub struct Verifier {
 #[derive(Clone)]
 struct Inner {
     issuers: Vec<TrustedIssuer>,
-    leeway: i64,
     max_token_len: usize,
-    require_exp: bool,
-    typ: Option<Box<str>>,
-    token_type: Option<Box<str>>,
-    required: Vec<Box<str>>,
+    /// The checks on the claims, with their settings.
+    validation: Validation,
     clock: fn() -> SystemTime,
     /// The header segments the configured keys' tokens usually carry, parsed in advance.
     known_headers: Vec<KnownHeader>,
@@ -111,86 +64,13 @@ struct Inner {
     cache: Option<TokenCache>,
 }
 
-/// A header segment parsed in advance (by [`Header::parse`], from the same bytes): a token
-/// whose header segment is exactly this text has exactly this header, since strict base64url
-/// has one encoding per byte string.
-#[derive(Clone, Debug)]
-struct KnownHeader {
-    segment: Box<str>,
-    alg: Algorithm,
-    kid: Option<Box<str>>,
-    typ: Option<Box<str>>,
-}
-
-/// At most this many headers are parsed in advance.
-const MAX_KNOWN_HEADERS: usize = 64;
-
-/// The header segments that tokens for `issuers`' static keys usually carry: `alg`, the key's
-/// `kid` if it has one, and no `typ`, `JWT` or `at+jwt`, in the member orders common
-/// libraries write (`typ` first as `jsonwebtoken` does, or `alg` first).
-fn known_headers(issuers: &[TrustedIssuer]) -> Vec<KnownHeader> {
-    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-
-    let mut known: Vec<KnownHeader> = Vec::new();
-    // Without `jwks-remote` every source is static and the filter never drops one.
-    #[cfg_attr(not(feature = "jwks-remote"), allow(clippy::unnecessary_filter_map))]
-    let keys = issuers
-        .iter()
-        .filter_map(|issuer| match issuer.keys.kind() {
-            SourceKind::Static(keys) => Some(keys.iter()),
-            #[cfg(feature = "jwks-remote")]
-            SourceKind::Remote(_) => None,
-        });
-    for key in keys.flatten() {
-        let alg = key.algorithm().as_str();
-        let kid = key
-            .kid()
-            .map(|kid| format!(",\"kid\":{}", serde_json::Value::from(kid)));
-        let kid = kid.as_deref().unwrap_or("");
-        for typ in [None, Some("JWT"), Some("at+jwt")] {
-            let mut variants = vec![format!("{{\"alg\":\"{alg}\"{kid}}}")];
-            if let Some(typ) = typ {
-                variants = vec![
-                    format!("{{\"typ\":\"{typ}\",\"alg\":\"{alg}\"{kid}}}"),
-                    format!("{{\"alg\":\"{alg}\",\"typ\":\"{typ}\"{kid}}}"),
-                    format!("{{\"alg\":\"{alg}\"{kid},\"typ\":\"{typ}\"}}"),
-                ];
-            }
-            for json in variants {
-                let segment = URL_SAFE_NO_PAD.encode(&json);
-                if known.len() >= MAX_KNOWN_HEADERS {
-                    return known;
-                }
-                if known.iter().any(|k| *k.segment == *segment) {
-                    continue;
-                }
-                // Parsed by the same code as any other header: the entry is what parsing
-                // the token's own header would give.
-                let Ok(header) = Header::parse(json.as_bytes()) else {
-                    continue;
-                };
-                let Ok(alg) = header.alg.parse::<Algorithm>() else {
-                    continue;
-                };
-                known.push(KnownHeader {
-                    segment: segment.into(),
-                    alg,
-                    kid: header.kid.map(|kid| kid.into()),
-                    typ: header.typ.map(|typ| typ.into()),
-                });
-            }
-        }
-    }
-    known
-}
-
 /// A verified token: its claims as `C`, its [`StandardClaims`], and how it was signed.
 #[derive(Debug)]
 pub struct Verified<C = StandardClaims> {
-    standard: Claims<StandardClaims>,
-    claims: Claims<C>,
-    algorithm: Algorithm,
-    kid: Option<Arc<str>>,
+    pub(super) standard: Claims<StandardClaims>,
+    pub(super) claims: Claims<C>,
+    pub(super) algorithm: Algorithm,
+    pub(super) kid: Option<Arc<str>>,
 }
 
 impl<C> Verified<C> {
@@ -260,12 +140,12 @@ struct HeaderRef<'a> {
 }
 
 /// What [`Verifier::check`] found: the verification, and what the cache needs to know.
-struct Checked<'a, C> {
-    verified: Verified<C>,
+pub(super) struct Checked<'a, C> {
+    pub(super) verified: Verified<C>,
     #[cfg_attr(not(feature = "verify-cache"), allow(dead_code))]
-    issuer: usize,
+    pub(super) issuer: usize,
     #[cfg_attr(not(feature = "verify-cache"), allow(dead_code))]
-    keys: Keys<'a>,
+    pub(super) keys: Keys<'a>,
 }
 
 /// Decoding buffers on the stack, in bytes: a header with `alg`, `kid` and `typ`; the claims of
@@ -275,22 +155,10 @@ const PAYLOAD_BUF: usize = 1024;
 const SIGNATURE_BUF: usize = 512;
 
 /// A key set, borrowed from a static source or shared from a remote one.
-enum Keys<'a> {
+pub(super) enum Keys<'a> {
     Borrowed(&'a KeySet),
     #[cfg(feature = "jwks-remote")]
     Shared(Arc<KeySet>),
-}
-
-impl Keys<'_> {
-    /// The fetched key set, to tell later whether it is still the current one.
-    #[cfg(feature = "verify-cache")]
-    fn fetched(&self) -> Option<Weak<KeySet>> {
-        match self {
-            Keys::Borrowed(_) => None,
-            #[cfg(feature = "jwks-remote")]
-            Keys::Shared(keys) => Some(Arc::downgrade(keys)),
-        }
-    }
 }
 
 impl Deref for Keys<'_> {
@@ -305,12 +173,6 @@ impl Deref for Keys<'_> {
     }
 }
 
-#[derive(Deserialize)]
-struct IssuerOnly<'a> {
-    #[serde(borrow, default)]
-    iss: Option<Cow<'a, str>>,
-}
-
 impl Verifier {
     /// A verifier trusting one issuer, with the defaults: `exp` required, no leeway, tokens
     /// up to [`DEFAULT_MAX_TOKEN_LEN`] bytes, any `typ` and `token_type`.
@@ -320,12 +182,8 @@ impl Verifier {
             inner: Arc::new(Inner {
                 known_headers: known_headers(std::slice::from_ref(&issuer)),
                 issuers: vec![issuer],
-                leeway: 0,
                 max_token_len: DEFAULT_MAX_TOKEN_LEN,
-                require_exp: true,
-                typ: None,
-                token_type: None,
-                required: Vec::new(),
+                validation: Validation::new(),
                 clock: SystemTime::now,
                 #[cfg(feature = "verify-cache")]
                 cache: None,
@@ -352,11 +210,11 @@ impl Verifier {
     /// [`ConfigError::DuplicateIssuer`] when an issuer with the same `iss` is already trusted,
     /// [`ConfigError::AmbiguousIssuer`] when either issuer has no name.
     pub fn add_issuer(mut self, issuer: TrustedIssuer) -> Result<Self, ConfigError> {
-        let Some(name) = issuer.name.as_deref() else {
+        let Some(name) = issuer.name() else {
             return Err(ConfigError::AmbiguousIssuer);
         };
         for existing in &self.inner.issuers {
-            match existing.name.as_deref() {
+            match existing.name() {
                 None => return Err(ConfigError::AmbiguousIssuer),
                 Some(existing) if existing == name => {
                     return Err(ConfigError::DuplicateIssuer {
@@ -386,7 +244,7 @@ impl Verifier {
         }
         #[allow(clippy::cast_possible_wrap)]
         let seconds = leeway.as_secs() as i64;
-        self.inner_mut().leeway = seconds;
+        self.inner_mut().validation.leeway = seconds;
         Ok(self)
     }
 
@@ -410,7 +268,7 @@ impl Verifier {
     /// Whether `exp` is required (default `true`: no token lives forever).
     #[must_use]
     pub fn require_exp(mut self, required: bool) -> Self {
-        self.inner_mut().require_exp = required;
+        self.inner_mut().validation.require_exp = required;
         self
     }
 
@@ -430,7 +288,7 @@ impl Verifier {
                 setting: "header typ",
             });
         }
-        self.inner_mut().typ = Some(typ.into_boxed_str());
+        self.inner_mut().validation.typ = Some(typ.into_boxed_str());
         Ok(self)
     }
 
@@ -448,7 +306,7 @@ impl Verifier {
                 setting: "token_type claim",
             });
         }
-        self.inner_mut().token_type = Some(token_type.into());
+        self.inner_mut().validation.token_type = Some(token_type.into());
         Ok(self)
     }
 
@@ -463,7 +321,7 @@ impl Verifier {
                 setting: "require_claim",
             });
         }
-        self.inner_mut().required.push(name.into());
+        self.inner_mut().validation.required.push(name.into());
         Ok(self)
     }
 
@@ -528,7 +386,7 @@ impl Verifier {
     {
         #[cfg(feature = "verify-cache")]
         if let Some(cache) = &self.inner.cache
-            && let Some(verified) = self.cached(cache, token)
+            && let Some(verified) = cache.cached(self, token)
         {
             return Outcome::Verified(verified);
         }
@@ -536,7 +394,7 @@ impl Verifier {
             Ok(checked) => {
                 #[cfg(feature = "verify-cache")]
                 if let Some(cache) = &self.inner.cache {
-                    self.admit(cache, token, &checked);
+                    cache.admit(self, token, &checked);
                 }
                 Outcome::Verified(checked.verified)
             }
@@ -602,7 +460,7 @@ impl Verifier {
         let mut signature_buf = [0u8; SIGNATURE_BUF];
         let signature = decode_segment_into(compact.signature, &mut signature_buf)?;
 
-        let (index, issuer) = self.select_issuer(&payload)?;
+        let (index, issuer) = select_issuer(&inner.issuers, &payload)?;
         let keys = Self::keys(issuer, refreshed)?;
         if !keys.supports(algorithm) {
             return Err(AuthErrorKind::UnsupportedAlgorithm.into());
@@ -633,9 +491,11 @@ impl Verifier {
         }
         let standard: StandardClaims =
             serde_json::from_slice(&payload).map_err(|_| AuthErrorKind::Malformed)?;
-        self.validate(&header, &standard, issuer, self.now())?;
-        if !inner.required.is_empty() {
-            Self::check_required(&inner.required, &standard, &payload)?;
+        inner
+            .validation
+            .validate(header.typ, &standard, issuer, self.now())?;
+        if !inner.validation.required.is_empty() {
+            inner.validation.check_required(&standard, &payload)?;
         }
 
         let standard = Claims::new(standard);
@@ -657,106 +517,9 @@ impl Verifier {
         })
     }
 
-    /// A cached verification of `token`, if there is one that is still valid.
-    #[cfg(feature = "verify-cache")]
-    fn cached<C>(&self, cache: &TokenCache, token: &str) -> Option<Verified<C>>
-    where
-        C: Send + Sync + 'static,
-    {
-        let entry = cache.get(token)?;
-        if self.validate_times(&entry.standard, self.now()).is_err() {
-            // Expired (or the clock went back): the full check gives the reason.
-            cache.remove(token);
-            return None;
-        }
-        if let Some(verified_with) = &entry.keys
-            && !self.keys_unchanged(entry.issuer, verified_with)
-        {
-            cache.remove(token);
-            return None;
-        }
-        // Another claims type than the one cached: verify again (and cache that one).
-        let claims = Arc::clone(&entry.claims).downcast::<C>().ok()?;
-        Some(Verified {
-            standard: entry.standard.clone(),
-            claims: Claims(claims),
-            algorithm: entry.algorithm,
-            kid: entry.kid.clone(),
-        })
-    }
-
-    /// Put a token that passed every check into the cache, until it expires.
-    #[cfg(feature = "verify-cache")]
-    fn admit<C>(&self, cache: &TokenCache, token: &str, checked: &Checked<'_, C>)
-    where
-        C: Send + Sync + 'static,
-    {
-        let verified = &checked.verified;
-        let max = cache.time_to_live();
-        let ttl = match verified.standard.exp {
-            Some(exp) => {
-                let left = exp
-                    .saturating_add(self.inner.leeway)
-                    .saturating_sub(self.now());
-                u64::try_from(left)
-                    .map_or(Duration::ZERO, |secs| Duration::from_secs(secs).min(max))
-            }
-            None => max,
-        };
-        if ttl.is_zero() {
-            return;
-        }
-        let claims: Arc<dyn Any + Send + Sync> = Arc::clone(&verified.claims.0) as _;
-        cache.insert(
-            token,
-            Entry {
-                standard: verified.standard.clone(),
-                claims,
-                algorithm: verified.algorithm,
-                kid: verified.kid.clone(),
-                issuer: checked.issuer,
-                keys: checked.keys.fetched(),
-                ttl,
-            },
-        );
-    }
-
-    /// Whether the fetched key set `verified_with` is still the current one of `issuer`.
-    #[cfg(feature = "verify-cache")]
-    #[cfg_attr(not(feature = "jwks-remote"), allow(unused_variables))]
-    fn keys_unchanged(&self, issuer: usize, verified_with: &Weak<KeySet>) -> bool {
-        match self
-            .inner
-            .issuers
-            .get(issuer)
-            .map(|issuer| issuer.keys.kind())
-        {
-            #[cfg(feature = "jwks-remote")]
-            Some(SourceKind::Remote(remote)) => remote
-                .current()
-                .is_some_and(|current| std::ptr::eq(Arc::as_ptr(&current), verified_with.as_ptr())),
-            _ => false,
-        }
-    }
-
-    fn select_issuer(&self, payload: &[u8]) -> Result<(usize, &TrustedIssuer), AuthErrorKind> {
-        match self.inner.issuers.as_slice() {
-            [only] => Ok((0, only)),
-            many => {
-                let peek: IssuerOnly<'_> =
-                    serde_json::from_slice(payload).map_err(|_| AuthErrorKind::Malformed)?;
-                let iss = peek.iss.ok_or(AuthErrorKind::InvalidIssuer)?;
-                many.iter()
-                    .enumerate()
-                    .find(|(_, issuer)| issuer.name.as_deref() == Some(&*iss))
-                    .ok_or(AuthErrorKind::InvalidIssuer)
-            }
-        }
-    }
-
     #[cfg_attr(not(feature = "jwks-remote"), allow(unused_variables))]
     fn keys(issuer: &TrustedIssuer, refreshed: bool) -> Result<Keys<'_>, Step> {
-        match issuer.keys.kind() {
+        match issuer.keys().kind() {
             SourceKind::Static(keys) => Ok(Keys::Borrowed(keys)),
             #[cfg(feature = "jwks-remote")]
             SourceKind::Remote(remote) => match remote.current() {
@@ -769,7 +532,7 @@ impl Verifier {
 
     #[cfg_attr(not(feature = "jwks-remote"), allow(unused_variables))]
     fn unknown_kid(issuer: &TrustedIssuer, refreshed: bool) -> Step {
-        match issuer.keys.kind() {
+        match issuer.keys().kind() {
             #[cfg(feature = "jwks-remote")]
             SourceKind::Remote(remote) if !refreshed => Step::Refresh(remote.clone()),
             // No cached key fits and the key source could not be reached: "try again later",
@@ -782,110 +545,18 @@ impl Verifier {
         }
     }
 
-    fn now(&self) -> i64 {
+    /// The time, in seconds since the Unix epoch, by the verifier's clock.
+    pub(super) fn now(&self) -> i64 {
         let now = (self.inner.clock)()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         i64::try_from(now).unwrap_or(i64::MAX)
     }
 
-    fn validate(
-        &self,
-        header: &HeaderRef<'_>,
-        claims: &StandardClaims,
-        issuer: &TrustedIssuer,
-        now: i64,
-    ) -> Result<(), AuthErrorKind> {
-        let inner = &*self.inner;
-        if let Some(expected) = inner.typ.as_deref()
-            && !header.typ.is_some_and(|typ| typ_matches(typ, expected))
-        {
-            return Err(AuthErrorKind::InvalidType);
-        }
-        if let Some(expected) = inner.token_type.as_deref()
-            && claims.token_type.as_deref() != Some(expected)
-        {
-            return Err(AuthErrorKind::InvalidType);
-        }
-        self.validate_times(claims, now)?;
-        if let Some(name) = issuer.name.as_deref()
-            && claims.iss.as_deref() != Some(name)
-        {
-            return Err(AuthErrorKind::InvalidIssuer);
-        }
-        if !issuer.audiences.is_empty()
-            && !issuer
-                .audiences
-                .iter()
-                .any(|audience| claims.aud.contains(audience))
-        {
-            return Err(AuthErrorKind::InvalidAudience);
-        }
-        Ok(())
-    }
-
-    /// The checks that depend on the time: `exp`, `nbf`, `iat`.
-    fn validate_times(&self, claims: &StandardClaims, now: i64) -> Result<(), AuthErrorKind> {
-        let inner = &*self.inner;
-        let leeway = inner.leeway;
-        match claims.exp {
-            Some(exp) if now.saturating_sub(leeway) >= exp => return Err(AuthErrorKind::Expired),
-            None if inner.require_exp => return Err(AuthErrorKind::MissingClaim),
-            _ => {}
-        }
-        if claims
-            .nbf
-            .is_some_and(|nbf| now.saturating_add(leeway) < nbf)
-        {
-            return Err(AuthErrorKind::NotYetValid);
-        }
-        if claims
-            .iat
-            .is_some_and(|iat| iat > now.saturating_add(leeway))
-        {
-            return Err(AuthErrorKind::IssuedInFuture);
-        }
-        Ok(())
-    }
-
-    fn check_required(
-        required: &[Box<str>],
-        claims: &StandardClaims,
-        payload: &[u8],
-    ) -> Result<(), AuthErrorKind> {
-        let mut generic: Option<BTreeMap<String, serde_json::Value>> = None;
-        for name in required {
-            let present = match &**name {
-                "iss" => claims.iss.is_some(),
-                "sub" => claims.sub.is_some(),
-                "aud" => !claims.aud.is_empty(),
-                "exp" => claims.exp.is_some(),
-                "nbf" => claims.nbf.is_some(),
-                "iat" => claims.iat.is_some(),
-                "jti" => claims.jti.is_some(),
-                "sid" => claims.sid.is_some(),
-                "org" => claims.org.is_some(),
-                "ver" => claims.ver.is_some(),
-                "token_type" => claims.token_type.is_some(),
-                "scope" => claims.scope.is_some(),
-                other => {
-                    if generic.is_none() {
-                        generic = Some(
-                            serde_json::from_slice(payload)
-                                .map_err(|_| AuthErrorKind::Malformed)?,
-                        );
-                    }
-                    generic
-                        .as_ref()
-                        .and_then(|map| map.get(other))
-                        .is_some_and(|value| !value.is_null())
-                }
-            };
-            if !present {
-                return Err(AuthErrorKind::MissingClaim);
-            }
-        }
-        Ok(())
+    /// The checks on the claims, with their settings.
+    #[cfg(feature = "verify-cache")]
+    pub(super) fn validation(&self) -> &Validation {
+        &self.inner.validation
     }
 }
 
@@ -894,45 +565,14 @@ impl fmt::Debug for Verifier {
         let inner = &*self.inner;
         let mut f = f.debug_struct("Verifier");
         f.field("issuers", &inner.issuers)
-            .field("leeway", &inner.leeway)
+            .field("leeway", &inner.validation.leeway)
             .field("max_token_len", &inner.max_token_len)
-            .field("require_exp", &inner.require_exp)
-            .field("typ", &inner.typ)
-            .field("token_type", &inner.token_type)
-            .field("required", &inner.required);
+            .field("require_exp", &inner.validation.require_exp)
+            .field("typ", &inner.validation.typ)
+            .field("token_type", &inner.validation.token_type)
+            .field("required", &inner.validation.required);
         #[cfg(feature = "verify-cache")]
         f.field("cache", &inner.cache);
         f.finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-
-    use super::*;
-    use crate::key::Key;
-
-    #[test]
-    fn known_headers_are_what_parsing_gives() {
-        let key = Key::hmac(Algorithm::HS256, &[7; 32])
-            .unwrap()
-            .with_kid("k\"1");
-        let verifier = Verifier::new(TrustedIssuer::new("iss", key));
-        let known = &verifier.inner.known_headers;
-        assert!(!known.is_empty());
-        for entry in known {
-            let bytes = URL_SAFE_NO_PAD.decode(&*entry.segment).unwrap();
-            let header = Header::parse(&bytes).unwrap();
-            assert_eq!(header.alg.parse::<Algorithm>().unwrap(), entry.alg);
-            assert_eq!(header.kid.as_deref(), entry.kid.as_deref());
-            assert_eq!(header.kid.as_deref(), Some("k\"1"));
-            assert_eq!(header.typ.as_deref(), entry.typ.as_deref());
-        }
-        // The header `jsonwebtoken` writes is among them.
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-        header.kid = Some("k\"1".to_owned());
-        let segment = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap());
-        assert!(known.iter().any(|k| *k.segment == *segment));
     }
 }

@@ -10,7 +10,7 @@ use tollgate::{
     verify::Verifier,
 };
 
-use crate::support::{AUDIENCE, TestKey, claims, now};
+use crate::support::{AUDIENCE, ISSUER, TestKey, claims, now};
 
 async fn check(verifier: &Verifier, key: &TestKey, payload: &Value) -> Result<(), AuthErrorKind> {
     let token = key.sign(payload);
@@ -124,11 +124,78 @@ async fn issuer_and_audience_are_required_once_configured() {
         Ok(())
     );
 
-    let any = Verifier::new(TrustedIssuer::any_issuer(key.key.clone()))
+    // No issuer name and, explicitly, any audience: `iss` and `aud` are not checked. (Without
+    // `accept_any_audience`, the `aud` these tokens carry would be refused since no audience
+    // is configured, RFC 7519 §4.1.3: see the next test.)
+    let any = Verifier::new(TrustedIssuer::any_issuer(key.key.clone()).accept_any_audience())
         .header_typ("at+jwt")
         .unwrap();
     assert_eq!(check(&any, &key, &with("iss", Value::Null)).await, Ok(()));
     assert_eq!(check(&any, &key, &with("aud", Value::Null)).await, Ok(()));
+}
+
+/// RFC 7519 §4.1.3: a recipient that does not identify itself with a value in `aud` rejects
+/// the token. A verifier without a configured audience identifies itself with none.
+#[tokio::test]
+async fn without_a_configured_audience_a_token_carrying_aud_is_refused() {
+    let key = TestKey::new(Algorithm::HS256);
+    let no_audience = Verifier::new(TrustedIssuer::new(ISSUER, key.key.clone()));
+    for aud in [json!(AUDIENCE), json!(["one", "two"]), json!("")] {
+        assert_eq!(
+            check(&no_audience, &key, &with("aud", aud.clone())).await,
+            Err(AuthErrorKind::InvalidAudience),
+            "{aud}"
+        );
+    }
+    // A token without `aud` (or with an empty array, which names no one) is accepted.
+    assert_eq!(
+        check(&no_audience, &key, &with("aud", Value::Null)).await,
+        Ok(())
+    );
+    assert_eq!(
+        check(&no_audience, &key, &with("aud", json!([]))).await,
+        Ok(())
+    );
+
+    // The explicit opt-out: every audience of the issuer is trusted.
+    let any_audience =
+        Verifier::new(TrustedIssuer::new(ISSUER, key.key.clone()).accept_any_audience());
+    for aud in [json!(AUDIENCE), json!(["one", "two"]), Value::Null] {
+        assert_eq!(
+            check(&any_audience, &key, &with("aud", aud.clone())).await,
+            Ok(()),
+            "{aud}"
+        );
+    }
+
+    // A configured audience wins over the opt-out: `aud` is required and must match.
+    let configured = Verifier::new(
+        TrustedIssuer::new(ISSUER, key.key.clone())
+            .accept_any_audience()
+            .add_audience(AUDIENCE),
+    );
+    assert_eq!(check(&configured, &key, &claims()).await, Ok(()));
+    assert_eq!(
+        check(&configured, &key, &with("aud", json!("other"))).await,
+        Err(AuthErrorKind::InvalidAudience)
+    );
+    assert_eq!(
+        check(&configured, &key, &with("aud", Value::Null)).await,
+        Err(AuthErrorKind::InvalidAudience)
+    );
+
+    // With several issuers, each issuer's own rule applies.
+    let other = TestKey::new(Algorithm::ES256);
+    let mixed = Verifier::new(TrustedIssuer::new(ISSUER, key.key.clone()))
+        .add_issuer(TrustedIssuer::new("https://b.test", other.key.clone()).accept_any_audience())
+        .unwrap();
+    let mut for_b = claims();
+    for_b["iss"] = json!("https://b.test");
+    assert_eq!(check(&mixed, &other, &for_b).await, Ok(()));
+    assert_eq!(
+        check(&mixed, &key, &claims()).await,
+        Err(AuthErrorKind::InvalidAudience)
+    );
 }
 
 #[tokio::test]

@@ -7,12 +7,14 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tollgate::{
-    AuthError, AuthErrorKind, Claims, StandardClaims, VerifyLayer, key::Algorithm,
-    response::DefaultResponder, verify::TokenSource,
+    AuthError, AuthErrorKind, Claims, StandardClaims, VerifyLayer,
+    key::Algorithm,
+    response::DefaultResponder,
+    verify::{TokenSource, TrustedIssuer, Verifier},
 };
 use tower::ServiceExt;
 
-use crate::support::{TestKey, claims, hs256_raw, now};
+use crate::support::{ISSUER, TestKey, claims, hs256_raw, now};
 
 async fn me(Claims(claims): Claims<StandardClaims>) -> String {
     claims.sub.clone().unwrap_or_default()
@@ -211,6 +213,43 @@ async fn each_reject_path_names_what_failed() {
             "the body never echoes the token"
         );
     }
+}
+
+/// RFC 7519 §4.1.3 over HTTP: without a configured audience, a token naming one is a 401
+/// `invalid_audience`; without `aud` it passes; `accept_any_audience` lets any through.
+#[tokio::test]
+async fn without_a_configured_audience_a_token_naming_one_is_refused() {
+    let key = TestKey::new(Algorithm::HS256);
+    let app = |issuer: TrustedIssuer| {
+        Router::new()
+            .route("/me", get(me))
+            .route_layer(VerifyLayer::new(Verifier::new(issuer)))
+    };
+    let no_audience = serve(app(TrustedIssuer::new(ISSUER, key.key.clone()))).await;
+    let any_audience = serve(app(
+        TrustedIssuer::new(ISSUER, key.key.clone()).accept_any_audience()
+    ))
+    .await;
+    let with_aud = key.sign(&claims());
+    let mut payload = claims();
+    payload.as_object_mut().unwrap().remove("aud");
+    let without_aud = key.sign(&payload);
+
+    let answer = get_with(no_audience, "/me", &bearer(&with_aud)).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        answer.challenge.as_deref(),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(answer.problem()["code"], "invalid_audience");
+
+    let answer = get_with(no_audience, "/me", &bearer(&without_aud)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, "user-1");
+
+    let answer = get_with(any_audience, "/me", &bearer(&with_aud)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, "user-1");
 }
 
 #[tokio::test]

@@ -2,13 +2,14 @@
 
 use std::{
     convert::Infallible,
+    error::Error as StdError,
     pin::Pin,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use aws_lc_rs::{
@@ -30,7 +31,8 @@ use jsonwebtoken::{
     jwk::{Jwk, JwkSet},
 };
 
-use super::*;
+use super::{builder::DEFAULT_MAX_RESPONSE_BYTES, error::JwksErrorKind, *};
+use crate::{error::ConfigError, key::algorithm::Algorithm};
 
 /// A bound on how long the tests wait for a background refresh to land. Generous: the
 /// refreshes under test are due after one second.
@@ -590,24 +592,4 @@ fn config_is_checked_where_it_is_given() {
             .and_then(RemoteJwksBuilder::build)
             .is_ok()
     );
-}
-
-#[test]
-fn cache_control_parsing() {
-    let parse = |value: &'static str| {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
-        max_age(&headers)
-    };
-    assert_eq!(parse("max-age=300"), Some(Duration::from_secs(300)));
-    assert_eq!(
-        parse("public, Max-Age = 60 , must-revalidate"),
-        Some(Duration::from_secs(60))
-    );
-    assert_eq!(parse("max-age=\"30\""), Some(Duration::from_secs(30)));
-    assert_eq!(parse("no-cache"), Some(Duration::ZERO));
-    assert_eq!(parse("private, no-store"), Some(Duration::ZERO));
-    assert_eq!(parse("public"), None);
-    assert_eq!(parse("max-age=soon"), None);
-    assert_eq!(max_age(&HeaderMap::new()), None);
 }

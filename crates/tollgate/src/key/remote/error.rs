@@ -1,0 +1,117 @@
+//! [`JwksError`]: why a fetch of a remote JWK Set failed.
+
+use std::{error::Error as StdError, fmt, sync::Arc};
+
+use http::StatusCode;
+
+/// A failed fetch of a remote JWK Set.
+///
+/// Opaque: ask [`JwksError::kind`] what failed. Cheap to clone (the cause is shared).
+#[derive(Clone, Debug)]
+pub struct JwksError {
+    kind: JwksErrorKind,
+    status: Option<StatusCode>,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+/// What failed, as returned by [`JwksError::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JwksErrorKind {
+    /// The endpoint could not be reached, or the connection failed: DNS, TCP, TLS, or a
+    /// broken response.
+    Unreachable,
+    /// The fetch took longer than the configured timeout.
+    Timeout,
+    /// The endpoint answered with a status other than 2xx (and not a redirect).
+    Status,
+    /// The endpoint answered with a redirect (3xx), or the client followed one. Redirects are
+    /// never followed.
+    Redirect,
+    /// The response body is larger than the configured maximum.
+    TooLarge,
+    /// The body is not a JWK Set: not JSON, not the right shape, or two keys share a `kid`.
+    InvalidJwks,
+    /// The JWK Set holds no key that can verify signatures.
+    NoUsableKeys,
+    /// The fetch could not run to its end: no Tokio runtime, or the runtime shut down.
+    Interrupted,
+}
+
+impl JwksError {
+    pub(super) fn new(kind: JwksErrorKind) -> Self {
+        Self {
+            kind,
+            status: None,
+            source: None,
+        }
+    }
+
+    pub(super) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    pub(super) fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub(super) fn transport(error: reqwest::Error) -> Self {
+        let kind = if error.is_timeout() {
+            JwksErrorKind::Timeout
+        } else if error.is_redirect() {
+            JwksErrorKind::Redirect
+        } else {
+            JwksErrorKind::Unreachable
+        };
+        Self::new(kind).with_source(error)
+    }
+
+    /// What failed.
+    #[must_use]
+    pub fn kind(&self) -> JwksErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status of the response, for [`JwksErrorKind::Status`] and
+    /// [`JwksErrorKind::Redirect`].
+    #[must_use]
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
+    }
+}
+
+impl fmt::Display for JwksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.kind, self.status) {
+            (JwksErrorKind::Unreachable, _) => f.write_str("cannot reach the JWKS endpoint"),
+            (JwksErrorKind::Timeout, _) => f.write_str("the JWKS endpoint did not answer in time"),
+            (JwksErrorKind::Status, Some(status)) => {
+                write!(f, "the JWKS endpoint answered with status {status}")
+            }
+            (JwksErrorKind::Status, None) => {
+                f.write_str("the JWKS endpoint answered with an error status")
+            }
+            (JwksErrorKind::Redirect, _) => f.write_str(
+                "the JWKS endpoint answered with a redirect, and redirects are not followed",
+            ),
+            (JwksErrorKind::TooLarge, _) => {
+                f.write_str("the JWKS response is larger than the configured maximum")
+            }
+            (JwksErrorKind::InvalidJwks, _) => f.write_str("the JWKS response is not a JWK set"),
+            (JwksErrorKind::NoUsableKeys, _) => {
+                f.write_str("the JWK set holds no key that can verify signatures")
+            }
+            (JwksErrorKind::Interrupted, _) => f.write_str("the JWKS fetch did not run to its end"),
+        }
+    }
+}
+
+impl StdError for JwksError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}

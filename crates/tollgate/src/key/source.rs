@@ -7,7 +7,7 @@ use super::remote::RemoteJwks;
 use super::{Key, set::KeySet};
 
 /// Where an issuer's keys come from: a fixed [`KeySet`] (or one [`Key`]), or, with the
-/// `jwks-remote` feature, a [`RemoteJwks`] fetched and refreshed over HTTP.
+/// `jwks-remote` feature, a `RemoteJwks` fetched and refreshed over HTTP.
 ///
 /// Built with `From`/`Into`: `TrustedIssuer::new("iss", key)` takes anything that converts.
 #[derive(Clone, Debug)]

@@ -199,7 +199,10 @@ impl Authorizer {
     }
 
     /// Check `policy` against `claims` alone, where no request head is at hand (a tonic
-    /// handler holds a `tonic::Request`, not [`Parts`]): see [`Policy::check_claims`].
+    /// handler holds a `tonic::Request`, not [`Parts`]). A policy that reads the request
+    /// (organization checks, request predicates, [`on_path`](Policy::on_path), anywhere in it,
+    /// even under [`not`](Policy::not)) is never met this way: use [`check`](Self::check) or
+    /// the layer for those.
     ///
     /// ```
     /// use tollgate::{StandardClaims, policy::{Authorizer, Policy}};

@@ -17,7 +17,7 @@
 //! go through the same replaceable [`Responder`](crate::response::Responder) as the other
 //! layers.
 //!
-//! In handlers, [`Policy::check`] and [`Authorizer::check`] do the same check and return
+//! In handlers, [`Authorizer::check`] does the same check and returns
 //! `Result<(), AuthError>`.
 //!
 //! # Order

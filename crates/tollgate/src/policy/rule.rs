@@ -21,8 +21,8 @@ use crate::{
 /// [`ConfigError`], never a run-time surprise) and is cheap to clone (an `Arc` inside).
 /// Checking it allocates nothing when it grants (a refusal builds its `AuthError`).
 ///
-/// Enforce it with [`RequirePolicyLayer`](crate::RequirePolicyLayer), or call [`Policy::check`] (or
-/// [`Authorizer::check`](super::Authorizer::check)) in a handler.
+/// Enforce it with [`RequirePolicyLayer`](crate::RequirePolicyLayer), or check it in a handler
+/// with [`Authorizer::check`](super::Authorizer::check).
 ///
 /// # The denial
 ///
@@ -39,12 +39,15 @@ use crate::{
 ///
 /// ```
 /// use http::Request;
-/// use tollgate::{StandardClaims, AuthErrorKind, policy::Policy};
+/// use tollgate::{StandardClaims, AuthErrorKind, policy::{Authorizer, Policy}};
 ///
 /// // Managers and admins of the organization named in the path may update customers.
-/// let policy = Policy::permission("customer:update")?
-///     .and(Policy::any_of([Policy::role("manager")?, Policy::role("admin")?])?)
-///     .and(Policy::org_from_path(1));
+/// let policy = Policy::all_of([
+///     Policy::permission("customer:update")?,
+///     Policy::any_of([Policy::role("manager")?, Policy::role("admin")?])?,
+///     Policy::org_from_path(1),
+/// ])?;
+/// let authorizer = Authorizer::new();
 ///
 /// let claims = StandardClaims {
 ///     org: Some("acme".to_owned()),
@@ -55,16 +58,16 @@ use crate::{
 /// let (ours, ()) = Request::new(()).into_parts();
 /// let mut ours = ours;
 /// ours.uri = "/orgs/acme/customers/7".parse()?;
-/// assert!(policy.check(&claims, &ours).is_ok());
+/// assert!(authorizer.check(&policy, &claims, &ours).is_ok());
 ///
 /// let mut theirs = ours.clone();
 /// theirs.uri = "/orgs/globex/customers/7".parse()?;
-/// let denied = policy.check(&claims, &theirs).unwrap_err();
+/// let denied = authorizer.check(&policy, &claims, &theirs).unwrap_err();
 /// assert_eq!(denied.kind(), AuthErrorKind::InsufficientScope);
 /// assert_eq!(denied.scope(), None); // an organization check names no scope
 ///
 /// let viewer = StandardClaims { perms: vec!["customer:read".to_owned()], ..claims };
-/// let denied = policy.check(&viewer, &ours).unwrap_err();
+/// let denied = authorizer.check(&policy, &viewer, &ours).unwrap_err();
 /// assert_eq!(denied.scope(), Some("customer:update"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -207,24 +210,13 @@ impl Policy {
     }
 
     /// Met when `policy` is not: for example `Policy::not(Policy::role("suspended")?)`.
-    ///
-    /// `!policy` does the same.
     #[must_use]
-    #[allow(clippy::should_implement_trait)] // `Not` is implemented too; this reads better.
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "one negation: `Policy::not(p)`, no `!` operator beside it"
+    )]
     pub fn not(policy: Policy) -> Self {
         Self::from_node(Node::Not(policy), None)
-    }
-
-    /// Met when both `self` and `other` are: `all_of([self, other])`.
-    #[must_use]
-    pub fn and(self, other: Policy) -> Self {
-        Self::all(flatten([self, other], Node::all_of_parts))
-    }
-
-    /// Met when `self` or `other` is: `any_of([self, other])`.
-    #[must_use]
-    pub fn or(self, other: Policy) -> Self {
-        Self::any(flatten([self, other], Node::any_of_parts))
     }
 
     /// Met when `predicate` returns `true` for the claims.
@@ -330,14 +322,16 @@ impl Policy {
     /// requests for `path` that meet `policy`.
     ///
     /// Made for gRPC, where one layer sees every method of a service as a path
-    /// (`/package.Service/Method`): combine one per method with [`and`](Self::and). The path
+    /// (`/package.Service/Method`): combine one per method with [`all_of`](Self::all_of). The path
     /// is compared exactly. With axum, prefer a `route_layer` per route.
     ///
     /// ```
     /// use tollgate::policy::Policy;
     ///
-    /// let customers = Policy::permission("customer:read")?
-    ///     .and(Policy::on_path("/crm.Customers/Delete", Policy::permission("customer:delete")?)?);
+    /// let customers = Policy::all_of([
+    ///     Policy::permission("customer:read")?,
+    ///     Policy::on_path("/crm.Customers/Delete", Policy::permission("customer:delete")?)?,
+    /// ])?;
     /// # Ok::<(), tollgate::ConfigError>(())
     /// ```
     ///
@@ -395,38 +389,9 @@ impl Policy {
         self.inner.scope.as_deref()
     }
 
-    /// Check the policy against `claims` and the request's head, with the default
-    /// [`Authorizer`](super::Authorizer): permissions from the `perms` claim, no role map, no
-    /// superuser. Use [`Authorizer::check`](super::Authorizer::check) for other settings.
-    ///
-    /// Allocates nothing. With the `axum` feature, `AuthError` is a response, so a handler can
-    /// write `policy.check(&claims, &parts)?`.
-    ///
-    /// # Errors
-    ///
-    /// An [`AuthErrorKind::InsufficientScope`](crate::AuthErrorKind::InsufficientScope)
-    /// [`AuthError`] naming the scope of the unmet part (see [the denial](Self#the-denial)) when
-    /// the policy is not met.
-    pub fn check(&self, claims: &StandardClaims, request: &Parts) -> Result<(), AuthError> {
-        self.check_with(&Source::DEFAULT, claims, request)
-    }
-
-    /// Check the policy against `claims` alone, with the default
-    /// [`Authorizer`](super::Authorizer), where no request head is at hand (a tonic handler
-    /// holds a `tonic::Request`, not [`Parts`]).
-    ///
-    /// A policy that reads the request (organization checks, request predicates,
-    /// [`on_path`](Self::on_path), anywhere in it, even under [`not`](Self::not)) is never met
-    /// this way: use [`check`](Self::check) or the layer for those. Allocates nothing.
-    ///
-    /// # Errors
-    ///
-    /// As [`check`](Self::check), and always for a policy that reads the request.
-    pub fn check_claims(&self, claims: &StandardClaims) -> Result<(), AuthError> {
-        self.check_claims_with(&Source::DEFAULT, claims)
-    }
-
-    /// [`check`](Self::check) with permissions from `source`. Superusers are the
+    /// Check the policy against `claims` and the request's head with permissions from
+    /// `source` (what [`Authorizer::check`](super::authorizer::Authorizer::check) does after
+    /// letting superusers through). Superusers are the
     /// [`Authorizer`](super::authorizer::Authorizer)'s to let through, before this.
     pub(crate) fn check_with(
         &self,
@@ -552,15 +517,6 @@ impl OrgValue {
             }
             Self::Extract(extract) => extract(request),
         }
-    }
-}
-
-impl std::ops::Not for Policy {
-    type Output = Policy;
-
-    /// Met when `self` is not: see [`Policy::not`].
-    fn not(self) -> Policy {
-        Policy::not(self)
     }
 }
 

@@ -180,7 +180,7 @@ impl RevocationEntries {
 /// long as it takes, and the core crate carries no timer of its own (it runs on any
 /// executor): a store that does I/O bounds every call and answers [`RevocationStoreError::timeout`]
 /// past its bound, which the layer's [`FailurePolicy`](super::FailurePolicy) then turns into
-/// 503 or a pass. The in-process [`MemoryRevocationStore`](super::MemoryRevocationStore) never waits;
+/// 503 or a pass. The in-process `MemoryRevocationStore` (feature `memory-store`) never waits;
 /// `tollgate-redis` bounds each call (250 ms by default). To bound a store that does not,
 /// wrap its futures in `tokio::time::timeout` in a small adapter.
 ///

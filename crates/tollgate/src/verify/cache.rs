@@ -37,7 +37,7 @@ use crate::{
 /// - **Never served after `exp`.** On every hit the time checks run again with the
 ///   verifier's clock (`exp`, `nbf`, `iat`, with its leeway); an entry also leaves memory
 ///   when its token expires, and at the latest after [`time_to_live`](Self::time_to_live).
-/// - **Key changes are honoured.** With a [`RemoteJwks`](crate::key::RemoteJwks), an entry
+/// - **Key changes are honoured.** With a `RemoteJwks` (feature `jwks-remote`), an entry
 ///   is only served while the key set it was verified with is the current one: once the set
 ///   is refreshed (a key rotated out, for instance) the token is verified again.
 /// - **One configuration per cache.** The cache belongs to its verifier: changing a setting

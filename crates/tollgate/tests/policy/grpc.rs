@@ -17,13 +17,15 @@ use crate::{authorizer, grpc_support as grpc, revoke, support::TestKey, token};
 
 /// `Get` needs `customer:read`; `Delete` needs `customer:delete` as well.
 fn per_method() -> Policy {
-    Policy::permission("customer:read").unwrap().and(
+    Policy::all_of([
+        Policy::permission("customer:read").unwrap(),
         Policy::on_path(
             "/tollgate.test.WhoAmI/Delete",
             Policy::permission("customer:delete").unwrap(),
         )
         .unwrap(),
-    )
+    ])
+    .unwrap()
 }
 
 /// Serve a tonic router on a free loopback port; evaluates to its address.

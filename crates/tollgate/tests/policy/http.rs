@@ -28,9 +28,11 @@ async fn ok() -> &'static str {
 /// The report policy, built once: it needs the request head (the organization named by the
 /// `x-org-id` header).
 static REPORTS: LazyLock<(Authorizer, Policy)> = LazyLock::new(|| {
-    let policy = Policy::permission("report:read")
-        .unwrap()
-        .and(Policy::org_from_header("x-org-id").unwrap());
+    let policy = Policy::all_of([
+        Policy::permission("report:read").unwrap(),
+        Policy::org_from_header("x-org-id").unwrap(),
+    ])
+    .unwrap();
     (authorizer(), policy)
 });
 
@@ -71,9 +73,11 @@ fn app(key: &TestKey, store: &MemoryRevocationStore) -> Router {
             "/orgs/{org}/customers",
             get(ok).route_layer(RequirePolicyLayer::new(
                 &authorizer,
-                Policy::permission("customer:read")
-                    .unwrap()
-                    .and(Policy::org_from_path(1)),
+                Policy::all_of([
+                    Policy::permission("customer:read").unwrap(),
+                    Policy::org_from_path(1),
+                ])
+                .unwrap(),
             )),
         )
         .route(

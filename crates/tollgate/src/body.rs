@@ -31,13 +31,18 @@ pin_project! {
 }
 
 impl<B> ResponseBody<B> {
-    pub(crate) fn inner(body: B) -> Self {
+    /// The inner service's body, passed through.
+    ///
+    /// Public so that middleware of other crates (such as `tollgate-session`'s CSRF guard)
+    /// answers with the same body type as the tollgate layers.
+    pub fn inner(body: B) -> Self {
         Self {
             kind: Kind::Inner { body },
         }
     }
 
-    pub(crate) fn rejection(bytes: Bytes) -> Self {
+    /// A refusal's bytes (an empty body when `bytes` is empty).
+    pub fn rejection(bytes: Bytes) -> Self {
         let bytes = (!bytes.is_empty()).then_some(bytes);
         Self {
             kind: Kind::Rejection { bytes },

@@ -102,9 +102,7 @@ mod response;
 mod sessions;
 
 pub use self::cookie::{CookiePrefix, PresentedRefreshToken, RefreshCookie};
-pub use csrf::{
-    CsrfError, CsrfErrorKind, CsrfGuard, CsrfGuardBody, CsrfGuardFuture, CsrfGuardLayer,
-};
+pub use csrf::{CsrfError, CsrfErrorKind, CsrfGuard, CsrfGuardFuture, CsrfGuardLayer};
 pub use error::{BrowserError, BrowserErrorKind};
 #[cfg(feature = "axum")]
 pub use response::BrowserHandlerFuture;

@@ -9,8 +9,9 @@ use std::{
 
 use http::Response;
 use pin_project_lite::pin_project;
+use tollgate::response::ResponseBody;
 
-use super::{CsrfError, CsrfGuardBody};
+use super::CsrfError;
 
 pin_project! {
     /// The response future of [`CsrfGuard`](super::CsrfGuard): the inner service's future
@@ -51,13 +52,13 @@ impl<F, B, E> Future for CsrfGuardFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<CsrfGuardBody<B>>, E>;
+    type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Inner { future } => {
                 let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(CsrfGuardBody::inner)))
+                Poll::Ready(Ok(response.map(ResponseBody::inner)))
             }
             StateProj::Refused { error } => {
                 let error = error

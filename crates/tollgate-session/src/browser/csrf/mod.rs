@@ -1,7 +1,6 @@
 //! The CSRF guard: [`CsrfGuardLayer`] refuses the requests that another site may have made a
 //! browser send, before the inner service reads any cookie.
 
-mod body;
 mod future;
 mod layer;
 mod origin;
@@ -17,10 +16,10 @@ use http::{
     header::{CONTENT_TYPE, HOST, ORIGIN},
 };
 
-pub use body::CsrfGuardBody;
 pub use future::CsrfGuardFuture;
 pub use layer::CsrfGuardLayer;
 pub use service::CsrfGuard;
+use tollgate::response::ResponseBody;
 
 use origin::{AllowedOrigin, OriginRef};
 
@@ -120,8 +119,8 @@ impl CsrfError {
 
     /// The refusal: 403, `application/problem+json`, the problem body, and this error in the
     /// extensions.
-    fn to_response<B>(self) -> Response<CsrfGuardBody<B>> {
-        let mut response = Response::new(CsrfGuardBody::refusal(Bytes::from(self.body_text())));
+    fn to_response<B>(self) -> Response<ResponseBody<B>> {
+        let mut response = Response::new(ResponseBody::rejection(Bytes::from(self.body_text())));
         *response.status_mut() = self.status();
         response.headers_mut().insert(
             CONTENT_TYPE,

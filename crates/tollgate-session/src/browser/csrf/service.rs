@@ -8,9 +8,10 @@ use std::{
 };
 
 use http::{Request, Response};
+use tollgate::response::ResponseBody;
 use tower_service::Service;
 
-use super::{CsrfGuardBody, CsrfGuardConfig, CsrfGuardFuture, CsrfGuardLayer};
+use super::{CsrfGuardConfig, CsrfGuardFuture, CsrfGuardLayer};
 
 /// Refuses cross-site requests before calling the inner service.
 ///
@@ -57,7 +58,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CsrfGuard<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
-    type Response = Response<CsrfGuardBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = CsrfGuardFuture<S::Future>;
 

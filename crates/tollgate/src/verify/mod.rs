@@ -58,7 +58,15 @@
 //! # What is checked
 //!
 //! See [`Verifier`] for the checks and their order, and `docs/security.md` for the RFC 8725
-//! checklist.
+//! checklist. Two defaults a newcomer should know:
+//!
+//! - **Audience.** With [`add_audience`](TrustedIssuer::add_audience), `aud` is required and
+//!   must name one of the audiences. Without it, a token that carries an `aud` is refused
+//!   (RFC 7519 §4.1.3: it is meant for someone else);
+//!   [`accept_any_audience`](TrustedIssuer::accept_any_audience) is the explicit opt-out.
+//! - **Header `typ`.** [`header_typ`](Verifier::header_typ) (for example `at+jwt`, RFC 9068)
+//!   refuses tokens whose header says `typ: "JWT"` or nothing: set it only for an issuer that
+//!   writes the explicit type.
 
 #[cfg(feature = "verify-cache")]
 mod cache;

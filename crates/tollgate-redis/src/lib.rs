@@ -101,6 +101,7 @@
 //! |------------|-------------------------------------------------------------------------|
 //! | `cluster`  | `redis/cluster-async`: cluster connections for `RedisRevocationStoreBuilder::with_connection` |
 //! | `sentinel` | `RedisRevocationStore::sentinel` and `SentinelConnection`                 |
+//! | `session`  | `RedisSessionStore`: tollgate-session's `SessionStore` on Redis, shared by every instance |
 //! | `full`     | all of the above                                                        |
 //!
 //! # Getting help

@@ -111,7 +111,7 @@ where
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn revocation_handler(
         &self,
-    ) -> impl Fn(HeaderMap, Bytes) -> RevocationFuture + Clone + Send + Sync + 'static {
+    ) -> impl Fn(HeaderMap, Bytes) -> HandlerFuture + Clone + Send + Sync + 'static {
         let manager = self.clone();
         move |headers: HeaderMap, body: Bytes| {
             let manager = manager.clone();
@@ -144,8 +144,10 @@ where
     }
 }
 
-/// The future of the [`SessionManager::revocation_handler`] handler.
-pub type RevocationFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+/// The future of this crate's asynchronous axum handlers: the RFC 7009 revocation handler
+/// ([`SessionManager::revocation_handler`]) and, with the `browser` feature, the browser
+/// refresh and logout handlers.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
 
 /// The body of an RFC 7009 request.
 #[derive(Deserialize)]

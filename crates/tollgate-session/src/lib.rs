@@ -15,10 +15,10 @@
 //!   ends them, and writes the ends to a tollgate
 //!   [`RevocationStore`](tollgate::revocation::RevocationStore) so that access tokens die
 //!   too on the routes that check revocation. It serves RFC 7009 revocation (feature `axum`)
-//!   and purges dead sessions in the background ([`cleanup::CleanupTask`]).
+//!   and purges dead sessions in the background ([`CleanupTask`]).
 //! - A [`SessionStore`] keeps the sessions: [`MemorySessionStore`] here, SQLite and PostgreSQL with
 //!   the `sqlite` / `postgres` features, Redis in `tollgate-redis`. All pass one behaviour
-//!   suite ([`suite`], feature `test-suite`).
+//!   suite (`suite`, feature `test-suite`).
 //! - For browsers (feature `browser`), `browser::BrowserSessions` keeps the refresh token in
 //!   an `HttpOnly; Secure; SameSite=Strict` cookie that it rotates and clears, and
 //!   `browser::CsrfGuardLayer` refuses cross-site requests on the routes the cookie
@@ -67,12 +67,12 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `axum` | [`Issuer::jwks_handler`] and [`SessionManager::revocation_handler`] (RFC 7009), on `axum-core` |
+//! | `axum` | `Issuer::jwks_handler` and `SessionManager::revocation_handler` (RFC 7009), on `axum-core` |
 //! | `browser` | `browser`: the refresh cookie, browser logins, refreshes and logouts, and the CSRF guard; with `axum`, the refresh and logout handlers |
-//! | `sqlite` | [`store::SqliteSessionStore`] (sqlx), with its migrations |
-//! | `postgres` | [`store::PostgresSessionStore`] (sqlx), with its migrations |
+//! | `sqlite` | `SqliteSessionStore` (sqlx), with its migrations |
+//! | `postgres` | `PostgresSessionStore` (sqlx), with its migrations |
 //! | `sqlx` | both SQL stores |
-//! | `test-suite` | [`suite`]: the behaviour suite every store passes, for store implementations |
+//! | `test-suite` | `suite`: the behaviour suite every store passes, for store implementations |
 //! | `full` | all of the above |
 //!
 //! # Getting help

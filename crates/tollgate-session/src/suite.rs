@@ -597,7 +597,7 @@ where
 fn manager<S: SessionStore>(
     store: &S,
     role: Arc<std::sync::Mutex<String>>,
-) -> SessionManager<S, impl crate::ClaimsSource + use<S>> {
+) -> SessionManager<S, impl crate::source::ClaimsSource + use<S>> {
     let issuer = Issuer::new(
         "suite",
         "suite-api",

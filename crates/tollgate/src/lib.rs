@@ -117,7 +117,7 @@
 //! | feature | what it enables |
 //! |---|---|
 //! | `axum` (default) | [`Claims`] and `Option<Claims>` extractors, `IntoResponse` for [`AuthError`] |
-//! | `tonic` | `From<AuthError> for tonic::Status`; `NamedService` for the revocation and policy services |
+//! | `tonic` | `From<AuthError> for tonic::Status`; `NamedService` for the three services |
 //! | `jwks-remote` | `key::RemoteJwks`: a JWK Set fetched over HTTPS and kept fresh |
 //! | `memory-store` (default) | `revocation::MemoryRevocationStore`: the in-process revocation store (moka) |
 //! | `verify-cache` | `verify::VerifiedCache`: a repeated token skips parsing and the signature check (moka) |

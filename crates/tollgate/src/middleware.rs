@@ -22,7 +22,7 @@ use pin_project_lite::pin_project;
 use crate::{body::ResponseBody, error::AuthError, response::Responder};
 
 /// The panic text of every tollgate response future polled again after it completed.
-const POLLED_AFTER_COMPLETION: &str = "tollgate response future polled after completion";
+pub(crate) const POLLED_AFTER_COMPLETION: &str = "tollgate response future polled after completion";
 
 /// The configuration of one layer, as its response future needs it.
 pub(crate) trait LayerConfig {

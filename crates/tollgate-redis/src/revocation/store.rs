@@ -108,18 +108,18 @@ fn default_config() -> ConnectionManagerConfig {
 }
 
 #[cfg(feature = "sentinel")]
-impl RedisRevocationStore<super::SentinelConnection> {
+impl RedisRevocationStore<super::sentinel::SentinelConnection> {
     /// A builder for a store on the master of a Sentinel deployment: `sentinel` (built with
     /// `SentinelServerType::Master`) is asked for the current master, again after a
-    /// failover (see [`SentinelConnection`](super::SentinelConnection)); the local cache
+    /// failover (see [`SentinelConnection`](super::sentinel::SentinelConnection)); the local cache
     /// subscribes through the master it names at each (re)subscription.
     ///
     /// The defaults are those of [`builder`](RedisRevocationStore::builder).
     #[cfg_attr(docsrs, doc(cfg(feature = "sentinel")))]
     pub fn sentinel(
         sentinel: redis::sentinel::SentinelClient,
-    ) -> RedisRevocationStoreBuilder<super::SentinelConnection> {
-        let connection = super::SentinelConnection::new(sentinel, default_config());
+    ) -> RedisRevocationStoreBuilder<super::sentinel::SentinelConnection> {
+        let connection = super::sentinel::SentinelConnection::new(sentinel, default_config());
         let via = SubscribeVia::Sentinel(connection.clone());
         RedisRevocationStoreBuilder::new(via, Box::new(move || Ok(connection)))
     }

@@ -104,6 +104,4 @@ mod sessions;
 pub use self::cookie::{CookiePrefix, PresentedRefreshToken, RefreshCookie};
 pub use csrf::{CsrfError, CsrfErrorKind, CsrfGuard, CsrfGuardFuture, CsrfGuardLayer};
 pub use error::{BrowserError, BrowserErrorKind};
-#[cfg(feature = "axum")]
-pub use response::BrowserHandlerFuture;
 pub use sessions::{BrowserGrant, BrowserSessions};

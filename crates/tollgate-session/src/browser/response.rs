@@ -1,8 +1,6 @@
 //! The axum side (feature `axum`): grants and errors as responses, and the refresh and logout
 //! handlers.
 
-use std::{future::Future, pin::Pin};
-
 use axum_core::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{
@@ -11,13 +9,11 @@ use http::{
 };
 use tollgate::revocation::RevocationStore;
 
-use super::{BrowserError, BrowserGrant, BrowserSessions};
-use crate::{source::ClaimsSource, store::SessionStore};
-
-/// The future of [`BrowserSessions::refresh_handler`] and
-/// [`BrowserSessions::logout_handler`].
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub type BrowserHandlerFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+use super::{
+    error::BrowserError,
+    sessions::{BrowserGrant, BrowserSessions},
+};
+use crate::{handler::HandlerFuture, source::ClaimsSource, store::SessionStore};
 
 impl<S, F, R> BrowserSessions<S, F, R>
 where
@@ -58,7 +54,7 @@ where
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn refresh_handler(
         &self,
-    ) -> impl Fn(HeaderMap) -> BrowserHandlerFuture + Clone + Send + Sync + 'static {
+    ) -> impl Fn(HeaderMap) -> HandlerFuture + Clone + Send + Sync + 'static {
         let browser = self.clone();
         move |headers: HeaderMap| {
             let browser = browser.clone();
@@ -80,7 +76,7 @@ where
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn logout_handler(
         &self,
-    ) -> impl Fn(HeaderMap) -> BrowserHandlerFuture + Clone + Send + Sync + 'static {
+    ) -> impl Fn(HeaderMap) -> HandlerFuture + Clone + Send + Sync + 'static {
         let browser = self.clone();
         move |headers: HeaderMap| {
             let browser = browser.clone();

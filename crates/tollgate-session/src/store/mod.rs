@@ -31,12 +31,12 @@ use crate::session::Session;
 /// - [`list`](SessionStore::list) returns only live sessions (see [`Session::is_live`]),
 ///   oldest first (by `created_at`, then `id`).
 ///
-/// The behaviour suite in [`suite`](crate::suite) (feature `test-suite`) checks all of this.
+/// The behaviour suite in `suite` (feature `test-suite`) checks all of this.
 ///
 /// The one step that must be atomic is [`SessionStore::rotate`]: it checks that the presented
 /// refresh token is the session's current one and records its successor in one step, so that
 /// of many concurrent refreshes of one token exactly one wins. Every store passes the same
-/// behaviour suite (feature `test-suite`, [`suite`](crate::suite)).
+/// behaviour suite (module `suite`, feature `test-suite`).
 ///
 /// ```
 /// use tollgate_session::{MemorySessionStore, Session, SessionStore, Rotation, RotateOutcome};

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     body::ResponseBody,
-    middleware::{Decision, LayerFuture, Rejection, content_type},
+    middleware::{Decision, LayerFuture, POLLED_AFTER_COMPLETION, Rejection, content_type},
     response::Responder,
 };
 
@@ -106,7 +106,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let answer = ready!(this.check.poll(cx));
-        let (mut inner, mut request) = this.call.take().expect(POLLED_TWICE);
+        let (mut inner, mut request) = this.call.take().expect(POLLED_AFTER_COMPLETION);
         Poll::Ready(match verdict(answer, this.config) {
             Ok(()) => {
                 let content_type = content_type(request.headers());
@@ -118,6 +118,3 @@ where
         })
     }
 }
-
-/// `Check` is polled by `LayerFuture` only until it is ready.
-const POLLED_TWICE: &str = "the revocation check is polled once it answered";

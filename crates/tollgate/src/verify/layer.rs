@@ -60,6 +60,12 @@ impl VerifyLayer {
 }
 
 impl<C, R> VerifyLayer<C, R> {
+    /// The verifier the layer checks tokens with.
+    #[must_use]
+    pub fn verifier(&self) -> &Verifier {
+        &self.config.verifier
+    }
+
     /// Decode the claims as `C` too (any `serde` type); handlers then take `Claims<C>`.
     /// `Claims<StandardClaims>` stays available to the revocation and policy layers.
     pub fn claims<C2>(self) -> VerifyLayer<C2, R> {

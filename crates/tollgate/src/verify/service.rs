@@ -64,6 +64,18 @@ impl<S, C, R> Verify<S, C, R> {
     inner_service_accessors!();
 }
 
+/// A tonic service wrapped in [`Verify`] keeps its gRPC name, so it can be added to a tonic
+/// server on its own (`Server::builder().add_service(..)`): tokens are then verified for that
+/// service only.
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+impl<S, C, R> tonic::server::NamedService for Verify<S, C, R>
+where
+    S: tonic::server::NamedService,
+{
+    const NAME: &'static str = S::NAME;
+}
+
 /// Put the verified claims into the request extensions.
 fn insert_claims<B, C: Send + Sync + 'static>(request: &mut Request<B>, verified: Verified<C>) {
     let (claims, standard) = verified.into_parts();

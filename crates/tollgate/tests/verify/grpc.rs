@@ -158,3 +158,27 @@ async fn key_source_down_is_unavailable() {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);
 }
+
+#[tokio::test]
+async fn a_service_wrapped_on_its_own_keeps_its_grpc_name() {
+    use tollgate::verify::Verify;
+
+    let key = TestKey::new(Algorithm::HS256);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // `Verify` is a `NamedService`: the server routes calls to it by the inner service's name.
+    let router =
+        tonic::transport::Server::builder().add_service(Verify::new(grpc::WhoAmI, key.verifier()));
+    tokio::spawn(async move {
+        router
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await
+            .unwrap();
+    });
+    let sub = grpc::call(addr, "Get", Some(&key.sign(&claims())))
+        .await
+        .unwrap();
+    assert_eq!(sub, "user-1");
+    let status = grpc::call(addr, "Get", None).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+}

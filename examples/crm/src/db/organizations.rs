@@ -1,8 +1,8 @@
 //! `crm_organizations`: an organization is created with its first user.
 
 use super::{
-    Db, NewUser, User, new_id, unix_now,
-    users::{INSERT_USER, user_from},
+    Db, new_id, unix_now,
+    users::{INSERT_USER, NewUser, User, user_from},
 };
 use crate::roles;
 

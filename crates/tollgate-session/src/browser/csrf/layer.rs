@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc};
 use tollgate::ConfigError;
 use tower_layer::Layer;
 
-use super::{CsrfGuard, CsrfGuardConfig, origin::AllowedOrigin};
+use super::{CsrfGuardConfig, origin::AllowedOrigin, service::CsrfGuard};
 
 /// Refuses, with 403 and the problem code `csrf`, the requests that another site may have
 /// made a browser send, before the inner service runs (so before it reads any cookie).

@@ -11,7 +11,7 @@ use http::{Request, Response};
 use tollgate::response::ResponseBody;
 use tower_service::Service;
 
-use super::{CsrfGuardConfig, CsrfGuardFuture, CsrfGuardLayer};
+use super::{CsrfGuardConfig, future::CsrfGuardFuture, layer::CsrfGuardLayer};
 
 /// Refuses cross-site requests before calling the inner service.
 ///

@@ -7,3 +7,7 @@ struct CrateReadme;
 
 #[doc = include_str!("../../../docs/sessions.md")]
 struct Sessions;
+
+#[cfg(all(feature = "browser", feature = "axum"))]
+#[doc = include_str!("../../../docs/browser.md")]
+struct Browser;

@@ -78,6 +78,7 @@ pub fn app(state: AppState) -> Router {
             post(auth::logout_all).route_layer(sensitive.clone()),
         )
         .route("/api/auth/sessions", get(auth::list_sessions))
+        .route("/api/auth/logins", get(auth::logins))
         .route(
             "/api/auth/sessions/{id}",
             delete(auth::end_session).route_layer(sensitive.clone()),
@@ -125,14 +126,29 @@ pub fn app(state: AppState) -> Router {
             "/api/admin/users/{id}/reinstate",
             post(admin::reinstate)
                 .route_layer(layers.user_suspend.clone())
+                .route_layer(sensitive.clone()),
+        )
+        .route(
+            "/api/admin/users/{id}/sessions",
+            get(admin::sessions).route_layer(layers.user_read.clone()),
+        )
+        .route(
+            "/api/admin/users/{id}/sessions/{sid}",
+            delete(admin::end_session)
+                .route_layer(layers.user_suspend.clone())
                 .route_layer(sensitive),
         )
         .route_layer(layers.verify.clone());
 
-    public
+    let mut router = public
         .merge(protected)
         .fallback(|| async { ApiError::no_route() })
-        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });
+    // CORS only when origins are listed: otherwise no CORS header at all.
+    if !state.settings.allowed_origins.is_empty() {
+        router = router.layer(server::cors(&state.settings.allowed_origins));
+    }
+    router
         .layer(middleware::from_fn(server::log_request))
         .with_state(state)
 }

@@ -49,6 +49,8 @@ pub struct Settings {
     pub leeway: Duration,
     /// What to do when the revocation store fails (sensitive routes, token verification).
     pub revocation_failure: FailurePolicy,
+    /// Origins allowed to call the API from another origin (`--allowed-origins`).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -234,6 +236,7 @@ impl AppState {
             access_ttl: config.access_ttl,
             leeway: config.leeway,
             revocation_failure: config.revocation_failure,
+            allowed_origins: config.allowed_origins.clone(),
         };
         let layers = Layers::new(&sessions, config.revocation_failure)
             .map_err(|e| StartError::other(format!("cannot build the auth layers: {e}")))?;

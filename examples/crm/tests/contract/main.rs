@@ -57,3 +57,4 @@ mod auth;
 mod customers;
 mod health;
 mod revocation_store;
+mod sign_ins;

@@ -76,6 +76,9 @@
 //! security model.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "browser")]
+#[cfg_attr(docsrs, doc(cfg(feature = "browser")))]
+pub mod browser;
 mod cleanup;
 mod clock;
 #[cfg(doctest)]

@@ -19,6 +19,10 @@
 //! - A [`SessionStore`] keeps the sessions: [`MemorySessionStore`] here, SQLite and PostgreSQL with
 //!   the `sqlite` / `postgres` features, Redis in `tollgate-redis`. All pass one behaviour
 //!   suite ([`suite`], feature `test-suite`).
+//! - For browsers (feature `browser`), `browser::BrowserSessions` keeps the refresh token in
+//!   an `HttpOnly; Secure; SameSite=Strict` cookie that it rotates and clears, and
+//!   `browser::CsrfGuardLayer` refuses cross-site requests on the routes the cookie
+//!   authenticates (guide: `docs/browser.md`).
 //!
 //! The guide `docs/sessions.md` in the repository covers the lifecycle, rotation and reuse
 //! detection, the grace interval, the choice of store, cleanup and the cut-off same-second
@@ -64,6 +68,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `axum` | [`Issuer::jwks_handler`] and [`SessionManager::revocation_handler`] (RFC 7009), on `axum-core` |
+//! | `browser` | `browser`: the refresh cookie, browser logins, refreshes and logouts, and the CSRF guard; with `axum`, the refresh and logout handlers |
 //! | `sqlite` | [`store::SqliteSessionStore`] (sqlx), with its migrations |
 //! | `postgres` | [`store::PostgresSessionStore`] (sqlx), with its migrations |
 //! | `sqlx` | both SQL stores |

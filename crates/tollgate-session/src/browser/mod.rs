@@ -1,5 +1,6 @@
 //! Browsers as first-class clients (feature `browser`): the refresh token in an `HttpOnly`
-//! cookie, the access token in the page's memory.
+//! cookie, the access token in the page's memory, and a CSRF guard on the routes the cookie
+//! authenticates.
 //!
 //! # Where the tokens live
 //!
@@ -18,6 +19,22 @@
 //! on every refusal, [`logout`](BrowserSessions::logout) ends its session. With the `axum`
 //! feature, `BrowserSessions::refresh_handler` and `logout_handler` are the routes, and
 //! [`BrowserGrant`] and [`BrowserError`] are responses.
+//!
+//! # The CSRF rule
+//!
+//! A cookie goes with requests the browser makes, whoever asked for them. [`CsrfGuardLayer`]
+//! refuses, with 403 and an RFC 9457 problem whose `code` is `csrf`, before the inner service
+//! reads any cookie, a request whose `Origin` is present and is neither the request's own
+//! origin (compared with its `Host` header) nor an allowed one, or whose `Sec-Fetch-Site` is
+//! `cross-site` while its `Origin` is not an allowed one. A request with neither header (a
+//! program, or a browser from before both) passes by default: it carries no ambient
+//! authority, or the cookie's `SameSite=Strict` already kept the cookie out of it; see
+//! [`CsrfGuardLayer::allow_missing_origin`]. Behind a proxy that rewrites `Host`, see
+//! [`CsrfGuardLayer::allow_same_host`].
+//!
+//! The guide `docs/browser.md` in the repository covers the threat model, the multi-tab
+//! refresh problem, the whole recipe for an axum app (routes, CORS) and deployment behind
+//! HTTPS and a proxy.
 //!
 //! # Testing on `http://localhost`
 //!
@@ -74,15 +91,20 @@
 //! # }
 //! ```
 //!
-//! See `BrowserSessions::refresh_handler` (feature `axum`) for the routes.
+//! See [`CsrfGuardLayer`] for the guard's example, and `BrowserSessions::refresh_handler`
+//! (feature `axum`) for the routes.
 
 mod cookie;
+mod csrf;
 mod error;
 #[cfg(feature = "axum")]
 mod response;
 mod sessions;
 
 pub use self::cookie::{CookiePrefix, PresentedRefreshToken, RefreshCookie};
+pub use csrf::{
+    CsrfError, CsrfErrorKind, CsrfGuard, CsrfGuardBody, CsrfGuardFuture, CsrfGuardLayer,
+};
 pub use error::{BrowserError, BrowserErrorKind};
 #[cfg(feature = "axum")]
 pub use response::BrowserHandlerFuture;

@@ -31,12 +31,14 @@ where
     /// `Retry-After`, the cookie kept) when a store is unavailable. See
     /// [`refresh`](Self::refresh).
     ///
+    /// Put a [`CsrfGuardLayer`](super::CsrfGuardLayer) in front of it.
+    ///
     /// ```
     /// use axum::{Router, routing::post};
     /// use tollgate::key::Algorithm;
     /// use tollgate_session::{
     ///     ClaimsError, Issuer, MemorySessionStore, Session, SessionManager, SigningKey,
-    ///     browser::{BrowserSessions, RefreshCookie},
+    ///     browser::{BrowserSessions, CsrfGuardLayer, RefreshCookie},
     /// };
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -48,7 +50,8 @@ where
     ///
     /// let app: Router = Router::new()
     ///     .route("/auth/refresh", post(browser.refresh_handler()))
-    ///     .route("/auth/logout", post(browser.logout_handler()));
+    ///     .route("/auth/logout", post(browser.logout_handler()))
+    ///     .route_layer(CsrfGuardLayer::new().add_allowed_origin("https://app.example")?);
     /// # Ok(())
     /// # }
     /// ```
@@ -72,7 +75,8 @@ where
     /// cleared, whether or not the request had a live session; 503 (the cookie kept) when a
     /// store cannot record the end. See [`logout`](Self::logout).
     ///
-    /// See [`refresh_handler`](Self::refresh_handler) for an example.
+    /// Put a [`CsrfGuardLayer`](super::CsrfGuardLayer) in front of it; see
+    /// [`refresh_handler`](Self::refresh_handler) for an example.
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn logout_handler(
         &self,

@@ -31,7 +31,9 @@ use crate::{
 ///   with the request, if any.
 ///
 /// With the `axum` feature, `refresh_handler` and `logout_handler` serve the last two as
-/// routes, and grants and errors are responses.
+/// routes, and grants and errors are responses. Put a
+/// [`CsrfGuardLayer`](super::CsrfGuardLayer) in front of every route the cookie
+/// authenticates.
 ///
 /// Cheap to clone.
 ///

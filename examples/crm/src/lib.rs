@@ -46,7 +46,7 @@ pub use error::ApiError;
 pub use server::{serve, shutdown_signal};
 pub use state::AppState;
 
-use routes::{admin, auth, customers, health, jwks};
+use routes::{admin, auth, browser, customers, health, jwks, web};
 
 /// The router of the whole API.
 pub fn app(state: AppState) -> Router {
@@ -54,6 +54,8 @@ pub fn app(state: AppState) -> Router {
     let sensitive = layers.revocation.clone();
 
     let public = Router::new()
+        .route("/", get(web::index))
+        .route("/assets/{name}", get(web::asset))
         .route("/health", get(health::check))
         .route(
             "/.well-known/jwks.json",
@@ -63,6 +65,14 @@ pub fn app(state: AppState) -> Router {
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/token/refresh", post(auth::refresh))
         .route("/api/auth/token/verify", post(auth::verify));
+
+    // The web app's routes: the refresh token in a cookie, cross-site requests refused.
+    let browser = Router::new()
+        .route("/api/auth/browser/register", post(browser::register))
+        .route("/api/auth/browser/login", post(browser::login))
+        .route("/api/auth/browser/refresh", post(browser::refresh))
+        .route("/api/auth/browser/logout", post(browser::logout))
+        .route_layer(layers.csrf.clone());
 
     // Every route below needs a valid access token: `route_layer`, so that a request for an
     // unknown path is still answered 404 rather than 401. On each route: verify, then
@@ -141,6 +151,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(layers.verify.clone());
 
     let mut router = public
+        .merge(browser)
         .merge(protected)
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });

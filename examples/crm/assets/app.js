@@ -98,6 +98,7 @@ async function busy(button, box, task) {
 
 function loginPage(message) {
   top.hidden = true;
+  say('');
   document.title = 'Sign in · CRM';
   const box = errorBox();
   const info = message ? h('p', { class: 'info', role: 'status', id: 'login-message' }, message) : null;

@@ -457,11 +457,13 @@ impl Config {
             admin,
             login_rate: cli.login_rate,
             revocation_failure: cli.revocation_failure.into(),
-            allowed_origins: {
-                let mut origins = cli.allowed_origins;
-                origins.dedup();
-                origins
-            },
+            allowed_origins: cli
+                .allowed_origins
+                .iter()
+                .enumerate()
+                .filter(|(i, origin)| !cli.allowed_origins[..*i].contains(origin))
+                .map(|(_, origin)| origin.clone())
+                .collect(),
             redis_prefix: "crm:".to_owned(),
         })
     }

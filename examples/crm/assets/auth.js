@@ -8,13 +8,13 @@
 // `crm-auth`: a tab that waited on the lock finds that token and uses it instead of spending
 // the cookie again. So one expiry costs one rotation, however many tabs and calls see it, and
 // reuse detection never fires on a user's own tabs. Without Web Locks, a lock kept in
-// localStorage (a timestamp, never a token) serializes the refreshes; without
+// IndexedDB (an owner and a time, never a token) serializes the refreshes; without
 // BroadcastChannel, logouts are told through a localStorage `storage` event and each tab
 // refreshes for itself (one rotation per tab, but never two tabs spending the same cookie).
 
 const CHANNEL = 'crm-auth';
 const LOCK = 'crm-refresh';
-const FALLBACK_LOCK_KEY = 'crm-refresh-lock';
+const FALLBACK_LOCK_DB = 'crm-refresh-lock';
 const FALLBACK_LOGOUT_KEY = 'crm-logout';
 
 let access = null;
@@ -166,32 +166,55 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-// A lock for browsers without Web Locks: a timestamp in localStorage (no token), taken when
-// absent or older than 10 s, polled every 50 ms.
-async function withFallbackLock(task) {
-  const me = Math.random().toString(36).slice(2);
-  for (let i = 0; i < 200; i++) {
-    let held = null;
-    try {
-      held = JSON.parse(localStorage.getItem(FALLBACK_LOCK_KEY) || 'null');
-    } catch {
-      return task();
+// A lock for browsers without Web Locks, in IndexedDB (a record naming the owner and the
+// time, never a token): readwrite transactions on one store run one at a time across every
+// tab of the origin, so taking the lock is an atomic test-and-set. A lock older than 10 s
+// (a tab that died holding it) is taken over. Polled every 50 ms.
+function openLockDb() {
+  return new Promise((resolve) => {
+    if (!self.indexedDB) {
+      resolve(null);
+      return;
     }
-    if (!held || Date.now() - held.at > 10000) {
-      localStorage.setItem(FALLBACK_LOCK_KEY, JSON.stringify({ owner: me, at: Date.now() }));
-      await sleep(20);
-      const mine = JSON.parse(localStorage.getItem(FALLBACK_LOCK_KEY) || 'null');
-      if (mine && mine.owner === me) {
-        try {
-          return await task();
-        } finally {
-          localStorage.removeItem(FALLBACK_LOCK_KEY);
-        }
+    const request = indexedDB.open(FALLBACK_LOCK_DB, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('lock');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => resolve(null);
+  });
+}
+
+function lockStep(db, me, take) {
+  return new Promise((resolve) => {
+    const tx = db.transaction('lock', 'readwrite');
+    const store = tx.objectStore('lock');
+    const get = store.get('owner');
+    let mine = false;
+    get.onsuccess = () => {
+      const held = get.result;
+      if (take && (!held || Date.now() - held.at > 10000)) {
+        store.put({ owner: me, at: Date.now() }, 'owner');
+        mine = true;
+      } else if (!take && held && held.owner === me) {
+        store.delete('owner');
       }
-    }
-    await sleep(50);
+    };
+    tx.oncomplete = () => resolve(mine);
+    tx.onerror = () => resolve(false);
+    tx.onabort = () => resolve(false);
+  });
+}
+
+async function withFallbackLock(task) {
+  const db = await openLockDb();
+  if (!db) return task();
+  const me = Math.random().toString(36).slice(2);
+  try {
+    for (let i = 0; i < 300 && !(await lockStep(db, me, true)); i++) await sleep(50);
+    return await task();
+  } finally {
+    await lockStep(db, me, false);
+    db.close();
   }
-  return task();
 }
 
 function withLock(task) {

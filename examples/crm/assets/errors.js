@@ -1,5 +1,6 @@
-// Collects uncaught errors, unhandled rejections and console.error calls into
-// `window.__crmErrors`, so that the browser tests can check the page logged none.
+// Collects uncaught errors, unhandled rejections, Content-Security-Policy violations and
+// console.error calls into `window.__crmErrors`, so that the browser tests can check the
+// page logged none.
 // Loaded first, as a classic script.
 (function () {
   var errors = [];
@@ -10,6 +11,9 @@
   window.addEventListener('unhandledrejection', function (event) {
     var reason = event.reason;
     errors.push('unhandled rejection: ' + (reason && reason.stack ? reason.stack : String(reason)));
+  });
+  document.addEventListener('securitypolicyviolation', function (event) {
+    errors.push('csp: ' + event.violatedDirective + ' blocked ' + event.blockedURI);
   });
   var original = console.error;
   console.error = function () {

@@ -377,6 +377,7 @@ impl Api {
 pub struct Page {
     pub client: Client,
     pub base: String,
+    driver: String,
 }
 
 /// How long a page may take to show what a step waits for.
@@ -388,7 +389,32 @@ impl Page {
         Self {
             client: driver.browser().await,
             base: crm.base.clone(),
+            driver: driver.url.clone(),
         }
+    }
+
+    /// Run `script` in every document the current window loads from now on, before the
+    /// page's own scripts (ChromeDriver's Chrome DevTools passthrough:
+    /// `Page.addScriptToEvaluateOnNewDocument`).
+    pub async fn before_each_load(&self, script: &str) {
+        let session = self.client.session_id().await.unwrap().unwrap();
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver
+            ))
+            .json(&json!({
+                "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                "params": {"source": script},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
     }
 
     /// Go to `path` of the app.

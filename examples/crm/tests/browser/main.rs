@@ -438,3 +438,85 @@ async fn a_hostile_page_cannot_refresh_or_log_out() {
     page.assert_no_errors().await;
     page.close().await;
 }
+
+/// Where Web Locks and BroadcastChannel are missing (taken away before the app loads), the
+/// fallbacks keep two windows from spending one cookie: each refreshes for itself, one after
+/// the other (a lock in IndexedDB), so no reuse is detected and both stay signed in; a
+/// logout still reaches the other window (a localStorage event).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fallbacks_without_web_locks_or_broadcast_channel() {
+    let _one = one_at_a_time().await;
+    let Some((driver, crm)) = setup(&["--access-ttl", "2s"]).await else {
+        return;
+    };
+    let api = crm.api();
+    let admin = api.register("org").await;
+    api.customer(&admin, "Frances Allen").await;
+    let user = api.create_user(&admin, "sam", &["sales"]).await;
+    let without = "delete Navigator.prototype.locks; delete window.BroadcastChannel;";
+
+    let page = Page::open(&driver, &crm).await;
+    page.before_each_load(without).await;
+    page.goto("/").await;
+    page.sign_in(&user.username, &user.password, false).await;
+    page.wait_text("#customers", "Frances Allen").await;
+    let missing = page
+        .js("return [typeof navigator.locks, typeof BroadcastChannel];")
+        .await;
+    assert_eq!(missing, serde_json::json!(["undefined", "undefined"]));
+    let first = page.client.window().await.unwrap();
+    let second = page.client.new_window(false).await.unwrap().handle;
+    page.client.switch_to_window(second.clone()).await.unwrap();
+    page.before_each_load(without).await;
+    page.goto("/#/sessions").await;
+    page.wait("#sessions").await;
+
+    let rounds = 2;
+    let before = crm.rotations();
+    for _ in 0..rounds {
+        tokio::time::sleep(Duration::from_millis(2300)).await;
+        let at = page.js("return Date.now() + 700;").await.as_f64().unwrap();
+        let fire = format!(
+            "setTimeout(() => {{\
+               for (const b of document.querySelectorAll('[data-action=reload]')) b.click();\
+               window.dispatchEvent(new HashChangeEvent('hashchange'));\
+             }}, {at} - Date.now());"
+        );
+        for window in [&first, &second] {
+            page.client.switch_to_window(window.clone()).await.unwrap();
+            page.js(&fire).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1800)).await;
+        for (window, css) in [(&first, "#customers"), (&second, "#sessions")] {
+            page.client.switch_to_window(window.clone()).await.unwrap();
+            page.wait(css).await;
+            assert!(!page.shown("#login-form").await, "signed out");
+            assert!(!page.shown(".error").await, "{}", page.text("main").await);
+        }
+    }
+    let rotations = crm.rotations() - before;
+    assert_eq!(
+        rotations,
+        2 * rounds,
+        "without BroadcastChannel each window refreshes for itself, one after the other"
+    );
+    assert!(
+        !crm.log().contains("reuse detected"),
+        "reuse detection fired"
+    );
+    assert_eq!(api.sessions_of(&admin, &user).await.len(), 1);
+    page.assert_no_readable_token().await;
+    page.assert_no_errors().await;
+
+    page.click("#logout").await;
+    page.wait("#login-form").await;
+    page.client.switch_to_window(first).await.unwrap();
+    page.wait("#login-form").await;
+    assert!(
+        page.text("#login-message").await.contains("another tab"),
+        "{}",
+        page.text("main").await
+    );
+    page.assert_no_errors().await;
+    page.close().await;
+}

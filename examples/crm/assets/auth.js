@@ -2,7 +2,7 @@
 // readable cookie), and the one refresh every call and every tab of this browser shares.
 //
 // The refresh token is an HttpOnly cookie scoped to /api/auth/browser: no script sees it. When
-// a call answers 401, `api` refreshes once and retries. Within a tab, concurrent calls wait on
+// a call's token is refused (401 `invalid_token`), `api` refreshes once and retries. Within a tab, concurrent calls wait on
 // one refresh promise. Across tabs, the refresh runs under the Web Lock `crm-refresh`, and the
 // tab that refreshed hands the new access token to the others over the BroadcastChannel
 // `crm-auth`: a tab that waited on the lock finds that token and uses it instead of spending
@@ -286,16 +286,24 @@ export async function start() {
   return token ? claims : null;
 }
 
-/** Call the API with the access token; one refresh and one retry on 401. */
+// A 401 about the token (`WWW-Authenticate: Bearer error="invalid_token"`: expired, revoked,
+// stale claims, ended session), as opposed to one about credentials in the body (a wrong old
+// password), which is an ordinary error.
+function tokenRefused(response) {
+  return response.status === 401
+    && /invalid_token/.test(response.headers.get('www-authenticate') || '');
+}
+
+/** Call the API with the access token; one refresh and one retry when the token is refused. */
 export async function api(method, path, body) {
   let token = access || (await refresh(null));
   if (!token) throw sessionOver();
   let response = await send(method, path, body, token);
-  if (response.status === 401) {
+  if (tokenRefused(response)) {
     const fresh = await refresh(token);
     if (!fresh) throw sessionOver();
     response = await send(method, path, body, fresh);
-    if (response.status === 401) {
+    if (tokenRefused(response)) {
       throw sessionOver();
     }
   }

@@ -149,8 +149,56 @@ async fn sign_up_customers_reload_and_remember_me() {
         .await
         .unwrap();
     other.wait_text("#customers", "Charles Babbage").await;
+
+    // Change the password there: a wrong old one shows the server's detail; the right one
+    // keeps this browser signed in (a reload too) and ends the first browser's session.
+    other.click("[data-nav=account]").await;
+    other
+        .fill("#password-form", "old_password", "not my password")
+        .await;
+    other
+        .fill("#password-form", "new_password", "a brand new secret")
+        .await;
+    other
+        .fill("#password-form", "repeat", "a brand new secret")
+        .await;
+    other.click("#password-form button[type=submit]").await;
+    other
+        .wait_text("#password-form .error", "old password is wrong")
+        .await;
+    other
+        .fill("#password-form", "old_password", "correct horse battery")
+        .await;
+    other.click("#password-form button[type=submit]").await;
+    other.wait_text("#notice", "Password changed").await;
+    other.screenshot("account").await;
+    other.client.refresh().await.unwrap();
+    other.wait("#password-form").await;
+    other.click("[data-nav=customers]").await;
+    other.wait_text("#customers", "Charles Babbage").await;
     other.assert_no_errors().await;
     other.close().await;
+
+    // The first browser's session was ended by the change: the sessions page (stateless) no
+    // longer lists it, and its next sensitive action (ending the other browser's session)
+    // brings the sign-in page with a message.
+    page.click("[data-nav=sessions]").await;
+    page.wait("#sessions").await;
+    assert!(!page.shown("#sessions tr.current").await);
+    page.click("#sessions [data-action=end-session]").await;
+    page.wait("#login-form").await;
+    assert!(
+        page.text("#login-message")
+            .await
+            .contains("session has ended"),
+        "{}",
+        page.text("main").await
+    );
+    page.sign_in(&username, "a brand new secret", false).await;
+    page.wait("#sessions tr.current").await;
+    page.click("[data-nav=customers]").await;
+    page.wait_text("#customers", "Charles Babbage").await;
+    page.assert_no_errors().await;
     page.close().await;
 }
 
@@ -312,6 +360,21 @@ async fn sessions_ended_elsewhere_and_role_changes() {
         .click(&format!("{card} [data-action=save-role]"))
         .await;
     admin_page.wait_text(&card, "viewer").await;
+
+    // Suspend and reinstate Vic from the same page.
+    let vic_card = format!("[data-username='{}']", vic.username);
+    admin_page
+        .click(&format!("{vic_card} [data-action=suspend]"))
+        .await;
+    admin_page.wait_text(&vic_card, "Suspended").await;
+    admin_page.screenshot("users-suspended").await;
+    admin_page
+        .click(&format!("{vic_card} [data-action=reinstate]"))
+        .await;
+    admin_page
+        .wait(&format!("{vic_card} [data-action=suspend]"))
+        .await;
+    assert!(!admin_page.text(&vic_card).await.contains("Suspended"));
 
     // Sam's next sensitive action (a delete) meets the stale token, refreshes into the viewer's
     // permissions, is refused, and the page redraws without delete; still signed in.

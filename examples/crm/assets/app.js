@@ -291,9 +291,10 @@ function customersPage() {
         h('td', { 'data-label': 'Company' }, customer.company || ''),
         actions);
       const normal = () => {
-        actions.replaceChildren(
+        actions.replaceChildren(...[
           can('customer:update') ? h('button', { type: 'button', class: 'secondary', 'data-action': 'edit', 'aria-label': `Edit ${customer.name}`, onclick: () => edit(customer) }, 'Edit') : null,
-          can('customer:delete') ? h('button', { type: 'button', class: 'danger', 'data-action': 'delete', 'aria-label': `Delete ${customer.name}`, onclick: confirm } , 'Delete') : null);
+          can('customer:delete') ? h('button', { type: 'button', class: 'danger', 'data-action': 'delete', 'aria-label': `Delete ${customer.name}`, onclick: confirm }, 'Delete') : null,
+        ].filter(Boolean));
       };
       const confirm = () => {
         const yes = h('button', { type: 'button', class: 'danger', 'data-action': 'confirm-delete', onclick: () => remove(customer, yes) }, `Delete ${customer.name}?`);

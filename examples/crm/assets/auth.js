@@ -294,18 +294,20 @@ function tokenRefused(response) {
     && /invalid_token/.test(response.headers.get('www-authenticate') || '');
 }
 
-/** Call the API with the access token; one refresh and one retry when the token is refused. */
+/**
+ * Call the API with the access token; when the token is refused, one refresh and a retry.
+ * The session is over when the refresh is refused. A fresh token refused again (it expired
+ * on the way: a refresh slower than the token's lifetime) gets one more refresh.
+ */
 export async function api(method, path, body) {
   let token = access || (await refresh(null));
-  if (!token) throw sessionOver();
-  let response = await send(method, path, body, token);
-  if (tokenRefused(response)) {
-    const fresh = await refresh(token);
-    if (!fresh) throw sessionOver();
-    response = await send(method, path, body, fresh);
-    if (tokenRefused(response)) {
-      throw sessionOver();
-    }
+  let response;
+  for (let refreshes = 0; ; refreshes++) {
+    if (!token) throw sessionOver();
+    response = await send(method, path, body, token);
+    if (!tokenRefused(response)) break;
+    if (refreshes === 2) throw sessionOver();
+    token = await refresh(token);
   }
   const answer = await readBody(response);
   if (!response.ok) throw new ApiProblem(response.status, answer);

@@ -177,6 +177,7 @@ impl Crm {
             }
         }
         let child = command
+            .env("NO_COLOR", "1")
             .args(["--listen", "127.0.0.1:0", "--database-url", &database])
             .args(["--login-rate", "100000/min"])
             .args(args)
@@ -209,9 +210,10 @@ impl Crm {
         crm
     }
 
-    /// The log so far.
+    /// The log so far, without colors (a workspace build may turn tracing's ANSI colors on).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+        strip_ansi(&log)
     }
 
     /// How many `method path` requests the log shows answered with `status`.
@@ -246,6 +248,24 @@ impl Drop for Crm {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for next in chars.by_ref() {
+                if next.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The JSON API, as an API client uses it (bearer tokens).
@@ -542,10 +562,20 @@ impl Page {
             .unwrap_or_default()
     }
 
-    /// Assert the page logged no error.
+    /// Assert the page logged no error, and shows no raw value (`null`, `undefined`,
+    /// `[object Object]`, `NaN`).
     pub async fn assert_no_errors(&self) {
         let errors = self.errors().await;
         assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+        let raw = self
+            .js("return /\\b(null|undefined|NaN)\\b|\\[object Object\\]/.test(document.body.innerText);")
+            .await;
+        assert_eq!(
+            raw,
+            Value::Bool(false),
+            "the page shows a raw value:\n{}",
+            self.text("body").await
+        );
     }
 
     /// Assert that nothing a script can read holds a token: localStorage, sessionStorage,

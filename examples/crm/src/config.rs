@@ -120,6 +120,17 @@ pub struct Cli {
     )]
     pub login_rate: LoginRate,
 
+    /// Comma-separated origins (`https://app.example`) allowed to call the API from another
+    /// origin (CORS, with credentials) and accepted as `Origin` on the browser routes.
+    #[arg(
+        long,
+        env = "CRM_ALLOWED_ORIGINS",
+        value_name = "ORIGINS",
+        value_delimiter = ',',
+        value_parser = parse_origin
+    )]
+    pub allowed_origins: Vec<String>,
+
     /// What sensitive routes do when the revocation store cannot answer.
     #[arg(
         long,
@@ -214,6 +225,34 @@ fn parse_leeway(s: &str) -> Result<Duration, String> {
         return Err(format!("`{s}` is out of range: at most 10m"));
     }
     Ok(leeway)
+}
+
+/// An origin as browsers send it in `Origin`: `scheme://host[:port]`, scheme `http` or
+/// `https`, no path, query or credentials; lowercased, a trailing `/` dropped.
+fn parse_origin(s: &str) -> Result<String, String> {
+    let origin = s.trim().trim_end_matches('/').to_ascii_lowercase();
+    let invalid = |why: &str| format!("invalid origin `{}`: {why}", s.trim());
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return Err(invalid("expected scheme://host[:port]"));
+    };
+    if scheme != "http" && scheme != "https" {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if authority.is_empty() {
+        return Err(invalid("no host"));
+    }
+    if origin == "*" || authority.contains(['/', '?', '#', '@', '*', ' ']) {
+        return Err(invalid(
+            "an origin has no path, query, credentials or wildcard",
+        ));
+    }
+    if let Some((host, port)) = authority.rsplit_once(':')
+        && !host.ends_with(']')
+        && (host.is_empty() || port.parse::<u16>().is_err())
+    {
+        return Err(invalid("the port must be a number"));
+    }
+    Ok(origin)
 }
 
 fn parse_non_empty(s: &str) -> Result<String, String> {
@@ -336,6 +375,9 @@ pub struct Config {
     pub login_rate: LoginRate,
     /// What sensitive routes do when the revocation store fails.
     pub revocation_failure: FailurePolicy,
+    /// Origins allowed to call the API from another origin (CORS with credentials), and
+    /// accepted as `Origin` on the browser routes.
+    pub allowed_origins: Vec<String>,
     /// The prefix of the app's Redis keys (not a flag: `crm:`).
     pub redis_prefix: String,
 }
@@ -415,6 +457,13 @@ impl Config {
             admin,
             login_rate: cli.login_rate,
             revocation_failure: cli.revocation_failure.into(),
+            allowed_origins: cli
+                .allowed_origins
+                .iter()
+                .enumerate()
+                .filter(|(i, origin)| !cli.allowed_origins[..*i].contains(origin))
+                .map(|(_, origin)| origin.clone())
+                .collect(),
             redis_prefix: "crm:".to_owned(),
         })
     }
@@ -557,5 +606,34 @@ mod tests {
         assert_eq!(config.leeway, Duration::ZERO);
         assert_eq!(config.login_rate.to_string(), "5/min");
         assert_eq!(config.revocation_failure, FailurePolicy::Closed);
+        assert!(config.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn allowed_origins_parse_and_refuse_what_is_not_an_origin() {
+        let config = Config::from_args([
+            "crm",
+            "--allowed-origins",
+            "https://App.example/,http://localhost:3000",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.allowed_origins,
+            ["https://app.example", "http://localhost:3000"]
+        );
+        for bad in [
+            "*",
+            "app.example",
+            "ftp://app.example",
+            "https://app.example/path",
+            "https://*.example",
+            "https://app.example:port",
+            "https://",
+        ] {
+            assert!(
+                Config::from_args(["crm", "--allowed-origins", bad]).is_err(),
+                "{bad} accepted"
+            );
+        }
     }
 }

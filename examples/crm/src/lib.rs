@@ -46,7 +46,7 @@ pub use error::ApiError;
 pub use server::{serve, shutdown_signal};
 pub use state::AppState;
 
-use routes::{admin, auth, customers, health, jwks};
+use routes::{admin, auth, browser, customers, health, jwks, web};
 
 /// The router of the whole API.
 pub fn app(state: AppState) -> Router {
@@ -54,6 +54,8 @@ pub fn app(state: AppState) -> Router {
     let sensitive = layers.revocation.clone();
 
     let public = Router::new()
+        .route("/", get(web::index))
+        .route("/assets/{name}", get(web::asset))
         .route("/health", get(health::check))
         .route(
             "/.well-known/jwks.json",
@@ -63,6 +65,14 @@ pub fn app(state: AppState) -> Router {
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/token/refresh", post(auth::refresh))
         .route("/api/auth/token/verify", post(auth::verify));
+
+    // The web app's routes: the refresh token in a cookie, cross-site requests refused.
+    let browser = Router::new()
+        .route("/api/auth/browser/register", post(browser::register))
+        .route("/api/auth/browser/login", post(browser::login))
+        .route("/api/auth/browser/refresh", post(browser::refresh))
+        .route("/api/auth/browser/logout", post(browser::logout))
+        .route_layer(layers.csrf.clone());
 
     // Every route below needs a valid access token: `route_layer`, so that a request for an
     // unknown path is still answered 404 rather than 401. On each route: verify, then
@@ -78,6 +88,7 @@ pub fn app(state: AppState) -> Router {
             post(auth::logout_all).route_layer(sensitive.clone()),
         )
         .route("/api/auth/sessions", get(auth::list_sessions))
+        .route("/api/auth/logins", get(auth::logins))
         .route(
             "/api/auth/sessions/{id}",
             delete(auth::end_session).route_layer(sensitive.clone()),
@@ -125,14 +136,30 @@ pub fn app(state: AppState) -> Router {
             "/api/admin/users/{id}/reinstate",
             post(admin::reinstate)
                 .route_layer(layers.user_suspend.clone())
+                .route_layer(sensitive.clone()),
+        )
+        .route(
+            "/api/admin/users/{id}/sessions",
+            get(admin::sessions).route_layer(layers.user_read.clone()),
+        )
+        .route(
+            "/api/admin/users/{id}/sessions/{sid}",
+            delete(admin::end_session)
+                .route_layer(layers.user_suspend.clone())
                 .route_layer(sensitive),
         )
         .route_layer(layers.verify.clone());
 
-    public
+    let mut router = public
+        .merge(browser)
         .merge(protected)
         .fallback(|| async { ApiError::no_route() })
-        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });
+    // CORS only when origins are listed: otherwise no CORS header at all.
+    if !state.settings.allowed_origins.is_empty() {
+        router = router.layer(server::cors(&state.settings.allowed_origins));
+    }
+    router
         .layer(middleware::from_fn(server::log_request))
         .with_state(state)
 }

@@ -87,7 +87,8 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(address = %config.listen, "listening");
+    let address = listener.local_addr().unwrap_or(config.listen);
+    tracing::info!(%address, "listening");
     let db = state.db.clone();
     let served = crm::serve(listener, crm::app(state), crm::shutdown_signal()).await;
     db.close().await;

@@ -3,8 +3,46 @@
 
 use std::{future::Future, net::SocketAddr, time::Instant};
 
-use axum::{Router, extract::Request, middleware::Next, response::Response};
+use axum::{
+    Router,
+    extract::Request,
+    http::{
+        HeaderName, HeaderValue, Method,
+        header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
+    },
+    middleware::Next,
+    response::Response,
+};
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// CORS for `--allowed-origins`: those origins only (never `*`), with credentials (the
+/// refresh cookie), the API's methods, and the `Authorization` and `Content-Type` request
+/// headers. With no origin listed, no CORS header is ever sent: the browser allows
+/// same-origin calls only.
+pub(crate) fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+        .expose_headers([
+            WWW_AUTHENTICATE,
+            RETRY_AFTER,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
 
 /// One `info` line per request: method, path (never the query or headers), status, time.
 pub(crate) async fn log_request(request: Request, next: Next) -> Response {

@@ -9,7 +9,10 @@ use tollgate::{
     revocation::FailurePolicy,
 };
 use tollgate_redis::{LocalCache, RedisRevocationStore, RedisSessionStore, redis};
-use tollgate_session::{CleanupTask, Issuer, SessionManager, SigningKey};
+use tollgate_session::{
+    CleanupTask, Issuer, SessionManager, SigningKey,
+    browser::{BrowserSessions, CsrfGuardLayer, RefreshCookie},
+};
 
 use crate::{
     config::{Config, StartError, redact_url},
@@ -18,6 +21,7 @@ use crate::{
     limit::LoginLimiter,
     password,
     roles::SUPERUSER_ROLE,
+    routes::browser::{Browser, COOKIE_PATH},
     stores::{Revocations, Sessions, UserClaims},
 };
 
@@ -31,6 +35,8 @@ pub struct AppState {
     pub db: Db,
     /// Sessions: login, refresh, logout.
     pub sessions: Manager,
+    /// The same sessions for the web app: the refresh token in a cookie.
+    pub browser: Browser,
     /// Login rate limits.
     pub limiter: Arc<LoginLimiter>,
     /// Settings the handlers need.
@@ -49,6 +55,8 @@ pub struct Settings {
     pub leeway: Duration,
     /// What to do when the revocation store fails (sensitive routes, token verification).
     pub revocation_failure: FailurePolicy,
+    /// Origins allowed to call the API from another origin (`--allowed-origins`).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -84,10 +92,32 @@ pub struct Layers {
     pub role_assign: RequirePolicyLayer,
     /// `user:suspend`.
     pub user_suspend: RequirePolicyLayer,
+    /// Refuses cross-site requests on the routes the refresh cookie authenticates (the
+    /// request's own origin and `--allowed-origins` pass).
+    pub csrf: CsrfGuardLayer,
 }
 
 impl Layers {
-    fn new(sessions: &Manager, failure: FailurePolicy) -> Result<Self, ConfigError> {
+    fn new(
+        sessions: &Manager,
+        failure: FailurePolicy,
+        allowed_origins: &[String],
+    ) -> Result<Self, StartError> {
+        let mut csrf = CsrfGuardLayer::new();
+        for origin in allowed_origins {
+            csrf = csrf
+                .add_allowed_origin(origin)
+                .map_err(|e| StartError::flag("--allowed-origins", e.to_string()))?;
+        }
+        Self::with_csrf(sessions, failure, csrf)
+            .map_err(|e| StartError::other(format!("cannot build the auth layers: {e}")))
+    }
+
+    fn with_csrf(
+        sessions: &Manager,
+        failure: FailurePolicy,
+        csrf: CsrfGuardLayer,
+    ) -> Result<Self, ConfigError> {
         // Tokens carry their permissions in `perms`; a superuser's carry the `superuser` role.
         let authorizer = Authorizer::new().superuser_role(SUPERUSER_ROLE)?;
         let require = |permission: &str| {
@@ -107,6 +137,7 @@ impl Layers {
             user_create: require("user:create")?,
             role_assign: require("role:assign")?,
             user_suspend: require("user:suspend")?,
+            csrf,
         })
     }
 }
@@ -123,6 +154,7 @@ macro_rules! substate {
 
 substate!(Db, db);
 substate!(Manager, sessions);
+substate!(Browser, browser);
 substate!(Arc<LoginLimiter>, limiter);
 substate!(Arc<Settings>, settings);
 
@@ -230,13 +262,21 @@ impl AppState {
             .map_err(|e| StartError::other(format!("cannot build the token verifiers: {e}")))?
             .with_revocation(revocations);
 
+        let cookie = RefreshCookie::new(COOKIE_PATH)
+            .map_err(|e| StartError::other(format!("cannot set up the refresh cookie: {e}")))?;
+        let browser = BrowserSessions::new(sessions.clone(), cookie);
+
         let settings = Settings {
             access_ttl: config.access_ttl,
             leeway: config.leeway,
             revocation_failure: config.revocation_failure,
+            allowed_origins: config.allowed_origins.clone(),
         };
-        let layers = Layers::new(&sessions, config.revocation_failure)
-            .map_err(|e| StartError::other(format!("cannot build the auth layers: {e}")))?;
+        let layers = Layers::new(
+            &sessions,
+            config.revocation_failure,
+            &config.allowed_origins,
+        )?;
 
         if let Some(admin) = &config.admin {
             ensure_superuser(&db, &admin.email, &admin.password).await?;
@@ -271,6 +311,7 @@ impl AppState {
         Ok(Self {
             db,
             sessions,
+            browser,
             limiter,
             settings: Arc::new(settings),
             layers: Arc::new(layers),

@@ -4,7 +4,7 @@ use serde::Serialize;
 use tollgate_session::{Session, TokenPair};
 
 use crate::{
-    db::{Customer, User, rfc3339},
+    db::{Customer, LoginAttempt, User, rfc3339},
     roles,
 };
 
@@ -173,6 +173,30 @@ impl From<Customer> for CustomerView {
             notes: customer.fields.notes,
             created_at: rfc3339(customer.created_at),
             updated_at: rfc3339(customer.updated_at),
+        }
+    }
+}
+
+/// A sign-in attempt, as `GET /api/auth/logins` shows it.
+#[derive(Debug, Serialize)]
+pub struct LoginAttemptView {
+    /// When, RFC 3339.
+    pub at: String,
+    /// Whether it signed in.
+    pub success: bool,
+    /// Client IP.
+    pub ip_address: Option<String>,
+    /// `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+impl From<&LoginAttempt> for LoginAttemptView {
+    fn from(attempt: &LoginAttempt) -> Self {
+        Self {
+            at: rfc3339(attempt.at),
+            success: attempt.success,
+            ip_address: attempt.ip_address.clone(),
+            user_agent: attempt.user_agent.clone(),
         }
     }
 }

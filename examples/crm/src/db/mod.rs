@@ -7,7 +7,8 @@
 //!
 //! One module per table, each adding its queries to [`Db`]: `settings` (`crm_settings`),
 //! `organizations` (`crm_organizations`), `users` (`crm_users`), `customers`
-//! (`crm_customers`) and `revocations` (`crm_revocations`). This module has the pool, the
+//! (`crm_customers`), `revocations` (`crm_revocations`) and `logins`
+//! (`crm_login_attempts`). This module has the pool, the
 //! migrations and what the tables share.
 
 use std::{
@@ -50,12 +51,14 @@ macro_rules! on_db {
 }
 
 mod customers;
+mod logins;
 mod organizations;
 mod revocations;
 mod settings;
 mod users;
 
 pub use customers::{Customer, CustomerFields};
+pub use logins::{KEPT_LOGIN_ATTEMPTS, LoginAttempt};
 pub use users::{NewUser, Taken, User};
 
 mod futures_like {
@@ -90,17 +93,31 @@ impl MigrationSource<'static> for Embedded {
     }
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    20_260_802_000_001,
-    "crm",
-    include_str!("../../migrations/sqlite/20260802000001_crm.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        20_260_802_000_001,
+        "crm",
+        include_str!("../../migrations/sqlite/20260802000001_crm.sql"),
+    ),
+    (
+        20_261_203_000_001,
+        "login attempts",
+        include_str!("../../migrations/sqlite/20261203000001_login_attempts.sql"),
+    ),
+];
 
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    20_260_802_000_001,
-    "crm",
-    include_str!("../../migrations/postgres/20260802000001_crm.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        20_260_802_000_001,
+        "crm",
+        include_str!("../../migrations/postgres/20260802000001_crm.sql"),
+    ),
+    (
+        20_261_203_000_001,
+        "login attempts",
+        include_str!("../../migrations/postgres/20261203000001_login_attempts.sql"),
+    ),
+];
 
 impl Db {
     /// Connect to `url` (`sqlite:` or `postgres://`).

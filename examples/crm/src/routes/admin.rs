@@ -14,11 +14,11 @@ use tollgate::revocation::RevocationStore;
 
 use super::{Caller, PageQuery, auth, page};
 use crate::{
-    db::{Db, NewUser, User, is_unique_violation},
+    db::{Db, NewUser, User, is_unique_violation, unix_now},
     error::{ApiError, JsonBody},
     password, roles,
     state::{Manager, Settings},
-    views::AdminUserView,
+    views::{AdminUserView, SessionView},
 };
 
 /// `GET /api/admin/users?limit=&offset=`.
@@ -141,4 +141,38 @@ pub async fn reinstate(
     db.set_suspended(&user.id, false).await?;
     tracing::info!(by = %caller.user_id(), user = %user.id, "user reinstated");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/admin/users/{id}/sessions`: the live sessions of a user the caller may see.
+pub async fn sessions(
+    State(db): State<Db>,
+    State(sessions): State<Manager>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
+    let user = target(&db, &caller, &id).await?;
+    let list = sessions.sessions(&user.id).await?;
+    Ok(Json(
+        list.iter()
+            .map(|session| SessionView::new(session, None))
+            .collect(),
+    ))
+}
+
+/// `DELETE /api/admin/users/{id}/sessions/{sid}` (sensitive): end one session of that user.
+pub async fn end_session(
+    State(db): State<Db>,
+    State(sessions): State<Manager>,
+    caller: Caller,
+    Path((id, sid)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user = target(&db, &caller, &id).await?;
+    match sessions.session(&sid).await? {
+        Some(session) if session.subject == user.id && session.is_live(unix_now()) => {
+            sessions.end_session(&sid).await?;
+            tracing::info!(by = %caller.user_id(), user = %user.id, "session ended by an admin");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::not_found("session")),
+    }
 }

@@ -14,18 +14,18 @@ use tollgate::{
     AuthErrorKind, StandardClaims,
     revocation::{FailurePolicy, RevocationStatus, RevocationStore, TokenRef},
 };
-use tollgate_session::{NewSession, SessionErrorKind, SessionStore};
+use tollgate_session::{NewSession, SessionError, SessionErrorKind, SessionStore};
 
 use super::{Caller, Client};
 use crate::{
-    db::{Db, NewUser, Taken, is_unique_violation, unix_now},
+    db::{Db, NewUser, Taken, User, is_unique_violation, unix_now},
     error::{ApiError, JsonBody, OptionalJsonBody},
     limit::LoginLimiter,
     password,
     roles::Role,
     state::{Manager, Settings},
     validate,
-    views::{Me, SessionView, Tokens, UserView},
+    views::{LoginAttemptView, Me, SessionView, Tokens, UserView},
 };
 
 /// Usernames nobody can register: the superuser's.
@@ -70,7 +70,7 @@ pub(crate) async fn duplicate(db: &Db, username: &str, email: &str) -> Result<Ap
     })
 }
 
-fn new_session(
+pub(crate) fn new_session(
     user_id: &str,
     client: &Client,
     remember_me: bool,
@@ -98,12 +98,25 @@ pub async fn register(
     client: Client,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<Response, ApiError> {
+    let (user, new) = create_account(&db, &client, body).await?;
+    let (_, pair) = sessions.login(new).await?;
+    login_succeeded(&db, &user, &client).await;
+    Ok((StatusCode::CREATED, Json(Tokens::new(&pair, Some(&user)))).into_response())
+}
+
+/// Create the organization and its admin a registration asks for: the user and its first
+/// session to open.
+pub(crate) async fn create_account(
+    db: &Db,
+    client: &Client,
+    body: RegisterBody,
+) -> Result<(User, NewSession), ApiError> {
     let (username, email) = new_user_fields(&body.username, &body.email, &body.password)?;
     let organization = validate::optional("organization", body.organization.as_deref(), 200)
         .map_err(ApiError::unprocessable)?
         .unwrap_or_else(|| username.clone());
     if db.taken(&username, &email).await? != Taken::Neither {
-        return Err(duplicate(&db, &username, &email).await?);
+        return Err(duplicate(db, &username, &email).await?);
     }
     let user = NewUser {
         username: username.clone(),
@@ -115,15 +128,13 @@ pub async fn register(
     let user = match db.create_organization_with_user(&organization, &user).await {
         Ok(user) => user,
         Err(error) if is_unique_violation(&error) => {
-            return Err(duplicate(&db, &username, &email).await?);
+            return Err(duplicate(db, &username, &email).await?);
         }
         Err(error) => return Err(error.into()),
     };
     tracing::info!(user = %user.id, organization = %user.organization_id, "user registered");
-    let (_, pair) = sessions
-        .login(new_session(&user.id, &client, false, body.device_info))
-        .await?;
-    Ok((StatusCode::CREATED, Json(Tokens::new(&pair, Some(&user)))).into_response())
+    let new = new_session(&user.id, client, false, body.device_info);
+    Ok((user, new))
 }
 
 /// `POST /api/auth/login` body.
@@ -148,6 +159,24 @@ pub async fn login(
     client: Client,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, ApiError> {
+    let (user, new) = check_credentials(&db, &limiter, &client, body).await?;
+    let (_, pair) = match sessions.login(new).await {
+        Ok(opened) => opened,
+        Err(error) => return Err(login_failed(&db, &user, &client, session_refused(error)).await),
+    };
+    login_succeeded(&db, &user, &client).await;
+    Ok(Json(Tokens::new(&pair, Some(&user))).into_response())
+}
+
+/// Check a login's credentials (rate limits first): the user and the session to open for it.
+/// A wrong password or a suspended user is recorded in the user's sign-in attempts and
+/// answered 401 [`ApiError::invalid_credentials`].
+pub(crate) async fn check_credentials(
+    db: &Db,
+    limiter: &LoginLimiter,
+    client: &Client,
+    body: LoginBody,
+) -> Result<(User, NewSession), ApiError> {
     let (identifier, by_email) = match (&body.username, &body.email) {
         (Some(username), None) => (username.as_str(), false),
         (None, Some(email)) => (email.as_str(), true),
@@ -178,28 +207,60 @@ pub async fn login(
     }
     let hash = user.as_ref().map(|user| user.password_hash.clone());
     let matches = password::verify(body.password, hash).await?;
-    let Some(user) = user.filter(|user| matches && !user.suspended) else {
-        tracing::info!(ip = %client.ip, "login refused");
-        return Err(ApiError::invalid_credentials());
-    };
-    let (_, pair) = match sessions
-        .login(new_session(
-            &user.id,
-            &client,
-            body.remember_me,
-            body.device_info,
-        ))
-        .await
-    {
-        Ok(opened) => opened,
-        // Suspended between the check and the session.
-        Err(error) if error.kind() == SessionErrorKind::Refused => {
+    let user = match user {
+        Some(user) if matches && !user.suspended => user,
+        Some(user) => {
+            return Err(login_failed(db, &user, client, ApiError::invalid_credentials()).await);
+        }
+        None => {
+            tracing::info!(ip = %client.ip, "login refused");
             return Err(ApiError::invalid_credentials());
         }
-        Err(error) => return Err(error.into()),
     };
+    let new = new_session(&user.id, client, body.remember_me, body.device_info);
+    Ok((user, new))
+}
+
+/// The answer to a login whose session could not be opened: a user suspended between the
+/// password check and the session is answered like wrong credentials.
+pub(crate) fn session_refused(error: SessionError) -> ApiError {
+    if error.kind() == SessionErrorKind::Refused {
+        ApiError::invalid_credentials()
+    } else {
+        error.into()
+    }
+}
+
+/// Record a failed sign-in on `user` and answer `error`.
+pub(crate) async fn login_failed(
+    db: &Db,
+    user: &User,
+    client: &Client,
+    error: ApiError,
+) -> ApiError {
+    tracing::info!(ip = %client.ip, user = %user.id, "login refused");
+    record_attempt(db, user, client, false).await;
+    error
+}
+
+/// Record a successful sign-in on `user`.
+pub(crate) async fn login_succeeded(db: &Db, user: &User, client: &Client) {
     tracing::info!(user = %user.id, "login");
-    Ok(Json(Tokens::new(&pair, Some(&user))).into_response())
+    record_attempt(db, user, client, true).await;
+}
+
+async fn record_attempt(db: &Db, user: &User, client: &Client, success: bool) {
+    if let Err(error) = db
+        .record_login_attempt(
+            &user.id,
+            success,
+            &client.ip.to_string(),
+            client.user_agent.as_deref(),
+        )
+        .await
+    {
+        tracing::warn!(%error, user = %user.id, "cannot record a sign-in attempt");
+    }
 }
 
 /// `POST /api/auth/token/refresh` body.
@@ -382,6 +443,15 @@ pub async fn list_sessions(
             .map(|session| SessionView::new(session, current))
             .collect(),
     ))
+}
+
+/// `GET /api/auth/logins`: the caller's last sign-in attempts, newest first.
+pub async fn logins(
+    State(db): State<Db>,
+    caller: Caller,
+) -> Result<Json<Vec<LoginAttemptView>>, ApiError> {
+    let attempts = db.login_attempts(caller.user_id()).await?;
+    Ok(Json(attempts.iter().map(LoginAttemptView::from).collect()))
 }
 
 /// `DELETE /api/auth/sessions/{id}` (sensitive): end one of the caller's sessions.

@@ -2,9 +2,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod browser;
 pub mod customers;
 pub mod health;
 pub mod jwks;
+pub mod web;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

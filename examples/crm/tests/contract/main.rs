@@ -54,6 +54,8 @@ macro_rules! suite {
 mod account;
 mod admin;
 mod auth;
+mod browser;
 mod customers;
 mod health;
 mod revocation_store;
+mod sign_ins;

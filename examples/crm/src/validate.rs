@@ -60,27 +60,42 @@ pub fn password(value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A required text field: trimmed, 1 to `max` characters.
+/// Whether `value` holds a control character other than tab, line feed and carriage return:
+/// U+0000 cannot be stored by PostgreSQL, and none of them belongs in a name or a note. Both
+/// databases refuse the same input this way.
+pub fn has_control(value: &str) -> bool {
+    value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// A required text field: trimmed, 1 to `max` characters, no control characters.
 pub fn required(field: &str, value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
     if value.is_empty() {
         return Err(format!("{field} must not be empty"));
     }
-    if value.chars().count() > max {
-        return Err(format!("{field} must be at most {max} characters long"));
-    }
-    Ok(value.to_owned())
+    text(field, value, max).map(str::to_owned)
 }
 
-/// An optional text field: trimmed, at most `max` characters; empty becomes `None`.
+/// An optional text field: trimmed, at most `max` characters, no control characters; empty
+/// becomes `None`.
 pub fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, String> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(value) if value.chars().count() > max => {
-            Err(format!("{field} must be at most {max} characters long"))
-        }
-        Some(value) => Ok(Some(value.to_owned())),
+        Some(value) => text(field, value, max).map(|value| Some(value.to_owned())),
     }
+}
+
+/// The checks every text field shares: length and control characters.
+fn text<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, String> {
+    if value.chars().count() > max {
+        return Err(format!("{field} must be at most {max} characters long"));
+    }
+    if has_control(value) {
+        return Err(format!("{field} must not contain control characters"));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -102,6 +117,19 @@ mod tests {
         ] {
             assert!(email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn text_fields_refuse_control_characters_but_not_line_breaks() {
+        assert!(required("name", "a\u{0}b", 10).is_err());
+        assert!(optional("notes", Some("a\u{7f}"), 10).is_err());
+        assert_eq!(
+            optional("notes", Some("line 1\nline 2\tend"), 40)
+                .unwrap()
+                .as_deref(),
+            Some("line 1\nline 2\tend")
+        );
+        assert!(email("ann\u{0}@example.com").is_err());
     }
 
     #[test]

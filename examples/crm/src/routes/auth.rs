@@ -82,8 +82,16 @@ pub(crate) fn new_session(
     if let Some(agent) = &client.user_agent {
         session = session.user_agent(agent.clone());
     }
+    // Free-form and informational: control characters are dropped, not refused.
     if let Some(device) = device
-        .map(|device| device.trim().chars().take(200).collect::<String>())
+        .map(|device| {
+            let kept = device.chars().filter(|c| !c.is_control());
+            kept.collect::<String>()
+                .trim()
+                .chars()
+                .take(200)
+                .collect::<String>()
+        })
         .filter(|device| !device.is_empty())
     {
         session = session.device_info(device);
@@ -195,7 +203,11 @@ pub(crate) async fn check_credentials(
         tracing::warn!(ip = %client.ip, "login rate limit reached");
         return Err(ApiError::too_many_attempts(wait));
     }
-    let user = if by_email {
+    // An identifier with a control character cannot belong to an account (usernames and
+    // emails refuse them): not looked up, so no database sees it.
+    let user = if validate::has_control(identifier) {
+        None
+    } else if by_email {
         db.user_by_email(identifier.trim()).await?
     } else {
         db.user_by_username(identifier.trim()).await?

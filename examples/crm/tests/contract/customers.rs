@@ -7,7 +7,11 @@ use crate::{
     support::{Backend, Env},
 };
 
-suite!(customers, customer_permissions_and_organizations);
+suite!(
+    customers,
+    customer_permissions_and_organizations,
+    control_characters
+);
 
 async fn customers(env: Env) {
     let app = env.start(&[]).await;
@@ -250,4 +254,61 @@ async fn customer_permissions_and_organizations(env: Env) {
     assert_eq!(theirs.body, json!([]));
     assert_eq!(app.get(&path, Some(&admin.access)).await.status, 200);
     app.stop().await;
+}
+
+/// Text with control characters is refused the same way on every database (PostgreSQL cannot
+/// store U+0000, SQLite can): 422 for a field, 401 for a login identifier, never a 500.
+async fn control_characters(env: Env) {
+    let app = env.start(&[]).await;
+    let admin = app.register("control").await;
+    let token = Some(admin.access.as_str());
+
+    for body in [
+        json!({"name": "Glo\u{0}bex"}),
+        json!({"name": "Globex", "notes": "a\u{0}b"}),
+        json!({"name": "Globex", "company": "bell\u{7}"}),
+        json!({"name": "Globex", "email": "info\u{0}@globex.com"}),
+    ] {
+        let answer = app.post("/api/customers", token, body.clone()).await;
+        answer.assert_problem(422);
+        assert!(answer.body["detail"].as_str().is_some(), "{body}");
+    }
+    let created = app
+        .post(
+            "/api/customers",
+            token,
+            json!({"name": "Globex", "notes": "line 1\nline 2\tend"}),
+        )
+        .await;
+    assert_eq!(
+        created.status, 201,
+        "line breaks and tabs are text: {}",
+        created.text
+    );
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    app.patch(
+        &format!("/api/customers/{id}"),
+        token,
+        json!({"name": "x\u{0}"}),
+    )
+    .await
+    .assert_problem(422);
+
+    let register = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"username": "nul-org", "email": "nul-org@example.com",
+                   "password": "correct horse battery", "organization": "Acme\u{0}"}),
+        )
+        .await;
+    register.assert_problem(422);
+
+    for identifier in [
+        json!({"username": format!("{}\u{0}", admin.username), "password": admin.password}),
+        json!({"email": "ann\u{0}@example.com", "password": "correct horse battery"}),
+    ] {
+        let login = app.post("/api/auth/login", None, identifier.clone()).await;
+        login.assert_problem(401);
+    }
 }

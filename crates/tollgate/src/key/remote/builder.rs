@@ -215,12 +215,11 @@ impl RemoteJwksBuilder {
     /// let client = reqwest::Client::builder()
     ///     .redirect(reqwest::redirect::Policy::none())
     ///     .user_agent("my-service/1.0")
-    ///     .build()
-    ///     .unwrap();
+    ///     .build()?;
     /// let jwks = RemoteJwks::builder("https://idp.example.com/jwks.json")?
     ///     .client(client)
     ///     .build()?;
-    /// # Ok::<(), tollgate::ConfigError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn client(mut self, client: Client) -> Self {
         self.client = Some(client);

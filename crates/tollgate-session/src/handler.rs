@@ -33,7 +33,7 @@ use http::{
     header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER},
 };
 use serde::Deserialize;
-use tollgate::revocation::RevocationStore;
+use tollgate::{response::problem_body, revocation::RevocationStore};
 
 use crate::{
     error::SessionErrorKind, issuer::Issuer, manager::SessionManager, source::ClaimsSource,
@@ -49,7 +49,8 @@ impl Issuer {
     /// 200 with `application/json` and `Cache-Control: public, max-age=300` (consumers
     /// refetch within five minutes, which bounds step 1 of key rotation, see
     /// [key rotation](crate::SigningKey#key-rotation)). When the issuer has no public key to publish (it signs with an
-    /// HMAC secret and has no asymmetric verification keys), 404 with a problem body: a
+    /// HMAC secret and has no asymmetric verification keys), 404 with a problem body (`code`
+    /// `not_found`): a
     /// shared secret is never published, and an empty set would only tell clients that no
     /// token can be verified.
     ///
@@ -79,6 +80,7 @@ impl Issuer {
                 None => problem(
                     StatusCode::NOT_FOUND,
                     "this issuer signs with a shared secret and publishes no keys",
+                    "not_found",
                 ),
             })
         }
@@ -199,15 +201,8 @@ fn oauth_error(status: StatusCode, code: &'static str) -> Response {
     response
 }
 
-fn problem(status: StatusCode, detail: &'static str) -> Response {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-    })
-    .to_string();
-    let mut response = Response::new(body.into());
+fn problem(status: StatusCode, detail: &'static str, code: &'static str) -> Response {
+    let mut response = Response::new(problem_body(status, detail, code).into());
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, PROBLEM_JSON);
     response

@@ -14,7 +14,7 @@ use crate::{
     claims::Claims,
     error::{AuthError, AuthErrorKind},
     middleware::HandlerRejection,
-    response::DefaultResponder,
+    response::{DefaultResponder, problem_body},
     verify::service::Anonymous,
 };
 
@@ -136,18 +136,15 @@ impl std::error::Error for MissingVerifyLayer {}
 impl IntoResponse for MissingVerifyLayer {
     fn into_response(self) -> Response {
         tracing::error!(target: "tollgate::rejection", claims = self.claims, "{self}");
-        let status = StatusCode::INTERNAL_SERVER_ERROR;
-        let problem = serde_json::json!({
-            "type": "about:blank",
-            "title": "Internal Server Error",
-            "status": status.as_u16(),
-            "detail": "the server's authentication is misconfigured (see its log)",
-            "code": Self::CODE,
-        });
+        let body = problem_body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server's authentication is misconfigured (see its log)",
+            Self::CODE,
+        );
         (
-            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
             [(CONTENT_TYPE, "application/problem+json")],
-            problem.to_string(),
+            body,
         )
             .into_response()
     }

@@ -123,20 +123,7 @@ impl DefaultResponder {
     pub fn http_response(&self, error: &AuthError) -> Response<Bytes> {
         let kind = error.kind();
         let status = kind.status();
-        let mut problem = serde_json::json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": error.to_string(),
-            "code": kind.code(),
-        });
-        if let (Some(scope), Some(object)) = (error.scope(), problem.as_object_mut()) {
-            object.insert("scope".to_owned(), scope.into());
-        }
-        let body = serde_json::to_vec(&problem)
-            .map(Bytes::from)
-            .unwrap_or_default();
-
+        let body = problem(status, &error.to_string(), kind.code(), error.scope());
         let mut response = Response::new(body);
         *response.status_mut() = status;
         let headers = response.headers_mut();
@@ -224,6 +211,41 @@ impl fmt::Debug for DefaultResponder {
             .field("error_description", &self.error_description)
             .finish()
     }
+}
+
+/// An RFC 9457 problem body: `type` (`about:blank`), `title` (the status's reason),
+/// `status`, `detail` and the stable `code` member every tollgate answer carries. What the
+/// [`DefaultResponder`] answers with, for other middleware and handlers that refuse the same
+/// way (serve it as `application/problem+json`).
+///
+/// ```
+/// use http::StatusCode;
+///
+/// let body = tollgate::response::problem_body(StatusCode::FORBIDDEN, "cross-site request", "csrf");
+/// let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+/// assert_eq!(json["code"], "csrf");
+/// assert_eq!(json["title"], "Forbidden");
+/// ```
+#[must_use]
+pub fn problem_body(status: StatusCode, detail: &str, code: &str) -> Bytes {
+    problem(status, detail, code, None)
+}
+
+/// [`problem_body`], with the required `scope` of a 403 `insufficient_scope`.
+fn problem(status: StatusCode, detail: &str, code: &str, scope: Option<&str>) -> Bytes {
+    let mut problem = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+        "code": code,
+    });
+    if let (Some(scope), Some(object)) = (scope, problem.as_object_mut()) {
+        object.insert("scope".to_owned(), scope.into());
+    }
+    serde_json::to_vec(&problem)
+        .map(Bytes::from)
+        .unwrap_or_default()
 }
 
 /// Whether the request is a gRPC call (`content-type: application/grpc*`).

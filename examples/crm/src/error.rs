@@ -72,16 +72,6 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such route")
     }
 
-    /// 404 for `/.well-known/jwks.json` when the issuer has no public key to publish (it
-    /// signs with a shared secret).
-    pub fn no_public_keys() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "this issuer signs with a shared secret and publishes no keys",
-        )
-    }
-
     /// 405 for a known route and another method.
     pub fn method_not_allowed() -> Self {
         Self::new(

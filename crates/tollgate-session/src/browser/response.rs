@@ -7,7 +7,7 @@ use http::{
     HeaderMap, HeaderValue, StatusCode,
     header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE},
 };
-use tollgate::revocation::RevocationStore;
+use tollgate::{response::problem_body, revocation::RevocationStore};
 
 use super::{
     error::BrowserError,
@@ -129,14 +129,7 @@ impl IntoResponse for BrowserError {
         let status =
             StatusCode::from_u16(self.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let kind = self.kind();
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": kind.description(),
-            "code": kind.code(),
-        })
-        .to_string();
+        let body = problem_body(status, kind.description(), kind.code());
         let mut response = Response::new(body.into());
         *response.status_mut() = status;
         let headers = response.headers_mut();

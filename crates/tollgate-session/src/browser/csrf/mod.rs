@@ -10,7 +10,6 @@ mod tests;
 
 use std::{error::Error as StdError, fmt};
 
-use bytes::Bytes;
 use http::{
     HeaderMap, HeaderValue, Request, Response, StatusCode,
     header::{CONTENT_TYPE, HOST, ORIGIN},
@@ -19,7 +18,7 @@ use http::{
 pub use future::CsrfGuardFuture;
 pub use layer::CsrfGuardLayer;
 pub use service::CsrfGuard;
-use tollgate::response::ResponseBody;
+use tollgate::response::{ResponseBody, problem_body};
 
 use origin::{AllowedOrigin, OriginRef};
 
@@ -103,24 +102,20 @@ impl CsrfError {
         StatusCode::FORBIDDEN
     }
 
-    /// The problem body (RFC 9457) of the refusal.
+    /// The text of the refusal: the problem body's `detail`.
     #[must_use]
-    pub fn body_text(&self) -> String {
-        let status = self.status();
-        serde_json::json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Forbidden"),
-            "status": status.as_u16(),
-            "detail": self.kind.description(),
-            "code": self.kind.code(),
-        })
-        .to_string()
+    pub fn body_text(&self) -> &'static str {
+        self.kind.description()
     }
 
     /// The refusal: 403, `application/problem+json`, the problem body, and this error in the
     /// extensions.
     fn to_response<B>(self) -> Response<ResponseBody<B>> {
-        let mut response = Response::new(ResponseBody::rejection(Bytes::from(self.body_text())));
+        let mut response = Response::new(ResponseBody::rejection(problem_body(
+            self.status(),
+            self.body_text(),
+            self.kind.code(),
+        )));
         *response.status_mut() = self.status();
         response.headers_mut().insert(
             CONTENT_TYPE,

@@ -99,7 +99,9 @@ pub(crate) fn new_session(
     session
 }
 
-/// `POST /api/auth/register`: a new organization, its admin, and a first session.
+/// `POST /api/auth/register`: a new organization, its admin, and a first session; all of
+/// them or none (when the session cannot be opened, the user and the organization are
+/// deleted again before the 503).
 pub async fn register(
     State(db): State<Db>,
     State(hasher): State<Hasher>,
@@ -108,7 +110,13 @@ pub async fn register(
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<Response, ApiError> {
     let (user, new) = create_account(&db, &hasher, &client, body).await?;
-    let (_, pair) = sessions.login(new).await?;
+    let (_, pair) = match sessions.login(new).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            remove_account(&db, &user).await;
+            return Err(error.into());
+        }
+    };
     login_succeeded(&db, &user, &client).await;
     Ok((StatusCode::CREATED, Json(Tokens::new(&pair, Some(&user)))).into_response())
 }
@@ -145,6 +153,24 @@ pub(crate) async fn create_account(
     tracing::info!(user = %user.id, organization = %user.organization_id, "user registered");
     let new = new_session(&user.id, client, false, body.device_info);
     Ok((user, new))
+}
+
+/// Undo [`create_account`] when the first session cannot be opened (the session store
+/// fails): the user and its organization are deleted, so that the registration the client
+/// retries finds the username and email free. Only a database that fails as well leaves the
+/// account, with an error in the log.
+pub(crate) async fn remove_account(db: &Db, user: &User) {
+    match db
+        .delete_organization_with_user(&user.organization_id, &user.id)
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(user = %user.id, organization = %user.organization_id, "registration undone: no session could be opened");
+        }
+        Err(error) => {
+            tracing::error!(%error, user = %user.id, organization = %user.organization_id, "registration half done: no session could be opened, and the account cannot be removed");
+        }
+    }
 }
 
 /// `POST /api/auth/login` body.

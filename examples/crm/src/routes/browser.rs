@@ -94,7 +94,10 @@ pub async fn register(
     let (user, new) = auth::create_account(&db, &hasher, &client, body).await?;
     let (_, grant) = match browser.login(new).await {
         Ok(opened) => opened,
-        Err(error) => return Ok(refused(&error)),
+        Err(error) => {
+            auth::remove_account(&db, &user).await;
+            return Ok(refused(&error));
+        }
     };
     auth::login_succeeded(&db, &user, &client).await;
     Ok(granted(StatusCode::CREATED, &grant, Some(&user)))

@@ -17,7 +17,7 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
@@ -133,6 +133,7 @@ async fn memory_stays_bounded_under_registrations_and_logins() {
     );
     let started = crm.memory("VmRSS");
 
+    let clock = Instant::now();
     let mut registrations = JoinSet::new();
     let prefix = format!("memory-{}", random());
     for i in 0..200 {
@@ -145,6 +146,8 @@ async fn memory_stays_bounded_under_registrations_and_logins() {
         assert_eq!(status, 201, "{body}");
     }
     let after_registrations = crm.memory("VmHWM");
+    let registering = clock.elapsed();
+    let clock = Instant::now();
 
     let mut logins = JoinSet::new();
     let login = json!({"username": format!("{prefix}-0"), "password": "long enough"});
@@ -160,9 +163,11 @@ async fn memory_stays_bounded_under_registrations_and_logins() {
     while let Some(done) = logins.join_next().await {
         done.unwrap();
     }
+    let logging_in = clock.elapsed();
     let (resident, peak) = (crm.memory("VmRSS"), crm.memory("VmHWM"));
     eprintln!(
-        "crm memory: {} at start, peak {} during 200 registrations, {} after 1 000 logins (peak {})",
+        "crm memory: {} at start, peak {} during 200 registrations ({registering:.1?}), {} after \
+         1 000 logins ({logging_in:.1?}; peak {})",
         mb(started),
         mb(after_registrations),
         mb(resident),
@@ -195,6 +200,12 @@ async fn logins_keep_their_share_during_a_registration_flood() {
     let (status, _, body) = crm.post("/api/auth/register", registration(&name)).await;
     assert_eq!(status, 201, "{body}");
 
+    let login = json!({"username": name, "password": "long enough"});
+    let clock = Instant::now();
+    let (status, _, body) = crm.post("/api/auth/login", login.clone()).await;
+    let quiet = clock.elapsed();
+    assert_eq!(status, 200, "{body}");
+
     // 200 registrations at once; count the answers, and the 201s, as they come.
     let answered = Arc::new(AtomicUsize::new(0));
     let registered = Arc::new(AtomicUsize::new(0));
@@ -225,8 +236,9 @@ async fn logins_keep_their_share_during_a_registration_flood() {
         "40 registrations not answered within 120 s"
     );
     let before = registered.load(Ordering::SeqCst);
-    let login = json!({"username": name, "password": "long enough"});
+    let clock = Instant::now();
     let (status, _, body) = crm.post("/api/auth/login", login).await;
+    let took = clock.elapsed();
     assert_eq!(status, 200, "{body}");
     let during_login = registered.load(Ordering::SeqCst) - before;
 
@@ -244,7 +256,10 @@ async fn logins_keep_their_share_during_a_registration_flood() {
         }
     }
     let (registered, busy) = (registered.load(Ordering::SeqCst), busy.into_inner());
-    eprintln!("{registered} registered, {busy} busy; {during_login} registered during the login");
+    eprintln!(
+        "{registered} registered, {busy} busy; the login took {took:.1?} ({quiet:.1?} without \
+         the flood), {during_login} registered meanwhile"
+    );
     // The login waited for a hash or two, not for the registrations queued before it.
     assert!(
         during_login <= 20,

@@ -1,6 +1,13 @@
 //! Configuration: command-line flags, each with an environment variable, validated at start.
 
-use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf, str::FromStr, time::Duration};
+use std::{
+    fmt,
+    net::SocketAddr,
+    num::{NonZeroU32, NonZeroUsize},
+    path::PathBuf,
+    str::FromStr,
+    time::Duration,
+};
 
 use clap::{Parser, ValueEnum};
 use tollgate::revocation::FailurePolicy;
@@ -139,6 +146,40 @@ pub struct Cli {
         value_enum
     )]
     pub revocation_failure: RevocationFailure,
+
+    /// Password hashes at once at most, each with 19 MiB (default: the number of cores).
+    #[arg(long, env = "CRM_HASH_CONCURRENCY", value_name = "N", value_parser = parse_hash_concurrency)]
+    pub hash_concurrency: Option<NonZeroUsize>,
+
+    /// Requests of each kind (password checks, new passwords) that may wait for a hash; one
+    /// more is answered 503 `busy`.
+    #[arg(long, env = "CRM_HASH_QUEUE", default_value_t = DEFAULT_HASH_QUEUE, value_name = "N", value_parser = parse_hash_queue)]
+    pub hash_queue: usize,
+}
+
+/// The default of `--hash-queue`.
+pub const DEFAULT_HASH_QUEUE: usize = 32;
+/// The largest `--hash-concurrency` and `--hash-queue` accepted.
+const MAX_HASHING: usize = 4096;
+
+fn parse_hash_concurrency(s: &str) -> Result<NonZeroUsize, String> {
+    s.trim()
+        .parse::<NonZeroUsize>()
+        .ok()
+        .filter(|n| n.get() <= MAX_HASHING)
+        .ok_or_else(|| {
+            format!("invalid count `{s}`: expected a whole number from 1 to {MAX_HASHING}")
+        })
+}
+
+fn parse_hash_queue(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n <= MAX_HASHING)
+        .ok_or_else(|| {
+            format!("invalid count `{s}`: expected a whole number from 0 to {MAX_HASHING}")
+        })
 }
 
 /// `closed` or `open`: the failure policy of the revocation layer on sensitive routes.
@@ -378,6 +419,10 @@ pub struct Config {
     /// Origins allowed to call the API from another origin (CORS with credentials), and
     /// accepted as `Origin` on the browser routes.
     pub allowed_origins: Vec<String>,
+    /// Password hashes at once at most.
+    pub hash_concurrency: NonZeroUsize,
+    /// Requests of each kind that may wait for a password hash.
+    pub hash_queue: usize,
     /// The prefix of the app's Redis keys (not a flag: `crm:`).
     pub redis_prefix: String,
 }
@@ -464,6 +509,10 @@ impl Config {
                 .filter(|(i, origin)| !cli.allowed_origins[..*i].contains(origin))
                 .map(|(_, origin)| origin.clone())
                 .collect(),
+            hash_concurrency: cli.hash_concurrency.unwrap_or_else(|| {
+                std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+            }),
+            hash_queue: cli.hash_queue,
             redis_prefix: "crm:".to_owned(),
         })
     }
@@ -607,6 +656,31 @@ mod tests {
         assert_eq!(config.login_rate.to_string(), "5/min");
         assert_eq!(config.revocation_failure, FailurePolicy::Closed);
         assert!(config.allowed_origins.is_empty());
+        assert_eq!(
+            Some(config.hash_concurrency),
+            std::thread::available_parallelism().ok()
+        );
+        assert_eq!(config.hash_queue, 32);
+    }
+
+    #[test]
+    fn hashing_sizes_parse_and_refuse_what_is_out_of_range() {
+        let config =
+            Config::from_args(["crm", "--hash-concurrency", "3", "--hash-queue", "0"]).unwrap();
+        assert_eq!(config.hash_concurrency.get(), 3);
+        assert_eq!(config.hash_queue, 0);
+        for (flag, bad) in [
+            ("--hash-concurrency", "0"),
+            ("--hash-concurrency", "4097"),
+            ("--hash-concurrency", "two"),
+            ("--hash-queue", "-1"),
+            ("--hash-queue", "4097"),
+        ] {
+            assert!(
+                Config::from_args(["crm", flag, bad]).is_err(),
+                "{flag} {bad} accepted"
+            );
+        }
     }
 
     #[test]

@@ -156,6 +156,18 @@ impl ApiError {
         error
     }
 
+    /// 503 `busy` with `Retry-After`: too many requests already wait for a password hash.
+    pub fn busy() -> Self {
+        tracing::debug!("password hashing queue full: request refused");
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the server is busy checking passwords: retry later",
+        );
+        error.retry_after = Some(1);
+        error
+    }
+
     /// 503 with `Retry-After`: the revocation store cannot answer a check. The code and
     /// detail are those the `RevocationLayer` answers with on sensitive routes
     /// (`revocation_store_unavailable`). The cause is logged, not sent.

@@ -19,7 +19,7 @@ use crate::{
     db::{self, Db, NewUser, unix_now},
     keys,
     limit::LoginLimiter,
-    password,
+    password::Hasher,
     roles::SUPERUSER_ROLE,
     routes::browser::{Browser, COOKIE_PATH},
     stores::{Revocations, Sessions, UserClaims},
@@ -39,6 +39,8 @@ pub struct AppState {
     pub browser: Browser,
     /// Login rate limits.
     pub limiter: Arc<LoginLimiter>,
+    /// Password hashing: its slots and queues.
+    pub hasher: Hasher,
     /// Settings the handlers need.
     pub settings: Arc<Settings>,
     /// The prepared auth layers.
@@ -156,6 +158,7 @@ substate!(Db, db);
 substate!(Manager, sessions);
 substate!(Browser, browser);
 substate!(Arc<LoginLimiter>, limiter);
+substate!(Hasher, hasher);
 substate!(Arc<Settings>, settings);
 
 /// Background upkeep: the session store's cleanup task, and (with the in-process revocation
@@ -278,8 +281,9 @@ impl AppState {
             &config.allowed_origins,
         )?;
 
+        let hasher = Hasher::new(config.hash_concurrency, config.hash_queue);
         if let Some(admin) = &config.admin {
-            ensure_superuser(&db, &admin.email, &admin.password).await?;
+            ensure_superuser(&db, &hasher, &admin.email, &admin.password).await?;
         }
         let has_superuser = db.has_superuser().await.map_err(|error| {
             StartError::flag("--database-url", format!("cannot read the users: {error}"))
@@ -313,6 +317,7 @@ impl AppState {
             sessions,
             browser,
             limiter,
+            hasher,
             settings: Arc::new(settings),
             layers: Arc::new(layers),
             _background: Arc::new(background),
@@ -367,7 +372,12 @@ async fn redis_stores(
 }
 
 /// Make sure the superuser `admin` exists with this email and password.
-async fn ensure_superuser(db: &Db, email: &str, password: &str) -> Result<(), StartError> {
+async fn ensure_superuser(
+    db: &Db,
+    hasher: &Hasher,
+    email: &str,
+    password: &str,
+) -> Result<(), StartError> {
     let fail = |error: sqlx::Error| {
         StartError::flag(
             "--admin-email",
@@ -391,11 +401,13 @@ async fn ensure_superuser(db: &Db, email: &str, password: &str) -> Result<(), St
             "the username `admin` belongs to a regular user; rename that user first",
         )),
         Some(user) => {
-            if !password::verify(password.to_owned(), Some(user.password_hash.clone()))
+            if !hasher
+                .verify(password.to_owned(), Some(user.password_hash.clone()))
                 .await
                 .unwrap_or(false)
             {
-                let hash = password::hash(password.to_owned())
+                let hash = hasher
+                    .hash(password.to_owned())
                     .await
                     .map_err(hash_failed)?;
                 db.set_password(&user.id, &hash).await.map_err(fail)?;
@@ -405,7 +417,8 @@ async fn ensure_superuser(db: &Db, email: &str, password: &str) -> Result<(), St
             Ok(())
         }
         None => {
-            let hash = password::hash(password.to_owned())
+            let hash = hasher
+                .hash(password.to_owned())
                 .await
                 .map_err(hash_failed)?;
             let user = NewUser {

@@ -39,4 +39,26 @@ impl Db {
             Ok(user)
         })
     }
+
+    /// Delete the organization `organization_id` and its user `user_id`, in one
+    /// transaction: the undoing of [`create_organization_with_user`](Self::create_organization_with_user).
+    pub async fn delete_organization_with_user(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM crm_users WHERE id = $1 AND organization_id = $2")
+                .bind(user_id)
+                .bind(organization_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM crm_organizations WHERE id = $1")
+                .bind(organization_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+    }
 }

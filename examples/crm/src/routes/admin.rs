@@ -16,7 +16,8 @@ use super::{Caller, PageQuery, auth, page};
 use crate::{
     db::{Db, NewUser, User, is_unique_violation, unix_now},
     error::{ApiError, JsonBody},
-    password, roles,
+    password::Hasher,
+    roles,
     state::{Manager, Settings},
     views::{AdminUserView, SessionView},
 };
@@ -44,6 +45,7 @@ pub struct CreateBody {
 /// `POST /api/admin/users`: a user in the caller's organization.
 pub async fn create(
     State(db): State<Db>,
+    State(hasher): State<Hasher>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
@@ -55,7 +57,7 @@ pub async fn create(
     let user = NewUser {
         username: username.clone(),
         email: email.clone(),
-        password_hash: password::hash(body.password).await?,
+        password_hash: hasher.hash(body.password).await?,
         roles,
         is_superuser: false,
     };

@@ -21,7 +21,7 @@ use crate::{
     db::{Db, NewUser, Taken, User, is_unique_violation, unix_now},
     error::{ApiError, JsonBody, OptionalJsonBody},
     limit::LoginLimiter,
-    password,
+    password::Hasher,
     roles::Role,
     state::{Manager, Settings},
     validate,
@@ -99,15 +99,24 @@ pub(crate) fn new_session(
     session
 }
 
-/// `POST /api/auth/register`: a new organization, its admin, and a first session.
+/// `POST /api/auth/register`: a new organization, its admin, and a first session; all of
+/// them or none (when the session cannot be opened, the user and the organization are
+/// deleted again before the 503).
 pub async fn register(
     State(db): State<Db>,
+    State(hasher): State<Hasher>,
     State(sessions): State<Manager>,
     client: Client,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<Response, ApiError> {
-    let (user, new) = create_account(&db, &client, body).await?;
-    let (_, pair) = sessions.login(new).await?;
+    let (user, new) = create_account(&db, &hasher, &client, body).await?;
+    let (_, pair) = match sessions.login(new).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            remove_account(&db, &user).await;
+            return Err(error.into());
+        }
+    };
     login_succeeded(&db, &user, &client).await;
     Ok((StatusCode::CREATED, Json(Tokens::new(&pair, Some(&user)))).into_response())
 }
@@ -116,6 +125,7 @@ pub async fn register(
 /// session to open.
 pub(crate) async fn create_account(
     db: &Db,
+    hasher: &Hasher,
     client: &Client,
     body: RegisterBody,
 ) -> Result<(User, NewSession), ApiError> {
@@ -129,7 +139,7 @@ pub(crate) async fn create_account(
     let user = NewUser {
         username: username.clone(),
         email: email.clone(),
-        password_hash: password::hash(body.password).await?,
+        password_hash: hasher.hash(body.password).await?,
         roles: vec![Role::Admin],
         is_superuser: false,
     };
@@ -143,6 +153,24 @@ pub(crate) async fn create_account(
     tracing::info!(user = %user.id, organization = %user.organization_id, "user registered");
     let new = new_session(&user.id, client, false, body.device_info);
     Ok((user, new))
+}
+
+/// Undo [`create_account`] when the first session cannot be opened (the session store
+/// fails): the user and its organization are deleted, so that the registration the client
+/// retries finds the username and email free. Only a database that fails as well leaves the
+/// account, with an error in the log.
+pub(crate) async fn remove_account(db: &Db, user: &User) {
+    match db
+        .delete_organization_with_user(&user.organization_id, &user.id)
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(user = %user.id, organization = %user.organization_id, "registration undone: no session could be opened");
+        }
+        Err(error) => {
+            tracing::error!(%error, user = %user.id, organization = %user.organization_id, "registration half done: no session could be opened, and the account cannot be removed");
+        }
+    }
 }
 
 /// `POST /api/auth/login` body.
@@ -162,12 +190,13 @@ pub struct LoginBody {
 /// `POST /api/auth/login`: rate limited per client IP and per account (see [`LoginLimiter`]).
 pub async fn login(
     State(db): State<Db>,
+    State(hasher): State<Hasher>,
     State(sessions): State<Manager>,
     State(limiter): State<Arc<LoginLimiter>>,
     client: Client,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, ApiError> {
-    let (user, new) = check_credentials(&db, &limiter, &client, body).await?;
+    let (user, new) = check_credentials(&db, &hasher, &limiter, &client, body).await?;
     let (_, pair) = match sessions.login(new).await {
         Ok(opened) => opened,
         Err(error) => return Err(login_failed(&db, &user, &client, session_refused(error)).await),
@@ -181,6 +210,7 @@ pub async fn login(
 /// answered 401 [`ApiError::invalid_credentials`].
 pub(crate) async fn check_credentials(
     db: &Db,
+    hasher: &Hasher,
     limiter: &LoginLimiter,
     client: &Client,
     body: LoginBody,
@@ -218,7 +248,7 @@ pub(crate) async fn check_credentials(
         return Err(ApiError::too_many_attempts(wait));
     }
     let hash = user.as_ref().map(|user| user.password_hash.clone());
-    let matches = password::verify(body.password, hash).await?;
+    let matches = hasher.verify(body.password, hash).await?;
     let user = match user {
         Some(user) if matches && !user.suspended => user,
         Some(user) => {
@@ -502,6 +532,7 @@ pub struct PasswordBody {
 /// second as the session's latest access token).
 pub async fn change_password(
     State(db): State<Db>,
+    State(hasher): State<Hasher>,
     State(sessions): State<Manager>,
     State(settings): State<Arc<Settings>>,
     State(limiter): State<Arc<LoginLimiter>>,
@@ -517,10 +548,13 @@ pub async fn change_password(
     let user = db.user(caller.user_id()).await?.ok_or_else(|| {
         ApiError::invalid_token("unknown_user", "the token's user does not exist")
     })?;
-    if !password::verify(body.old_password, Some(user.password_hash.clone())).await? {
+    if !hasher
+        .verify(body.old_password, Some(user.password_hash.clone()))
+        .await?
+    {
         return Err(ApiError::wrong_password());
     }
-    let hash = password::hash(body.new_password).await?;
+    let hash = hasher.hash(body.new_password).await?;
     let user = db.set_password(&user.id, &hash).await?.ok_or_else(|| {
         ApiError::invalid_token("unknown_user", "the token's user does not exist")
     })?;

@@ -30,6 +30,7 @@ use crate::{
     db::{Db, User},
     error::{ApiError, JsonBody},
     limit::LoginLimiter,
+    password::Hasher,
     stores::{Revocations, Sessions, UserClaims},
     views::UserView,
 };
@@ -85,14 +86,18 @@ fn refused(error: &BrowserError) -> Response {
 /// cookie (a session cookie: registering does not remember the device).
 pub async fn register(
     State(db): State<Db>,
+    State(hasher): State<Hasher>,
     State(browser): State<Browser>,
     client: Client,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<Response, ApiError> {
-    let (user, new) = auth::create_account(&db, &client, body).await?;
+    let (user, new) = auth::create_account(&db, &hasher, &client, body).await?;
     let (_, grant) = match browser.login(new).await {
         Ok(opened) => opened,
-        Err(error) => return Ok(refused(&error)),
+        Err(error) => {
+            auth::remove_account(&db, &user).await;
+            return Ok(refused(&error));
+        }
     };
     auth::login_succeeded(&db, &user, &client).await;
     Ok(granted(StatusCode::CREATED, &grant, Some(&user)))
@@ -102,12 +107,13 @@ pub async fn register(
 /// refresh token in the cookie, persistent with `remember_me`.
 pub async fn login(
     State(db): State<Db>,
+    State(hasher): State<Hasher>,
     State(browser): State<Browser>,
     State(limiter): State<Arc<LoginLimiter>>,
     client: Client,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, ApiError> {
-    let (user, new) = auth::check_credentials(&db, &limiter, &client, body).await?;
+    let (user, new) = auth::check_credentials(&db, &hasher, &limiter, &client, body).await?;
     match browser.login(new).await {
         Ok((_, grant)) => {
             auth::login_succeeded(&db, &user, &client).await;

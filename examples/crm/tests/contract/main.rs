@@ -57,5 +57,6 @@ mod auth;
 mod browser;
 mod customers;
 mod health;
+mod registration;
 mod revocation_store;
 mod sign_ins;

@@ -134,6 +134,30 @@ impl RedisServer {
     /// Start one on a free port and wait until it answers PING.
     pub fn start() -> io::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        Self::start_on(port)
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Stop it: the port refuses connections until [`restart`](Self::restart).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Start it again, empty, on the same port, and wait until it answers PING.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.stop();
+        *self = Self::start_on(self.port)?;
+        Ok(())
+    }
+
+    fn start_on(port: u16) -> io::Result<Self> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -214,7 +238,7 @@ impl Redis {
     pub fn url(&self) -> String {
         match self {
             Self::External(url) => url.clone(),
-            Self::Private(server) => format!("redis://127.0.0.1:{}/", server.port),
+            Self::Private(server) => server.url(),
         }
     }
 }

@@ -78,6 +78,9 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// At the connection limit, a warning at most this often.
+const LIMIT_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Serve `app` on `listener` (with the peer address available for rate limiting) within
 /// `limits` until `shutdown` completes; then stop accepting, let the requests in flight finish
 /// for at most [`ServerLimits::shutdown_timeout`] and close the connections still open.
@@ -111,18 +114,20 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
-    let mut full = false;
+    let mut warned: Option<Instant> = None;
     loop {
         while connections.try_join_next().is_some() {}
         // A free slot first: at the limit nothing is accepted, and new connections wait in
         // the listen backlog.
-        if slots.available_permits() == 0 && !full {
+        if slots.available_permits() == 0
+            && warned.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_INTERVAL)
+        {
             tracing::warn!(
                 max_connections = limits.max_connections,
                 "connection limit reached: new connections wait until one closes"
             );
+            warned = Some(Instant::now());
         }
-        full = slots.available_permits() == 0;
         let slot = tokio::select! {
             () = &mut shutdown => break,
             slot = Arc::clone(&slots).acquire_owned() => slot,

@@ -21,6 +21,11 @@ const MAX_LEEWAY: Duration = Duration::from_secs(600);
 pub const MIN_SECRET_LEN: usize = 32;
 /// The environment variable that sets the log filter.
 pub const LOG_ENV: &str = "CRM_LOG";
+/// The longest connection timeout accepted (`--header-read-timeout`, `--request-timeout`,
+/// `--shutdown-timeout`).
+const MAX_CONNECTION_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The most connections `--max-connections` accepts.
+const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// The command line of `crm`. Every flag has an environment variable; see the README's
 /// configuration table.
@@ -155,6 +160,24 @@ pub struct Cli {
     /// more is answered 503 `busy`.
     #[arg(long, env = "CRM_HASH_QUEUE", default_value_t = DEFAULT_HASH_QUEUE, value_name = "N", value_parser = parse_hash_queue)]
     pub hash_queue: usize,
+
+    /// Time a connection has to send a whole request head, counted from when it opens or
+    /// from the previous answer: also how long an idle connection is kept.
+    #[arg(long, env = "CRM_HEADER_READ_TIMEOUT", default_value = "10s", value_name = "DURATION", value_parser = parse_connection_timeout)]
+    pub header_read_timeout: Duration,
+
+    /// Time from a request's head to its answer, reading the body included; past it, 408.
+    #[arg(long, env = "CRM_REQUEST_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = parse_connection_timeout)]
+    pub request_timeout: Duration,
+
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    #[arg(long, env = "CRM_MAX_CONNECTIONS", default_value = "512", value_name = "N", value_parser = parse_max_connections)]
+    pub max_connections: usize,
+
+    /// Time the requests in flight have to finish after SIGTERM or ctrl-c; the connections
+    /// still open then are closed.
+    #[arg(long, env = "CRM_SHUTDOWN_TIMEOUT", default_value = "10s", value_name = "DURATION", value_parser = parse_shutdown_timeout)]
+    pub shutdown_timeout: Duration,
 }
 
 /// The default of `--hash-queue`.
@@ -296,6 +319,33 @@ fn parse_origin(s: &str) -> Result<String, String> {
     Ok(origin)
 }
 
+fn parse_connection_timeout(s: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(s)?;
+    if timeout < Duration::from_secs(1) || timeout > MAX_CONNECTION_TIMEOUT {
+        return Err(format!("`{s}` is out of range: between 1s and 1h"));
+    }
+    Ok(timeout)
+}
+
+fn parse_shutdown_timeout(s: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(s)?;
+    if timeout > MAX_CONNECTION_TIMEOUT {
+        return Err(format!("`{s}` is out of range: at most 1h"));
+    }
+    Ok(timeout)
+}
+
+fn parse_max_connections(s: &str) -> Result<usize, String> {
+    let count: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    if count == 0 || count > MAX_CONNECTIONS {
+        return Err(format!("`{s}` is out of range: 1 to {MAX_CONNECTIONS}"));
+    }
+    Ok(count)
+}
+
 fn parse_non_empty(s: &str) -> Result<String, String> {
     let s = s.trim();
     if s.is_empty() {
@@ -425,6 +475,27 @@ pub struct Config {
     pub hash_queue: usize,
     /// The prefix of the app's Redis keys (not a flag: `crm:`).
     pub redis_prefix: String,
+    /// How connections are served: timeouts, how many at once, the shutdown deadline.
+    pub server: ServerLimits,
+}
+
+/// How [`serve`](crate::serve) treats connections: timeouts, how many at once, and how long a
+/// shutdown may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Time a connection has to send a whole request head, counted from when it opens or from
+    /// the previous answer (so also the idle timeout of a kept-alive connection); past it, the
+    /// connection is closed without an answer.
+    pub header_read_timeout: Duration,
+    /// Time from a request's head to its answer, reading the body included; past it, the
+    /// answer is a 408 and the connection is closed.
+    pub request_timeout: Duration,
+    /// Connections served at once; beyond, new ones are not accepted (they wait in the
+    /// listen backlog) until one closes.
+    pub max_connections: usize,
+    /// Time the requests in flight have to finish once the shutdown starts; the connections
+    /// still open then are closed.
+    pub shutdown_timeout: Duration,
 }
 
 impl Config {
@@ -514,6 +585,12 @@ impl Config {
             }),
             hash_queue: cli.hash_queue,
             redis_prefix: "crm:".to_owned(),
+            server: ServerLimits {
+                header_read_timeout: cli.header_read_timeout,
+                request_timeout: cli.request_timeout,
+                max_connections: cli.max_connections,
+                shutdown_timeout: cli.shutdown_timeout,
+            },
         })
     }
 }
@@ -661,6 +738,50 @@ mod tests {
             std::thread::available_parallelism().ok()
         );
         assert_eq!(config.hash_queue, 32);
+        assert_eq!(
+            config.server,
+            ServerLimits {
+                header_read_timeout: Duration::from_secs(10),
+                request_timeout: Duration::from_secs(30),
+                max_connections: 512,
+                shutdown_timeout: Duration::from_secs(10),
+            }
+        );
+    }
+
+    #[test]
+    fn connection_limits_parse_and_refuse_what_is_out_of_range() {
+        let config = Config::from_args([
+            "crm",
+            "--header-read-timeout",
+            "2s",
+            "--request-timeout",
+            "1m",
+            "--max-connections",
+            "50",
+            "--shutdown-timeout",
+            "0s",
+        ])
+        .unwrap();
+        assert_eq!(config.server.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(config.server.request_timeout, Duration::from_secs(60));
+        assert_eq!(config.server.max_connections, 50);
+        assert_eq!(config.server.shutdown_timeout, Duration::ZERO);
+        for (flag, bad) in [
+            ("--header-read-timeout", "0s"),
+            ("--header-read-timeout", "2h"),
+            ("--header-read-timeout", "soon"),
+            ("--request-timeout", "500ms"),
+            ("--max-connections", "0"),
+            ("--max-connections", "many"),
+            ("--max-connections", "1000001"),
+            ("--shutdown-timeout", "2h"),
+        ] {
+            let Err(ConfigError::Clap(error)) = Config::from_args(["crm", flag, bad]) else {
+                panic!("{flag} {bad} accepted");
+            };
+            assert!(error.to_string().contains(flag), "{error}");
+        }
     }
 
     #[test]

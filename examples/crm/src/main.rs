@@ -10,9 +10,10 @@
 //! stderr; set `CRM_LOG` (e.g. `CRM_LOG=debug` or `CRM_LOG=info,tollgate=debug`) for more (a
 //! filter that does not parse stops the start, like a bad flag).
 
-use std::process::ExitCode;
+use std::{net::SocketAddr, process::ExitCode};
 
 use crm::{AppState, Config, ConfigError};
+use tokio::net::{TcpListener, TcpSocket};
 use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
 
 fn main() -> ExitCode {
@@ -73,7 +74,7 @@ fn one_line(error: &clap::Error) -> String {
 
 async fn run(config: Config) -> ExitCode {
     // Bind first: a busy port is reported before anything else is logged.
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+    let listener = match bind(config.listen) {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("error: --listen: cannot bind {}: {error}", config.listen);
@@ -90,18 +91,36 @@ async fn run(config: Config) -> ExitCode {
     let address = listener.local_addr().unwrap_or(config.listen);
     tracing::info!(%address, "listening");
     let db = state.db.clone();
-    let served = crm::serve(listener, crm::app(state), crm::shutdown_signal()).await;
+    crm::serve(
+        listener,
+        crm::app(state),
+        config.server,
+        crm::shutdown_signal(),
+    )
+    .await;
     db.close().await;
-    match served {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(%error, "server failed");
-            ExitCode::FAILURE
-        }
-    }
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// The listen backlog: connections the kernel completes and queues while the server does not
+/// accept (a burst, or `--max-connections` reached). The kernel caps it at
+/// `net.core.somaxconn`; std's and tokio's 128 overflows in a burst of a few hundred, and
+/// the clients whose handshake is then dropped hang until they send something.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// A listener on `address` with [`LISTEN_BACKLOG`] (and, as tokio's `bind` does on Unix,
+/// `SO_REUSEADDR`, to restart at once on the same port).
+fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn init_tracing(filter: Targets) {

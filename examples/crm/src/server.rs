@@ -1,20 +1,37 @@
-//! Serving the router: the request log, the server with graceful shutdown, and the signal
-//! that starts the shutdown.
+//! Serving the router: the request log, the server with its connection timeouts, limit and
+//! graceful shutdown, and the signal that starts the shutdown.
 
-use std::{future::Future, net::SocketAddr, time::Instant};
+use std::{
+    future::{Future, poll_fn},
+    io,
+    net::SocketAddr,
+    pin::pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Router,
-    extract::Request,
+    extract::{Request, State},
     http::{
-        HeaderName, HeaderValue, Method,
-        header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
+        HeaderName, HeaderValue, Method, StatusCode,
+        header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
     },
-    middleware::Next,
-    response::Response,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
 };
-use tokio::net::TcpListener;
+use hyper::server::conn::http1;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
+use tollgate::response::problem_body;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_service::Service;
+
+use crate::config::ServerLimits;
 
 /// CORS for `--allowed-origins`: those origins only (never `*`), with credentials (the
 /// refresh cookie), the API's methods, and the `Authorization` and `Content-Type` request
@@ -61,23 +78,136 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-/// Serve `app` on `listener` (with the peer address available for rate limiting) until
-/// `shutdown` completes, then finish the requests in flight.
+/// At the connection limit, a warning at most this often.
+const LIMIT_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Serve `app` on `listener` (with the peer address available for rate limiting) within
+/// `limits` until `shutdown` completes; then stop accepting, let the requests in flight finish
+/// for at most [`ServerLimits::shutdown_timeout`] and close the connections still open.
 ///
-/// # Errors
+/// Each connection is HTTP/1.1 with keep-alive. It is closed without an answer when it does
+/// not send a whole request head within [`ServerLimits::header_read_timeout`] (counted from
+/// when it opens or from the previous answer); a request not answered within
+/// [`ServerLimits::request_timeout`] of its head (a body sent too slowly, or a handler stuck)
+/// gets a 408 and the connection is closed. At most [`ServerLimits::max_connections`] are
+/// served at once: beyond, the listener is not polled and new connections wait in its backlog
+/// until one closes. An accept that fails for want of resources (out of file descriptors)
+/// pauses the accepting for a second instead of retrying at once.
 ///
-/// When the server fails.
+/// Anything to do between the signal and the end of accepting (a drain period) belongs in
+/// the `shutdown` future.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+) {
+    let app = app.layer(middleware::from_fn_with_state(
+        limits.request_timeout,
+        request_deadline,
+    ));
+    let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    let mut warned: Option<Instant> = None;
+    loop {
+        while connections.try_join_next().is_some() {}
+        // A free slot first: at the limit nothing is accepted, and new connections wait in
+        // the listen backlog.
+        if slots.available_permits() == 0
+            && warned.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_INTERVAL)
+        {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                "connection limit reached: new connections wait until one closes"
+            );
+            warned = Some(Instant::now());
+        }
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    accept_failed(&error).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(()) = poll_fn(|cx| Service::<SocketAddr>::poll_ready(&mut make_service, cx)).await;
+        let Ok(service) = make_service.call(peer).await;
+        let connection = graceful
+            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+        connections.spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed on an error");
+            }
+            drop(slot);
+        });
+    }
+
+    // New connections are refused from here on.
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            deadline = ?limits.shutdown_timeout,
+            "shutdown deadline passed: closing the connections still open"
+        );
+    }
+    connections.shutdown().await;
+}
+
+/// After a failed accept: nothing for an error of that one connection (it was reset before
+/// it was accepted); otherwise (out of file descriptors, out of memory) a log line and a
+/// pause of a second, so that the loop neither spins nor stops while connections close.
+async fn accept_failed(error: &io::Error) {
+    if matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "cannot accept a connection: pausing the accepting for 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// The whole request, from its head to its answer, within `limit`: past it, a 408 problem
+/// answer that closes the connection (the rest of the body is never read).
+async fn request_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    if let Ok(response) = tokio::time::timeout(limit, next.run(request)).await {
+        return response;
+    }
+    tracing::warn!(target: "crm::http", %method, path, ?limit, "request timed out");
+    let status = StatusCode::REQUEST_TIMEOUT;
+    let detail = "the request was not received and answered in time";
+    (
+        status,
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            ),
+            (CONNECTION, HeaderValue::from_static("close")),
+        ],
+        problem_body(status, detail, "request_timeout"),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+        .into_response()
 }
 
 /// Completes on ctrl-c or SIGTERM.

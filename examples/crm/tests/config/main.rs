@@ -27,6 +27,27 @@ fn an_unparsable_duration_is_refused() {
 }
 
 #[test]
+fn a_bad_connection_limit_is_refused() {
+    for (flag, bad) in [
+        ("--header-read-timeout", "0s"),
+        ("--request-timeout", "2h"),
+        ("--shutdown-timeout", "forever"),
+        ("--max-connections", "0"),
+    ] {
+        assert_one_line(&run(&[flag, bad]), flag);
+    }
+    // From the environment too, named by its flag.
+    let (dir, url) = temp_db();
+    let output = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .args(["--database-url", &url, "--listen", "127.0.0.1:0"])
+        .env("CRM_MAX_CONNECTIONS", "lots")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    assert_one_line(&output, "--max-connections");
+}
+
+#[test]
 fn a_short_secret_is_refused_without_being_printed() {
     let output = run(&["--jwt-secret", "hunter2-is-short"]);
     let line = assert_one_line(&output, "--jwt-secret");

@@ -323,13 +323,10 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
         let app = crm::app(state.clone());
-        let task = tokio::spawn(async move {
-            crm::serve(listener, app, async {
-                let _ = signal.await;
-            })
-            .await
-            .unwrap();
-        });
+        let limits = config.server;
+        let task = tokio::spawn(crm::serve(listener, app, limits, async {
+            let _ = signal.await;
+        }));
         Self {
             base,
             state,

@@ -36,7 +36,7 @@ use super::{
 /// Once Redis is known to be down (a call failed or timed out, or the local cache lost its
 /// subscription and a `PING` went unanswered), checks fail at once with
 /// [`RevocationStoreErrorKind::Unavailable`] instead of waiting for the timeout again, and one
-/// background probe sends `PING` with backoff (50 ms up to 2 s) until Redis answers; then
+/// background probe sends `PING` with backoff (50 ms up to 0.5 s) until Redis answers; then
 /// checks ask Redis again. See [`is_down`](Self::is_down). Writes are always sent: one that
 /// succeeds ends the outage too.
 ///
@@ -218,7 +218,8 @@ where
     }
 }
 
-/// `PING` Redis until it answers, with backoff; ends early when the last handle goes.
+/// `PING` Redis until it answers, with backoff (50 ms up to [`PROBE_MAX_DELAY`]); ends early
+/// when the last handle goes.
 async fn probe<C>(inner: Weak<Inner<C>>)
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
@@ -244,9 +245,13 @@ where
         inner.health.mark_down();
         drop(inner);
         failures = failures.saturating_add(1);
-        time::sleep(cache::backoff(failures)).await;
+        time::sleep(cache::backoff(failures).min(PROBE_MAX_DELAY)).await;
     }
 }
+
+/// The longest pause between two probes: Redis is asked again at least this often while it
+/// is down, so checks ask it again at most this long (plus the reconnection) after it is back.
+const PROBE_MAX_DELAY: Duration = Duration::from_millis(500);
 
 /// The answer of a check while Redis is known to be down.
 fn known_down() -> RevocationStoreError {

@@ -33,7 +33,7 @@ use super::{
 /// [`RevocationStoreErrorKind::Timeout`], an unreachable or failing server with
 /// [`RevocationStoreErrorKind::Unavailable`].
 ///
-/// Once Redis is known to be down (a call failed or timed out, or the local cache lost its
+/// Once Redis is known to be down (a call timed out or lost its connection, or the local cache lost its
 /// subscription and a `PING` went unanswered), checks fail at once with
 /// [`RevocationStoreErrorKind::Unavailable`] instead of waiting for the timeout again, and one
 /// background probe sends `PING` with backoff (50 ms up to 0.5 s) until Redis answers; then
@@ -207,14 +207,17 @@ where
         }
     }
 
-    /// A call failed: timeouts and connection failures start an outage.
-    fn failed(self: &Arc<Self>, error: &RevocationStoreError) {
-        if matches!(
-            error.kind(),
-            RevocationStoreErrorKind::Timeout | RevocationStoreErrorKind::Unavailable
-        ) {
+    /// A call failed with `error` (`None`: it timed out); the error for the caller. A timeout
+    /// or a lost connection starts an outage; an error that Redis answered (a full memory, a
+    /// replica that refuses writes) does not, since Redis is there to answer.
+    fn failed(self: &Arc<Self>, error: Option<redis::RedisError>) -> RevocationStoreError {
+        let down = error.as_ref().is_none_or(|error| {
+            error.is_io_error() || error.is_unrecoverable_error() || error.is_timeout()
+        });
+        if down {
             self.probe(true);
         }
+        error.map_or_else(RevocationStoreError::timeout, unavailable)
     }
 }
 
@@ -292,16 +295,14 @@ where
         if let Some(cache) = &inner.cache {
             cache.invalidate(kind, id);
         }
-        let error = match result {
+        match result {
             Ok(Ok(_)) => {
                 inner.health.mark_up();
-                return Ok(());
+                Ok(())
             }
-            Ok(Err(error)) => unavailable(error),
-            Err(_) => RevocationStoreError::timeout(),
-        };
-        inner.failed(&error);
-        Err(error)
+            Ok(Err(error)) => Err(inner.failed(Some(error))),
+            Err(_) => Err(inner.failed(None)),
+        }
     }
 }
 
@@ -409,16 +410,8 @@ where
             let values: Vec<Option<Vec<u8>>> =
                 match time::timeout(inner.timeout, mget.query_async(&mut connection)).await {
                     Ok(Ok(values)) => values,
-                    Ok(Err(error)) => {
-                        let error = unavailable(error);
-                        inner.failed(&error);
-                        return Err(error);
-                    }
-                    Err(_) => {
-                        let error = RevocationStoreError::timeout();
-                        inner.failed(&error);
-                        return Err(error);
-                    }
+                    Ok(Err(error)) => return Err(inner.failed(Some(error))),
+                    Err(_) => return Err(inner.failed(None)),
                 };
             let token = owned.as_ref();
             let facts = parse_facts(&token, values)?;

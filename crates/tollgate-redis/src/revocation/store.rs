@@ -33,8 +33,8 @@ use super::{
 /// [`RevocationStoreErrorKind::Timeout`], an unreachable or failing server with
 /// [`RevocationStoreErrorKind::Unavailable`].
 ///
-/// Once Redis is known to be down (a call timed out or lost its connection, or the local cache lost its
-/// subscription and a `PING` went unanswered), checks fail at once with
+/// Once Redis is known to be down (a call timed out or lost its connection, or the local
+/// cache lost its subscription and a `PING` went unanswered), checks fail at once with
 /// [`RevocationStoreErrorKind::Unavailable`] instead of waiting for the timeout again, and one
 /// background probe sends `PING` with backoff (50 ms up to 0.5 s) until Redis answers; then
 /// checks ask Redis again. See [`is_down`](Self::is_down). Writes are always sent: one that

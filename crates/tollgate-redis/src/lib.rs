@@ -20,7 +20,10 @@
 //! - **Bounded calls**: every call is bounded by a timeout (250 ms by default) and fails with
 //!   [`RevocationStoreErrorKind::Timeout`](tollgate::revocation::RevocationStoreErrorKind::Timeout) or
 //!   [`Unavailable`](tollgate::revocation::RevocationStoreErrorKind::Unavailable); the revocation
-//!   layer's failure policy decides what the request gets. The connection
+//!   layer's failure policy decides what the request gets. Once Redis is known to be down,
+//!   checks fail at once instead of waiting for the timeout again, and a background probe
+//!   (`PING` with backoff) notices when it answers
+//!   ([`RedisRevocationStore::is_down`]). The connection
 //!   ([`redis::aio::ConnectionManager`]) reconnects on its own: when Redis comes back, checks
 //!   succeed again without a restart.
 //! - **Coherent local cache** ([`LocalCache`]): most checks become memory look-ups. Each

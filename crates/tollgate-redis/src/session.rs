@@ -25,7 +25,8 @@ return 1
 /// deadline ('' for none), kept until ('' for none), kept answer, retention.
 ///
 /// Answers `{status}` or `{status, field, value, ...}`; the rule is tollgate-session's
-/// (`store::RotateOutcome`).
+/// (`store::RotateOutcome`). The same rotation sent again (after a connection dropped before
+/// its answer arrived) finds its own new jti in place and answers `rotated` again.
 const ROTATE: &str = r"
 local s = redis.call('HGETALL', KEYS[1])
 if #s == 0 then return {'not_found'} end
@@ -36,6 +37,10 @@ if h['active'] ~= '1' then return {'ended'} end
 local expires_at = tonumber(h['expires_at'])
 if expires_at <= now then return {'expired'} end
 if h['idle_expires_at'] and tonumber(h['idle_expires_at']) <= now then return {'idle'} end
+if h['refresh_jti'] == ARGV[2] and h['spent_jti'] == ARGV[1] then
+  table.insert(s, 1, 'rotated')
+  return s
+end
 if h['refresh_jti'] == ARGV[1] then
   redis.call('HSET', KEYS[1], 'refresh_jti', ARGV[2], 'last_activity', ARGV[3], 'spent_jti', ARGV[1])
   local deadline = expires_at
@@ -146,6 +151,11 @@ const PURGE_BATCH: usize = 500;
 /// fails with [`SessionStoreErrorKind::Unavailable`] past it. A rotation that timed out may have
 /// been applied: the client's retry with the same refresh token is then a reuse, which ends
 /// the session unless the manager's grace interval covers it.
+///
+/// A call that finds its connection dropped (Redis restarted or the connection was killed
+/// since the last call) is sent once more, within the same bound, on the connection the
+/// [`ConnectionManager`] makes anew: the first call after a restart succeeds instead of
+/// failing. Every call is safe to send twice (a rotation that was applied answers the same).
 ///
 /// Handles are cheap to clone and share one connection (a [`ConnectionManager`] unless
 /// another is given with [`RedisSessionStoreBuilder::with_connection`]).
@@ -282,12 +292,32 @@ impl<C> RedisSessionStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    async fn bounded<T>(
+    /// Send `call` and read its answer, within the timeout. When the connection turns out to
+    /// have dropped (Redis restarted since the last call), it is sent once more on the
+    /// connection the manager makes anew, so the first call after a restart succeeds; the
+    /// `bool` says whether it was. Every call is safe to send again: reads and purges repeat
+    /// as they are, a rotation already applied answers `rotated` again (see `ROTATE`), and
+    /// the callers of `create`, `end` and `end_all` read a repeated answer accordingly.
+    async fn call<T: redis::FromRedisValue>(
         &self,
-        call: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, SessionStoreError> {
-        match time::timeout(self.inner.timeout, call).await {
-            Ok(Ok(value)) => Ok(value),
+        call: Call<'_>,
+    ) -> Result<(T, bool), SessionStoreError> {
+        let attempts = async {
+            let mut connection = self.inner.connection.clone();
+            match call.send(&mut connection).await {
+                Err(error) if error.is_connection_dropped() => {
+                    tracing::debug!(
+                        target: "tollgate_redis::session",
+                        %error,
+                        "session store connection dropped: sending the call again"
+                    );
+                    call.send(&mut connection).await.map(|value| (value, true))
+                }
+                answer => answer.map(|value| (value, false)),
+            }
+        };
+        match time::timeout(self.inner.timeout, attempts).await {
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(error)) => Err(SessionStoreError::new(
                 SessionStoreErrorKind::Unavailable,
                 error,
@@ -296,6 +326,34 @@ where
                 SessionStoreErrorKind::Unavailable,
                 "the session store timed out",
             )),
+        }
+    }
+
+    /// [`call`](Self::call), for the answer alone.
+    async fn answer<T: redis::FromRedisValue>(
+        &self,
+        call: Call<'_>,
+    ) -> Result<T, SessionStoreError> {
+        self.call(call).await.map(|(value, _)| value)
+    }
+}
+
+/// One store call: a command or a script, which can be sent again.
+#[derive(Clone, Copy)]
+enum Call<'a> {
+    Command(&'a redis::Cmd),
+    Script(&'a redis::ScriptInvocation<'a>),
+}
+
+impl Call<'_> {
+    async fn send<T, C>(self, connection: &mut C) -> redis::RedisResult<T>
+    where
+        T: redis::FromRedisValue,
+        C: ConnectionLike + Send + Sync,
+    {
+        match self {
+            Self::Command(command) => command.query_async(connection).await,
+            Self::Script(script) => script.invoke_async(connection).await,
         }
     }
 }
@@ -326,11 +384,10 @@ where
         for (field, value) in fields(session) {
             invocation.arg(field).arg(value);
         }
-        let mut connection = self.inner.connection.clone();
-        let created: i64 = self
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
-        if created == 1 {
+        let (created, repeated): (i64, bool) = self.call(Call::Script(&invocation)).await?;
+        // Sent again after a dropped connection, an existing session is the one the first
+        // attempt stored: session ids are random, no other caller has this one.
+        if created == 1 || repeated {
             Ok(())
         } else {
             Err(SessionStoreError::from_kind(
@@ -340,10 +397,9 @@ where
     }
 
     async fn get(&self, id: &str) -> Result<Option<Session>, SessionStoreError> {
-        let mut connection = self.inner.connection.clone();
         let mut command = redis::cmd("HGETALL");
         command.arg(self.session_key(id));
-        let flat: Vec<String> = self.bounded(command.query_async(&mut connection)).await?;
+        let flat: Vec<String> = self.answer(Call::Command(&command)).await?;
         if flat.is_empty() {
             return Ok(None);
         }
@@ -374,10 +430,7 @@ where
             .arg(kept_until)
             .arg(kept_answer)
             .arg(self.inner.retention);
-        let mut connection = self.inner.connection.clone();
-        let reply: Vec<String> = self
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        let reply: Vec<String> = self.answer(Call::Script(&invocation)).await?;
         let (status, rest) = reply
             .split_first()
             .ok_or_else(|| corrupt("an empty rotation answer"))?;
@@ -400,20 +453,14 @@ where
     async fn list(&self, subject: &str, now: i64) -> Result<Vec<Session>, SessionStoreError> {
         let mut invocation = self.inner.scripts.list.key(self.subject_key(subject));
         invocation.arg(self.session_key("")).arg(now);
-        let mut connection = self.inner.connection.clone();
-        let rows: Vec<Vec<String>> = self
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        let rows: Vec<Vec<String>> = self.answer(Call::Script(&invocation)).await?;
         rows.iter().map(|row| parse_session(row)).collect()
     }
 
     async fn end(&self, id: &str) -> Result<Option<Session>, SessionStoreError> {
         let mut invocation = self.inner.scripts.end.key(self.session_key(id));
         invocation.key(self.deadlines_key());
-        let mut connection = self.inner.connection.clone();
-        let flat: Vec<String> = self
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        let flat: Vec<String> = self.answer(Call::Script(&invocation)).await?;
         if flat.is_empty() {
             return Ok(None);
         }
@@ -425,10 +472,7 @@ where
         invocation
             .key(self.deadlines_key())
             .arg(self.session_key(""));
-        let mut connection = self.inner.connection.clone();
-        let rows: Vec<Vec<String>> = self
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        let rows: Vec<Vec<String>> = self.answer(Call::Script(&invocation)).await?;
         rows.iter().map(|row| parse_session(row)).collect()
     }
 
@@ -441,10 +485,7 @@ where
                 .arg(self.session_key(""))
                 .arg(self.subject_key(""))
                 .arg(PURGE_BATCH);
-            let mut connection = self.inner.connection.clone();
-            let removed: u64 = self
-                .bounded(invocation.invoke_async(&mut connection))
-                .await?;
+            let removed: u64 = self.answer(Call::Script(&invocation)).await?;
             purged += removed;
             if removed < PURGE_BATCH as u64 {
                 return Ok(purged);

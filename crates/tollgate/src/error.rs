@@ -233,11 +233,17 @@ impl AuthError {
 
     /// Emit the `tracing` event for this rejection (target `tollgate::rejection`).
     ///
-    /// Rejections are logged at `debug`; answers that mean a dependency is down (503) at `warn`.
-    /// The token is never part of the event.
+    /// Rejections are logged at `debug`; answers that mean a dependency is down (503) at `warn`,
+    /// except the revocation store's: the revocation layer logs a store outage itself, once
+    /// when it starts and once when it ends, and counts every request it refuses in its
+    /// [`RevocationMetrics`](crate::revocation::RevocationMetrics). The token is never part of
+    /// the event.
     pub(crate) fn log(&self, layer: &'static str) {
         let kind = self.kind.code();
         match (self.kind.status(), &self.source) {
+            _ if self.kind == AuthErrorKind::StoreUnavailable => {
+                tracing::debug!(target: "tollgate::rejection", layer, kind, error = self.source.as_ref().map(tracing::field::display), "request rejected");
+            }
             (StatusCode::SERVICE_UNAVAILABLE, Some(source)) => {
                 tracing::warn!(target: "tollgate::rejection", layer, kind, error = %source, "request rejected");
             }

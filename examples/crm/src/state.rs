@@ -303,6 +303,16 @@ impl AppState {
                 .then(|| tokio::spawn(purge_revocations(db.clone()))),
         };
 
+        if matches!(db, Db::Postgres(_))
+            && matches!(sessions.revocation(), Revocations::Memory { .. })
+        {
+            tracing::warn!(
+                "revocations are kept in this process: another crm on the same PostgreSQL \
+                 database does not see them (a logout, a role change or a suspension made here \
+                 is not enforced there until the token expires); give every instance \
+                 --redis-url to share them"
+            );
+        }
         tracing::info!(
             database = if matches!(db, Db::Sqlite(_)) { "sqlite" } else { "postgres" },
             sessions = sessions.store().describe(),

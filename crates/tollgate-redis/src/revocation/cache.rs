@@ -412,19 +412,24 @@ impl SubscribeVia {
     }
 }
 
+/// What the subscriber calls when it loses the subscription.
+pub(crate) type OnLost = Box<dyn Fn() + Send + Sync>;
+
 /// The background task that keeps the subscription; aborted when the last store handle goes.
 #[derive(Debug)]
 pub(crate) struct Subscriber(tokio::task::AbortHandle);
 
 impl Subscriber {
-    /// Spawn the task on the current Tokio runtime.
+    /// Spawn the task on the current Tokio runtime. `on_lost` runs each time the subscription
+    /// is lost (the store then probes Redis).
     pub(crate) fn spawn(
         via: SubscribeVia,
         channel: String,
         state: Arc<CacheState>,
         heartbeat: Duration,
+        on_lost: OnLost,
     ) -> Self {
-        let task = tokio::spawn(subscribe_loop(via, channel, state, heartbeat));
+        let task = tokio::spawn(subscribe_loop(via, channel, state, heartbeat, on_lost));
         Self(task.abort_handle())
     }
 }
@@ -443,6 +448,7 @@ async fn subscribe_loop(
     channel: String,
     state: Arc<CacheState>,
     heartbeat: Duration,
+    on_lost: OnLost,
 ) {
     let mut failures: u32 = 0;
     loop {
@@ -453,6 +459,7 @@ async fn subscribe_loop(
                 tracing::debug!(channel = %channel, "subscribed to the revocation channel");
                 let reason = pump(sink, stream, &state, heartbeat).await;
                 state.mark_down();
+                on_lost();
                 tracing::warn!(
                     channel = %channel,
                     reason,
@@ -526,7 +533,7 @@ async fn pump(
 }
 
 /// Exponential backoff from 50 ms to 2 s, with jitter (half to all of the step).
-fn backoff(failures: u32) -> Duration {
+pub(crate) fn backoff(failures: u32) -> Duration {
     let step = MIN_BACKOFF
         .saturating_mul(1 << failures.saturating_sub(1).min(16))
         .min(MAX_BACKOFF);

@@ -8,6 +8,7 @@
 //! Redis outages.
 
 mod cache;
+mod health;
 mod keys;
 #[cfg(feature = "sentinel")]
 mod sentinel;

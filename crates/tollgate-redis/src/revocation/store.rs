@@ -4,7 +4,7 @@ use std::{
     fmt,
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, Weak},
     task::{Context, Poll},
     time::Duration,
 };
@@ -19,7 +19,8 @@ use tollgate::{
 };
 
 use super::{
-    cache::{CacheState, Facts, LocalCache, SubscribeVia, Subscriber},
+    cache::{self, CacheState, Facts, LocalCache, SubscribeVia, Subscriber},
+    health::Health,
     keys::{self, Keys, Kind, WRITE_SCRIPT},
 };
 
@@ -31,6 +32,13 @@ use super::{
 /// [`timeout`](RedisRevocationStoreBuilder::timeout): a call that takes longer fails with
 /// [`RevocationStoreErrorKind::Timeout`], an unreachable or failing server with
 /// [`RevocationStoreErrorKind::Unavailable`].
+///
+/// Once Redis is known to be down (a call timed out or lost its connection, or the local
+/// cache lost its subscription and a `PING` went unanswered), checks fail at once with
+/// [`RevocationStoreErrorKind::Unavailable`] instead of waiting for the timeout again, and one
+/// background probe sends `PING` with backoff (50 ms up to 0.5 s) until Redis answers; then
+/// checks ask Redis again. See [`is_down`](Self::is_down). Writes are always sent: one that
+/// succeeds ends the outage too.
 ///
 /// The connection type `C` is a [`ConnectionManager`] (one multiplexed connection that
 /// reconnects on its own) unless another is given with [`RedisRevocationStoreBuilder::with_connection`], for
@@ -51,6 +59,10 @@ struct Inner<C> {
     script: redis::Script,
     cache: Option<Arc<CacheState>>,
     local_cache: Option<LocalCache>,
+    health: Health,
+    /// The bound on one probe's `PING`: the heartbeat's with a local cache (the bound the
+    /// subscription is held to), else the timeout.
+    probe_timeout: Duration,
     // Aborts the subscriber task when the last handle goes.
     _subscriber: Option<Subscriber>,
 }
@@ -71,6 +83,7 @@ impl<C> fmt::Debug for RedisRevocationStore<C> {
             .field("leeway", &self.inner.leeway)
             .field("local_cache", &self.inner.local_cache)
             .field("cache", &self.inner.cache)
+            .field("down", &self.inner.health.is_down())
             .finish_non_exhaustive()
     }
 }
@@ -165,6 +178,90 @@ impl<C> RedisRevocationStore<C> {
             .as_ref()
             .is_some_and(|cache| cache.is_subscribed())
     }
+
+    /// Whether Redis is known to be down: checks fail at once (no round trip) while a
+    /// background probe waits for it to answer. `false` again as soon as it does.
+    #[must_use]
+    pub fn is_down(&self) -> bool {
+        self.inner.health.is_down()
+    }
+}
+
+impl<C> Inner<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// Redis may be down: probe it in the background (unless a probe runs). With `down`, a
+    /// call just failed, so checks fail at once from now until the probe gets an answer;
+    /// without it (the subscription was lost), only once the first probe goes unanswered.
+    fn probe(self: &Arc<Self>, down: bool) {
+        // The probe needs a runtime; without one, every check keeps asking Redis.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if down {
+            self.health.mark_down();
+        }
+        if self.health.start_probing() {
+            runtime.spawn(probe(Arc::downgrade(self)));
+        }
+    }
+
+    /// A call failed with `error` (`None`: it timed out); the error for the caller. A timeout
+    /// or a lost connection starts an outage; an error that Redis answered (a full memory, a
+    /// replica that refuses writes) does not, since Redis is there to answer.
+    fn failed(self: &Arc<Self>, error: Option<redis::RedisError>) -> RevocationStoreError {
+        let down = error.as_ref().is_none_or(|error| {
+            error.is_io_error() || error.is_unrecoverable_error() || error.is_timeout()
+        });
+        if down {
+            self.probe(true);
+        }
+        error.map_or_else(RevocationStoreError::timeout, unavailable)
+    }
+}
+
+/// `PING` Redis until it answers, with backoff (50 ms up to [`PROBE_MAX_DELAY`]); ends early
+/// when the last handle goes.
+async fn probe<C>(inner: Weak<Inner<C>>)
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    let mut failures: u32 = 0;
+    loop {
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let mut connection = inner.connection.clone();
+        let ping = redis::cmd("PING");
+        let answered = time::timeout(
+            inner.probe_timeout,
+            ping.query_async::<redis::Value>(&mut connection),
+        )
+        .await
+        .is_ok_and(|answer| answer.is_ok());
+        if answered {
+            inner.health.stop_probing();
+            inner.health.mark_up();
+            return;
+        }
+        inner.health.mark_down();
+        drop(inner);
+        failures = failures.saturating_add(1);
+        time::sleep(cache::backoff(failures).min(PROBE_MAX_DELAY)).await;
+    }
+}
+
+/// The longest pause between two probes: Redis is asked again at least this often while it
+/// is down, so checks ask it again at most this long (plus the reconnection) after it is back.
+const PROBE_MAX_DELAY: Duration = Duration::from_millis(500);
+
+/// The answer of a check while Redis is known to be down.
+fn known_down() -> RevocationStoreError {
+    RevocationStoreError::new(
+        RevocationStoreErrorKind::Unavailable,
+        "Redis is down: not asked until a background probe gets an answer",
+    )
 }
 
 impl<C> RedisRevocationStore<C>
@@ -199,9 +296,12 @@ where
             cache.invalidate(kind, id);
         }
         match result {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) => Err(unavailable(error)),
-            Err(_) => Err(RevocationStoreError::timeout()),
+            Ok(Ok(_)) => {
+                inner.health.mark_up();
+                Ok(())
+            }
+            Ok(Err(error)) => Err(inner.failed(Some(error))),
+            Err(_) => Err(inner.failed(None)),
         }
     }
 }
@@ -287,6 +387,9 @@ where
         {
             return RedisCheckFuture::ready(Ok(status));
         }
+        if self.inner.health.is_down() {
+            return RedisCheckFuture::ready(Err(known_down()));
+        }
 
         let keys = &self.inner.keys;
         let mut names = Vec::with_capacity(4);
@@ -305,10 +408,11 @@ where
             let mut mget = redis::cmd("MGET");
             mget.arg(&names);
             let values: Vec<Option<Vec<u8>>> =
-                time::timeout(inner.timeout, mget.query_async(&mut connection))
-                    .await
-                    .map_err(|_| RevocationStoreError::timeout())?
-                    .map_err(unavailable)?;
+                match time::timeout(inner.timeout, mget.query_async(&mut connection)).await {
+                    Ok(Ok(values)) => values,
+                    Ok(Err(error)) => return Err(inner.failed(Some(error))),
+                    Err(_) => return Err(inner.failed(None)),
+                };
             let token = owned.as_ref();
             let facts = parse_facts(&token, values)?;
             if let (Some(cache), Some(epoch)) = (&inner.cache, epoch) {
@@ -319,11 +423,15 @@ where
     }
 
     /// The local cache's answer, when it has one (the subscription is up and every entry the
-    /// token needs is cached): the layer then needs no future at all.
+    /// token needs is cached), or the error while Redis is known to be down: the layer then
+    /// needs no future at all.
     fn check_now(
         &self,
         token: &TokenRef<'_>,
     ) -> Option<Result<RevocationStatus, RevocationStoreError>> {
+        if self.inner.health.is_down() {
+            return Some(Err(known_down()));
+        }
         let cache = self.inner.cache.as_ref()?;
         cache.begin()?;
         cache.lookup(token).map(Ok)
@@ -489,19 +597,29 @@ impl<C> RedisRevocationStoreBuilder<C> {
             .local_cache
             .as_ref()
             .map(|settings| Arc::new(CacheState::new(settings)));
-        let subscriber = cache
-            .as_ref()
-            .zip(self.local_cache.as_ref())
-            .map(|(cache, settings)| {
-                Subscriber::spawn(
-                    self.subscribe_via.clone(),
-                    keys.channel().to_owned(),
-                    Arc::clone(cache),
-                    settings.heartbeat_interval(),
-                )
-            });
-        Ok(RedisRevocationStore {
-            inner: Arc::new(Inner {
+        let probe_timeout = self.local_cache.as_ref().map_or(self.timeout, |settings| {
+            settings.heartbeat_interval().min(self.timeout)
+        });
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner<C>>| {
+            let subscriber =
+                cache
+                    .as_ref()
+                    .zip(self.local_cache.as_ref())
+                    .map(|(cache, settings)| {
+                        let weak = weak.clone();
+                        Subscriber::spawn(
+                            self.subscribe_via.clone(),
+                            keys.channel().to_owned(),
+                            Arc::clone(cache),
+                            settings.heartbeat_interval(),
+                            Box::new(move || {
+                                if let Some(inner) = weak.upgrade() {
+                                    inner.probe(false);
+                                }
+                            }),
+                        )
+                    });
+            Inner {
                 connection,
                 keys,
                 timeout: self.timeout,
@@ -509,9 +627,12 @@ impl<C> RedisRevocationStoreBuilder<C> {
                 script: redis::Script::new(WRITE_SCRIPT),
                 cache,
                 local_cache: self.local_cache,
+                health: Health::default(),
+                probe_timeout,
                 _subscriber: subscriber,
-            }),
-        })
+            }
+        });
+        Ok(RedisRevocationStore { inner })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The Redis revocation store against a real Redis: the four checks, expiry, the key layout,
 //! two instances with their own local caches (propagation measured), and faults on a private
-//! server (stopped and restarted; subscription killed).
+//! server (stopped and restarted; subscription killed; an outage without a local cache).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -529,4 +529,50 @@ async fn a_silent_subscription_is_noticed_within_two_heartbeats() {
 
     // When the server answers again, the store resubscribes on its own.
     subscribed(&store).await;
+}
+
+#[tokio::test]
+async fn without_a_local_cache_a_failed_check_starts_the_outage_and_an_answered_error_does_not() {
+    let Some(mut server) = private_redis() else {
+        return;
+    };
+    let client = redis::Client::open(server.url()).unwrap();
+    let timeout = Duration::from_secs(2);
+    let store = RedisRevocationStore::builder(client.clone())
+        .prefix("outage:")
+        .unwrap()
+        .timeout(timeout)
+        .unwrap()
+        .build()
+        .unwrap();
+    let t = token("t", None, None);
+    assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Active);
+
+    // An error Redis answers (the key holds another type) is no outage: Redis is there.
+    let mut connection = raw(&client).await;
+    let _: () = connection.hset("outage:jti:wrong", "f", "v").await.unwrap();
+    store.revoke_token("wrong", now() + 600).await.unwrap_err();
+    assert!(!store.is_down());
+    assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Active);
+
+    // Redis goes away: the check that finds out fails (within the timeout), and from then on
+    // checks fail at once, until the probe sees Redis again.
+    server.stop();
+    store.check(&t).await.unwrap_err();
+    assert!(
+        eventually(Duration::from_secs(10), || store.is_down()).await,
+        "the failed check did not start the outage"
+    );
+    for _ in 0..20 {
+        let started = Instant::now();
+        let error = store.check(&t).await.unwrap_err();
+        assert_eq!(error.kind(), RevocationStoreErrorKind::Unavailable);
+        assert!(started.elapsed() < timeout / 2, "{:?}", started.elapsed());
+    }
+    server.restart().unwrap();
+    assert!(
+        eventually(Duration::from_secs(15), || !store.is_down()).await,
+        "the probe did not see Redis come back"
+    );
+    assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Active);
 }

@@ -1,15 +1,17 @@
 //! The Redis session store against a real Redis: tollgate-session's behaviour suite (the same
 //! one the memory, SQLite and PostgreSQL stores pass), the key layout, and the store's own
-//! expiry of session hashes.
+//! expiry of session hashes, and the first call after a restart of Redis.
 #![cfg(feature = "session")]
 
 #[path = "../support/mod.rs"]
 mod support;
 
 use redis::AsyncCommands;
-use support::{redis, unique_prefix};
+use support::{now, private_redis, redis, unique_prefix};
 use tollgate_redis::RedisSessionStore;
-use tollgate_session::{Session, SessionStore, SessionStoreErrorKind, suite};
+use tollgate_session::{
+    RotateOutcome, Rotation, Session, SessionStore, SessionStoreErrorKind, suite,
+};
 
 fn store(client: redis::Client, prefix: &str) -> RedisSessionStore {
     RedisSessionStore::builder(client)
@@ -116,4 +118,97 @@ async fn an_unreachable_redis_is_an_unavailable_store() {
         .unwrap();
     let error = store.get("s").await.unwrap_err();
     assert_eq!(error.kind(), SessionStoreErrorKind::Unavailable);
+}
+
+fn live_session(id: &str, subject: &str, refresh_jti: &str) -> Session {
+    let now = now();
+    Session {
+        id: id.to_owned(),
+        subject: subject.to_owned(),
+        device_info: None,
+        ip_address: None,
+        user_agent: None,
+        created_at: now,
+        last_activity: now,
+        expires_at: now + 3600,
+        idle_expires_at: None,
+        refresh_jti: refresh_jti.to_owned(),
+        active: true,
+    }
+}
+
+#[tokio::test]
+async fn the_first_call_after_a_restart_of_redis_succeeds() {
+    let Some(mut server) = private_redis() else {
+        return;
+    };
+    let client = redis::Client::open(server.url()).unwrap();
+    let store = store(client, "restart:");
+    store
+        .create(&live_session("warm", "u", "r0"))
+        .await
+        .unwrap();
+
+    // Each kind of call, as the first one after Redis restarted (empty: no persistence).
+    server.restart().unwrap();
+    store.create(&live_session("s1", "u", "r1")).await.unwrap();
+    server.restart().unwrap();
+    assert_eq!(store.get("s1").await.unwrap(), None);
+    server.restart().unwrap();
+    assert!(store.list("u", now()).await.unwrap().is_empty());
+    server.restart().unwrap();
+    let rotation = Rotation::new("s1", "r1", "r2", now());
+    assert_eq!(
+        store.rotate(&rotation).await.unwrap(),
+        RotateOutcome::NotFound
+    );
+    server.restart().unwrap();
+    assert_eq!(store.end("s1").await.unwrap(), None);
+    server.restart().unwrap();
+    assert!(store.end_all("u").await.unwrap().is_empty());
+    server.restart().unwrap();
+    assert_eq!(store.purge(now()).await.unwrap(), 0);
+
+    // The connection dropped without a restart (the data stays): the call goes through on
+    // the new connection, and the session is there.
+    store.create(&live_session("s2", "u", "r1")).await.unwrap();
+    let mut admin = redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .arg("SKIPME")
+        .arg("yes")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert!(killed >= 1, "killed {killed} connections");
+    let rotation = Rotation::new("s2", "r1", "r2", now());
+    let RotateOutcome::Rotated(rotated) = store.rotate(&rotation).await.unwrap() else {
+        panic!("the current token rotates");
+    };
+    assert_eq!(rotated.refresh_jti, "r2");
+}
+
+#[tokio::test]
+async fn a_rotation_sent_twice_answers_the_same() {
+    let Some(redis) = redis() else { return };
+    let store = store(redis.client(), &unique_prefix("session-replay"));
+    store.create(&live_session("s", "u", "r1")).await.unwrap();
+    let rotation = Rotation::new("s", "r1", "r2", now());
+    let first = store.rotate(&rotation).await.unwrap();
+    assert!(matches!(first, RotateOutcome::Rotated(_)), "{first:?}");
+    // The same rotation again (as after a connection dropped before its answer arrived) is
+    // not a reuse of the spent token: it answers what the first one did.
+    assert_eq!(store.rotate(&rotation).await.unwrap(), first);
+    // Another new jti for the spent token is still a reuse.
+    let reuse = Rotation::new("s", "r1", "r3", now());
+    assert!(matches!(
+        store.rotate(&reuse).await.unwrap(),
+        RotateOutcome::Reused(_)
+    ));
 }

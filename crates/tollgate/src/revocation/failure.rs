@@ -23,40 +23,69 @@ pub enum FailurePolicy {
     /// availability while the store is down.
     #[default]
     Closed,
-    /// Let the request through as if the token were not revoked, emit a `warn` event (target
-    /// `tollgate::revocation`) and count it in [`RevocationMetrics::failed_open`](super::metrics::RevocationMetrics::failed_open). For routes
-    /// where availability matters more than a revocation taking effect at once.
+    /// Let the request through as if the token were not revoked and count it in
+    /// [`RevocationMetrics::failed_open`](super::metrics::RevocationMetrics::failed_open); the
+    /// outage is logged at `warn` (target `tollgate::revocation`) once, when it starts. For
+    /// routes where availability matters more than a revocation taking effect at once.
     Open,
 }
 
-/// What the store's answer means for the request: pass (`Ok`) or the rejection. Counts and
-/// logs store failures.
+/// What the store's answer means for the request: pass (`Ok`) or the rejection. Counts
+/// store failures, and logs an outage at its start and at its end (see
+/// [`RevocationMetrics`](super::metrics::RevocationMetrics)).
 pub(super) fn verdict<St, R>(
     answer: Result<RevocationStatus, RevocationStoreError>,
     config: &RevocationConfig<St, R>,
 ) -> Result<(), AuthError> {
-    let kind = match answer {
-        Ok(RevocationStatus::Active) => return Ok(()),
-        Ok(RevocationStatus::Revoked) => AuthErrorKind::Revoked,
-        Ok(RevocationStatus::SessionEnded) => AuthErrorKind::SessionEnded,
-        Ok(RevocationStatus::CutOff) => AuthErrorKind::CutOff,
-        Ok(RevocationStatus::Stale) => AuthErrorKind::StaleClaims,
-        Err(error) => {
-            config.metrics.record_store_error(config.failure_policy);
-            return match config.failure_policy {
-                FailurePolicy::Open => {
-                    tracing::warn!(
-                        target: "tollgate::revocation",
-                        error = %error,
-                        "revocation store failed, request let through unchecked (fail open)"
-                    );
-                    Ok(())
-                }
-                FailurePolicy::Closed => Err(AuthError::new(AuthErrorKind::StoreUnavailable)
-                    .with_retry_after(config.retry_after)
-                    .with_source(error)),
-            };
-        }
+    let status = match answer {
+        Ok(status) => status,
+        Err(error) => return failed(error, config),
+    };
+    if let Some(failed_checks) = config.metrics.record_answer() {
+        tracing::info!(
+            target: "tollgate::revocation",
+            failed_checks,
+            "revocation store answers again: outage over"
+        );
+    }
+    let kind = match status {
+        RevocationStatus::Active => return Ok(()),
+        RevocationStatus::Revoked => AuthErrorKind::Revoked,
+        RevocationStatus::SessionEnded => AuthErrorKind::SessionEnded,
+        RevocationStatus::CutOff => AuthErrorKind::CutOff,
+        RevocationStatus::Stale => AuthErrorKind::StaleClaims,
     };
     Err(kind.into())
+}
+
+/// A check failed: count it, log it when it starts an outage, apply the policy.
+fn failed<St, R>(
+    error: RevocationStoreError,
+    config: &RevocationConfig<St, R>,
+) -> Result<(), AuthError> {
+    let policy = config.failure_policy;
+    let starts = config.metrics.record_store_error(policy);
+    let action = match policy {
+        FailurePolicy::Open => "requests are let through unchecked (fail open)",
+        FailurePolicy::Closed => "requests are refused with 503 (fail closed)",
+    };
+    if starts {
+        tracing::warn!(
+            target: "tollgate::revocation",
+            error = %error,
+            "revocation store failing: {action} until it answers again"
+        );
+    } else {
+        tracing::debug!(
+            target: "tollgate::revocation",
+            error = %error,
+            "revocation store still failing: {action}"
+        );
+    }
+    match policy {
+        FailurePolicy::Open => Ok(()),
+        FailurePolicy::Closed => Err(AuthError::new(AuthErrorKind::StoreUnavailable)
+            .with_retry_after(config.retry_after)
+            .with_source(error)),
+    }
 }

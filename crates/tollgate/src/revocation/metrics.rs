@@ -4,7 +4,7 @@ use std::{
     fmt,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
@@ -17,8 +17,21 @@ use super::failure::FailurePolicy;
 /// [`RevocationLayer::metrics`](crate::RevocationLayer::metrics), keep it in the application
 /// state, and read it from a metrics endpoint or exporter. Clones of the layer share the
 /// counters; [`RevocationLayer::with_metrics`](crate::RevocationLayer::with_metrics) makes
-/// several layers share one set. Only failures touch the counters, so the path of a healthy
-/// store pays nothing for them.
+/// several layers share one set. Failures touch the counters; the path of a healthy store
+/// pays one relaxed atomic load per check for them.
+///
+/// Each value is a plain number or flag, read with one call, so that an exporter (a
+/// `metrics` or Prometheus registry) can publish them as they are: [`store_errors`](Self::store_errors),
+/// [`failed_open`](Self::failed_open) and [`outages`](Self::outages) are counters,
+/// [`is_store_failing`](Self::is_store_failing) is a gauge.
+///
+/// # Outages
+///
+/// An outage starts with the first check that fails after one that succeeded (or after
+/// start) and ends with the next check that succeeds. The layer logs it twice, at its start
+/// (`warn`) and at its end (`info`, with the number of checks that failed meanwhile), both
+/// with target `tollgate::revocation`; the requests in between are only counted (and logged at
+/// `debug`).
 ///
 /// See the [module docs](super) for an example.
 #[derive(Clone, Default)]
@@ -30,6 +43,10 @@ pub struct RevocationMetrics {
 struct Counters {
     store_errors: AtomicU64,
     failed_open: AtomicU64,
+    outages: AtomicU64,
+    failing: AtomicBool,
+    /// `store_errors` when the current outage started.
+    errors_before_outage: AtomicU64,
 }
 
 impl RevocationMetrics {
@@ -52,11 +69,48 @@ impl RevocationMetrics {
         self.counters.failed_open.load(Ordering::Relaxed)
     }
 
-    pub(super) fn record_store_error(&self, policy: FailurePolicy) {
-        self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+    /// How many outages started: a check failed after the previous one succeeded (see the
+    /// type docs).
+    #[must_use]
+    pub fn outages(&self) -> u64 {
+        self.counters.outages.load(Ordering::Relaxed)
+    }
+
+    /// Whether the last check failed: the store is in an outage.
+    #[must_use]
+    pub fn is_store_failing(&self) -> bool {
+        self.counters.failing.load(Ordering::Relaxed)
+    }
+
+    /// Count a failed check; `true` when it starts an outage.
+    pub(super) fn record_store_error(&self, policy: FailurePolicy) -> bool {
+        let counters = &self.counters;
+        let before = counters.store_errors.fetch_add(1, Ordering::Relaxed);
         if policy == FailurePolicy::Open {
-            self.counters.failed_open.fetch_add(1, Ordering::Relaxed);
+            counters.failed_open.fetch_add(1, Ordering::Relaxed);
         }
+        let starts = !counters.failing.load(Ordering::Relaxed)
+            && !counters.failing.swap(true, Ordering::AcqRel);
+        if starts {
+            counters.outages.fetch_add(1, Ordering::Relaxed);
+            counters
+                .errors_before_outage
+                .store(before, Ordering::Relaxed);
+        }
+        starts
+    }
+
+    /// Note a check the store answered; when it ends an outage, how many checks failed
+    /// during it.
+    pub(super) fn record_answer(&self) -> Option<u64> {
+        let counters = &self.counters;
+        if !counters.failing.load(Ordering::Relaxed)
+            || !counters.failing.swap(false, Ordering::AcqRel)
+        {
+            return None;
+        }
+        let before = counters.errors_before_outage.load(Ordering::Relaxed);
+        Some(self.store_errors().saturating_sub(before))
     }
 }
 
@@ -65,6 +119,8 @@ impl fmt::Debug for RevocationMetrics {
         f.debug_struct("RevocationMetrics")
             .field("store_errors", &self.store_errors())
             .field("failed_open", &self.failed_open())
+            .field("outages", &self.outages())
+            .field("is_store_failing", &self.is_store_failing())
             .finish()
     }
 }
@@ -82,5 +138,24 @@ mod tests {
         assert_eq!(metrics.store_errors(), 2);
         assert_eq!(metrics.failed_open(), 1);
         assert_eq!(FailurePolicy::default(), FailurePolicy::Closed);
+    }
+
+    #[test]
+    fn an_outage_starts_with_the_first_failure_and_ends_with_the_next_answer() {
+        let metrics = RevocationMetrics::new();
+        assert_eq!(metrics.record_answer(), None);
+        assert!(metrics.record_store_error(FailurePolicy::Closed));
+        assert!(metrics.is_store_failing());
+        assert!(!metrics.record_store_error(FailurePolicy::Closed));
+        assert!(!metrics.record_store_error(FailurePolicy::Open));
+        assert_eq!(metrics.outages(), 1);
+        assert_eq!(metrics.record_answer(), Some(3));
+        assert!(!metrics.is_store_failing());
+        assert_eq!(metrics.record_answer(), None);
+
+        assert!(metrics.record_store_error(FailurePolicy::Closed));
+        assert_eq!(metrics.outages(), 2);
+        assert_eq!(metrics.record_answer(), Some(1));
+        assert_eq!(metrics.store_errors(), 4);
     }
 }

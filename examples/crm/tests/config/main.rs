@@ -1,6 +1,7 @@
 //! Start-up of the compiled `crm`: bad configuration exits non-zero with one line naming the
 //! flag (or `CRM_LOG`) and leaves no database file behind; a start on a database without a
-//! superuser says how to make one.
+//! superuser says how to make one; a start on PostgreSQL without Redis warns that
+//! revocations are not shared.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -272,5 +273,38 @@ fn a_start_without_a_superuser_says_how_to_make_one() {
     assert!(hints(&log).is_empty(), "{log}");
     let log = start_and_stop(&dir, &[], &[]);
     assert!(hints(&log).is_empty(), "{log}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The start-up warning that revocations stay in the process.
+fn not_shared(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|line| line.contains("revocations are kept in this process"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_start_on_postgresql_without_redis_warns_that_revocations_are_not_shared() {
+    let Some(db) = support::Database::postgres().await else {
+        return;
+    };
+    let dir = temp_dir();
+    let log = start_and_stop(&dir, &["--database-url", &db.url()], &[]);
+    let lines = not_shared(&log);
+    assert_eq!(lines.len(), 1, "{log}");
+    for word in ["WARN", "PostgreSQL", "--redis-url"] {
+        assert!(lines[0].contains(word), "{word} not in: {}", lines[0]);
+    }
+
+    // With Redis the revocations are shared: no warning.
+    if let Some(redis) = support::Redis::get() {
+        let log = start_and_stop(
+            &dir,
+            &["--database-url", &db.url(), "--redis-url", &redis.url()],
+            &[],
+        );
+        assert!(not_shared(&log).is_empty(), "{log}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }

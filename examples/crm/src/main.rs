@@ -88,16 +88,13 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listen for the signals before announcing the address: a supervisor (or a test) may
+    // send SIGTERM as soon as it reads the line.
+    let shutdown = crm::shutdown_signal();
     let address = listener.local_addr().unwrap_or(config.listen);
     tracing::info!(%address, "listening");
     let db = state.db.clone();
-    crm::serve(
-        listener,
-        crm::app(state),
-        config.server,
-        crm::shutdown_signal(),
-    )
-    .await;
+    crm::serve(listener, crm::app(state), config.server, shutdown).await;
     db.close().await;
     tracing::info!("stopped");
     ExitCode::SUCCESS

@@ -54,14 +54,11 @@ pub struct CreateBody {
     /// 3 to 64 of `A-Z a-z 0-9 _ . -`; `admin` is reserved.
     #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9_.-]+$")]
     username: String,
-    /// One `@`, a domain with a dot, at most 254 bytes.
-    #[schema(
-        max_length = 254,
-        pattern = "^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$"
-    )]
+    /// One `@`, a non-empty local part, a domain with a dot, no spaces, at most 254 bytes.
+    #[schema(min_length = 5, max_length = 254)]
     email: String,
-    /// At least 8 characters, at most 1024 bytes.
-    #[schema(min_length = 8, max_length = 256)]
+    /// At least 8 characters and at most 1024 bytes.
+    #[schema(min_length = 8)]
     password: String,
     /// Role names.
     #[schema(value_type = Vec<crate::roles::Role>)]

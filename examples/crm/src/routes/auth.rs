@@ -37,19 +37,18 @@ pub struct RegisterBody {
     /// 3 to 64 of `A-Z a-z 0-9 _ . -`; `admin` is reserved.
     #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9_.-]+$")]
     username: String,
-    /// One `@`, a domain with a dot, at most 254 bytes.
-    #[schema(
-        max_length = 254,
-        pattern = "^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$"
-    )]
+    /// One `@`, a non-empty local part, a domain with a dot, no spaces, at most 254 bytes.
+    #[schema(min_length = 5, max_length = 254)]
     email: String,
-    /// At least 8 characters, at most 1024 bytes.
-    #[schema(min_length = 8, max_length = 256)]
+    /// At least 8 characters and at most 1024 bytes.
+    #[schema(min_length = 8)]
     password: String,
     /// The organization's name (default: the username).
     #[serde(default)]
     #[schema(max_length = 200)]
     organization: Option<String>,
+    /// A description of the device (informational; control characters dropped, at most 200
+    /// characters kept).
     #[serde(default)]
     device_info: Option<String>,
 }
@@ -199,13 +198,18 @@ pub(crate) async fn remove_account(db: &Db, user: &User) {
 /// `POST /api/auth/login` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
+    /// A username (any case) or an email: give this or `email`, not both.
     #[serde(default)]
     username: Option<String>,
+    /// An email: give this or `username`, not both.
     #[serde(default)]
     email: Option<String>,
+    /// The password.
     password: String,
+    /// Keep the session for `--remember-me-ttl` instead of `--refresh-ttl`.
     #[serde(default)]
     remember_me: bool,
+    /// A description of the device (informational).
     #[serde(default)]
     device_info: Option<String>,
 }
@@ -344,6 +348,7 @@ async fn record_attempt(db: &Db, user: &User, client: &Client, success: bool) {
 /// `POST /api/auth/token/refresh` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
+    /// The refresh token.
     refresh: String,
 }
 
@@ -370,6 +375,7 @@ pub async fn refresh(
 /// `POST /api/auth/token/verify` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VerifyBody {
+    /// An access or a refresh token.
     token: String,
 }
 
@@ -498,6 +504,7 @@ pub async fn me(State(db): State<Db>, caller: Caller) -> Result<Json<Me>, ApiErr
 /// `POST /api/auth/logout` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LogoutBody {
+    /// A refresh token of another of the caller's sessions, to end too.
     #[serde(default)]
     refresh: Option<String>,
 }
@@ -634,8 +641,8 @@ pub async fn end_session(
 pub struct PasswordBody {
     /// The current password.
     old_password: String,
-    /// At least 8 characters, at most 1024 bytes.
-    #[schema(min_length = 8, max_length = 256)]
+    /// At least 8 characters and at most 1024 bytes.
+    #[schema(min_length = 8)]
     new_password: String,
 }
 

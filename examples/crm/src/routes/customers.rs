@@ -59,14 +59,24 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = CustomerCreateBody)]
 pub struct CreateBody {
+    /// 1 to 200 characters, after trimming.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    /// An email (empty: none).
     #[serde(default)]
+    #[schema(max_length = 254)]
     email: Option<String>,
+    /// At most 50 characters (empty: none).
     #[serde(default)]
+    #[schema(max_length = 50)]
     phone: Option<String>,
+    /// At most 200 characters (empty: none).
     #[serde(default)]
+    #[schema(max_length = 200)]
     company: Option<String>,
+    /// At most 10 000 characters (empty: none).
     #[serde(default)]
+    #[schema(max_length = 10000)]
     notes: Option<String>,
 }
 
@@ -155,9 +165,9 @@ pub async fn get(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = CustomerPatchBody)]
 pub struct PatchBody {
-    /// A new name (not `null`).
+    /// A new name (not `null`), 1 to 200 characters after trimming.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     name: Change,
     /// A new email, or `null` to clear it.
     #[serde(default)]

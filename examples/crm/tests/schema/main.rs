@@ -158,6 +158,8 @@ async fn the_api_answers_as_its_document_says() {
         // The token is a secret: schemathesis masks it in its output.
         .args(["--output-sanitize", "true"])
         .args(["--report-dir", &reports.display().to_string()])
+        // Its cache (`.schemathesis/`) goes to the run's own folder, not the repository.
+        .current_dir(&crm.dir)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     for operation in LEFT_OUT {

@@ -89,15 +89,12 @@ async fn run(config: Config) -> ExitCode {
         }
     };
     let address = listener.local_addr().unwrap_or(config.listen);
-    tracing::info!(%address, "listening");
     let db = state.db.clone();
-    crm::serve(
-        listener,
-        crm::app(state),
-        config.server,
-        crm::shutdown_signal(),
-    )
-    .await;
+    // The router (and its OpenAPI document) is built before `listening` is logged: whoever
+    // waits for that line to send SIGTERM finds the server about to serve.
+    let app = crm::app(state);
+    tracing::info!(%address, "listening");
+    crm::serve(listener, app, config.server, crm::shutdown_signal()).await;
     db.close().await;
     tracing::info!("stopped");
     ExitCode::SUCCESS

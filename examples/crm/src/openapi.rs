@@ -133,6 +133,8 @@ problems! {
     Csrf = 403, "`csrf`: a cross-site request, refused before the cookie is read (an `Origin` that is neither the server's own nor one of `--allowed-origins`, or `Sec-Fetch-Site: cross-site` from such an origin)", [];
     /// 404.
     NotFound = 404, "`not_found`: no such resource (or one of another organization)", [];
+    /// 408 (any route: the request was not received and answered in time).
+    RequestTimeout = 408, "`request_timeout`: the request was not received and answered within `--request-timeout` of its head; the connection is closed", [];
     /// 409.
     Conflict = 409, "`conflict`: the username or the email is taken (`detail` says which)", [];
     /// 413.
@@ -166,6 +168,7 @@ problems! {
             Forbidden,
             Csrf,
             NotFound,
+            RequestTimeout,
             Conflict,
             PayloadTooLarge,
             UnsupportedMediaType,
@@ -291,7 +294,7 @@ pub fn permission(
 
 /// The whole document: the frame, the routes' paths (`paths`), the refresh cookie's scheme
 /// (its name is `cookie`), and the answers every route shares: 400, 413 and 415 where a body
-/// is read, 503 where a store is asked, 500 everywhere.
+/// is read, 503 where a store is asked, 408 and 500 everywhere.
 #[must_use]
 pub fn document(paths: openapi::OpenApi, cookie: &str) -> openapi::OpenApi {
     let mut api = Frame::openapi();
@@ -320,6 +323,7 @@ pub fn document(paths: openapi::OpenApi, cookie: &str) -> openapi::OpenApi {
         if path == "/health" || (path.starts_with("/api/") && path != "/api/openapi.json") {
             answers::<Unavailable>(operation);
         }
+        answers::<RequestTimeout>(operation);
         answers::<InternalError>(operation);
     });
     api

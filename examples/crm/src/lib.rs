@@ -19,6 +19,8 @@
 //!   sensitive routes behind the [`RevocationLayer`](tollgate::RevocationLayer),
 //!   permission routes behind a [`RequirePolicyLayer`](tollgate::RequirePolicyLayer). The order
 //!   on every route is verify, then revocation, then policy.
+//! - [`openapi`] makes the OpenAPI 3.1 document of those same routes, served at
+//!   `GET /api/openapi.json`.
 //! - [`serve`] runs it with graceful shutdown.
 
 pub mod config;
@@ -26,6 +28,7 @@ pub mod db;
 pub mod error;
 pub mod keys;
 pub mod limit;
+pub mod openapi;
 pub mod password;
 pub mod roles;
 pub mod routes;
@@ -35,10 +38,8 @@ pub mod stores;
 pub mod validate;
 pub mod views;
 
-use axum::{
-    Router, middleware,
-    routing::{delete, get, patch, post, put},
-};
+use axum::{Extension, Router, middleware};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use config::{Config, ConfigError, StartError};
 pub use db::Db;
@@ -46,113 +47,127 @@ pub use error::ApiError;
 pub use server::{serve, shutdown_signal};
 pub use state::AppState;
 
+use openapi::{Document, permission, sensitive, token};
 use routes::{admin, auth, browser, customers, health, jwks, web};
 
-/// The router of the whole API.
+/// The router of the whole API, and its OpenAPI document at `/api/openapi.json`: both are
+/// built from the one list of routes below (each handler's `#[utoipa::path]` gives its path
+/// and method).
 pub fn app(state: AppState) -> Router {
     let layers = state.layers.clone();
-    let sensitive = layers.revocation.clone();
+    let revocation = &layers.revocation;
 
-    let public = Router::new()
-        .route("/", get(web::index))
-        .route("/assets/{name}", get(web::asset))
-        .route("/health", get(health::check))
-        .route(
-            "/.well-known/jwks.json",
-            jwks::route(state.sessions.issuer()),
-        )
-        .route("/api/auth/register", post(auth::register))
-        .route("/api/auth/login", post(auth::login))
-        .route("/api/auth/token/refresh", post(auth::refresh))
-        .route("/api/auth/token/verify", post(auth::verify));
+    let public = OpenApiRouter::new()
+        .routes(routes!(web::index))
+        .routes(routes!(web::asset))
+        .routes(routes!(health::check))
+        .routes(routes!(jwks::keys))
+        .routes(routes!(openapi::json))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::verify));
 
     // The web app's routes: the refresh token in a cookie, cross-site requests refused.
-    let browser = Router::new()
-        .route("/api/auth/browser/register", post(browser::register))
-        .route("/api/auth/browser/login", post(browser::login))
-        .route("/api/auth/browser/refresh", post(browser::refresh))
-        .route("/api/auth/browser/logout", post(browser::logout))
+    let browser = OpenApiRouter::new()
+        .routes(routes!(browser::register))
+        .routes(routes!(browser::login))
+        .routes(routes!(browser::refresh))
+        .routes(routes!(browser::logout))
         .route_layer(layers.csrf.clone());
 
     // Every route below needs a valid access token: `route_layer`, so that a request for an
     // unknown path is still answered 404 rather than 401. On each route: verify, then
     // revocation (the routes the README marks sensitive), then the permission.
-    let protected = Router::new()
-        .route("/api/auth/me", get(auth::me))
-        .route(
-            "/api/auth/logout",
-            post(auth::logout).route_layer(sensitive.clone()),
-        )
-        .route(
-            "/api/auth/logout-all",
-            post(auth::logout_all).route_layer(sensitive.clone()),
-        )
-        .route("/api/auth/sessions", get(auth::list_sessions))
-        .route("/api/auth/logins", get(auth::logins))
-        .route(
-            "/api/auth/sessions/{id}",
-            delete(auth::end_session).route_layer(sensitive.clone()),
-        )
-        .route(
-            "/api/auth/password",
-            post(auth::change_password).route_layer(sensitive.clone()),
-        )
-        .route(
-            "/api/customers",
-            get(customers::list)
-                .route_layer(layers.customer_read.clone())
-                .merge(post(customers::create).route_layer(layers.customer_create.clone())),
-        )
-        .route(
-            "/api/customers/{id}",
-            get(customers::get)
-                .route_layer(layers.customer_read.clone())
-                .merge(patch(customers::update).route_layer(layers.customer_update.clone()))
-                .merge(
-                    delete(customers::delete)
-                        .route_layer(layers.customer_delete.clone())
-                        .route_layer(sensitive.clone()),
-                ),
-        )
-        .route(
-            "/api/admin/users",
-            get(admin::list)
-                .route_layer(layers.user_read.clone())
-                .merge(post(admin::create).route_layer(layers.user_create.clone())),
-        )
-        .route(
-            "/api/admin/users/{id}/roles",
-            put(admin::set_roles)
-                .route_layer(layers.role_assign.clone())
-                .route_layer(sensitive.clone()),
-        )
-        .route(
-            "/api/admin/users/{id}/suspend",
-            post(admin::suspend)
-                .route_layer(layers.user_suspend.clone())
-                .route_layer(sensitive.clone()),
-        )
-        .route(
-            "/api/admin/users/{id}/reinstate",
-            post(admin::reinstate)
-                .route_layer(layers.user_suspend.clone())
-                .route_layer(sensitive.clone()),
-        )
-        .route(
-            "/api/admin/users/{id}/sessions",
-            get(admin::sessions).route_layer(layers.user_read.clone()),
-        )
-        .route(
-            "/api/admin/users/{id}/sessions/{sid}",
-            delete(admin::end_session)
-                .route_layer(layers.user_suspend.clone())
-                .route_layer(sensitive),
-        )
+    let protected = OpenApiRouter::new()
+        .routes(token(routes!(auth::me)))
+        .routes(token(sensitive(routes!(auth::logout), revocation)))
+        .routes(token(sensitive(routes!(auth::logout_all), revocation)))
+        .routes(token(routes!(auth::list_sessions)))
+        .routes(token(routes!(auth::logins)))
+        .routes(token(sensitive(routes!(auth::end_session), revocation)))
+        .routes(token(sensitive(routes!(auth::change_password), revocation)))
+        .routes(token(permission(
+            routes!(customers::list),
+            &layers.customer_read,
+            "customer:read",
+        )))
+        .routes(token(permission(
+            routes!(customers::create),
+            &layers.customer_create,
+            "customer:create",
+        )))
+        .routes(token(permission(
+            routes!(customers::get),
+            &layers.customer_read,
+            "customer:read",
+        )))
+        .routes(token(permission(
+            routes!(customers::update),
+            &layers.customer_update,
+            "customer:update",
+        )))
+        .routes(token(sensitive(
+            permission(
+                routes!(customers::delete),
+                &layers.customer_delete,
+                "customer:delete",
+            ),
+            revocation,
+        )))
+        .routes(token(permission(
+            routes!(admin::list),
+            &layers.user_read,
+            "user:read",
+        )))
+        .routes(token(permission(
+            routes!(admin::create),
+            &layers.user_create,
+            "user:create",
+        )))
+        .routes(token(sensitive(
+            permission(
+                routes!(admin::set_roles),
+                &layers.role_assign,
+                "role:assign",
+            ),
+            revocation,
+        )))
+        .routes(token(sensitive(
+            permission(
+                routes!(admin::suspend),
+                &layers.user_suspend,
+                "user:suspend",
+            ),
+            revocation,
+        )))
+        .routes(token(sensitive(
+            permission(
+                routes!(admin::reinstate),
+                &layers.user_suspend,
+                "user:suspend",
+            ),
+            revocation,
+        )))
+        .routes(token(permission(
+            routes!(admin::sessions),
+            &layers.user_read,
+            "user:read",
+        )))
+        .routes(token(sensitive(
+            permission(
+                routes!(admin::end_session),
+                &layers.user_suspend,
+                "user:suspend",
+            ),
+            revocation,
+        )))
         .route_layer(layers.verify.clone());
 
-    let mut router = public
-        .merge(browser)
-        .merge(protected)
+    let (router, paths) = public.merge(browser).merge(protected).split_for_parts();
+    let document = openapi::document(paths, state.browser.cookie().cookie_name());
+    let mut router = router
+        .layer(Extension(Document::new(&document)))
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });
     // CORS only when origins are listed: otherwise no CORS header at all.

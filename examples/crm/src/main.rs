@@ -92,9 +92,10 @@ async fn run(config: Config) -> ExitCode {
     // send SIGTERM as soon as it reads the line.
     let shutdown = crm::shutdown_signal();
     let address = listener.local_addr().unwrap_or(config.listen);
-    tracing::info!(%address, "listening");
     let db = state.db.clone();
-    crm::serve(listener, crm::app(state), config.server, shutdown).await;
+    let app = crm::app(state);
+    tracing::info!(%address, "listening");
+    crm::serve(listener, app, config.server, shutdown).await;
     db.close().await;
     tracing::info!("stopped");
     ExitCode::SUCCESS

@@ -6,7 +6,8 @@ use std::fmt;
 pub const SUPERUSER_ROLE: &str = "superuser";
 
 /// A role that can be assigned to a user of an organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Role {
     /// `*:*` within its organization.
     Admin,

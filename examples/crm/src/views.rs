@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use tollgate_session::{Session, TokenPair};
+use utoipa::ToSchema;
 
 use crate::{
     db::{Customer, LoginAttempt, User, rfc3339},
@@ -9,7 +10,7 @@ use crate::{
 };
 
 /// A user, as `/api/auth/me` and the admin routes show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     /// Id.
     pub id: String,
@@ -45,7 +46,7 @@ impl From<&User> for UserView {
 }
 
 /// A user as the admin routes show it: with its suspension.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AdminUserView {
     /// The user.
     #[serde(flatten)]
@@ -64,14 +65,14 @@ impl From<&User> for AdminUserView {
 }
 
 /// `{user}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
     /// The caller.
     pub user: UserView,
 }
 
 /// A token pair, as register, login and refresh answer it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Tokens {
     /// The user (register and login only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,7 +102,7 @@ impl Tokens {
 }
 
 /// A session of the caller.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     /// Session id (the tokens' `sid`).
     pub id: String,
@@ -139,7 +140,7 @@ impl SessionView {
 }
 
 /// A customer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerView {
     /// Id.
     pub id: String,
@@ -178,7 +179,7 @@ impl From<Customer> for CustomerView {
 }
 
 /// A sign-in attempt, as `GET /api/auth/logins` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LoginAttemptView {
     /// When, RFC 3339.
     pub at: String,

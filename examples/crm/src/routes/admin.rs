@@ -11,11 +11,13 @@ use axum::{
 };
 use serde::Deserialize;
 use tollgate::revocation::RevocationStore;
+use utoipa::ToSchema;
 
 use super::{Caller, PageQuery, auth, page};
 use crate::{
     db::{Db, NewUser, User, is_unique_violation, unix_now},
     error::{ApiError, JsonBody},
+    openapi::{BadRequest, Conflict, NotFound, Unprocessable},
     password::Hasher,
     roles,
     state::{Manager, Settings},
@@ -23,6 +25,18 @@ use crate::{
 };
 
 /// `GET /api/admin/users?limit=&offset=`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users",
+    operation_id = "list_users",
+    tag = "admin",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "The users, oldest first", body = Vec<AdminUserView>),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn list(
     State(db): State<Db>,
     caller: Caller,
@@ -34,15 +48,42 @@ pub async fn list(
 }
 
 /// `POST /api/admin/users` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = UserCreateBody)]
 pub struct CreateBody {
+    /// 3 to 64 of `A-Z a-z 0-9 _ . -`; `admin` is reserved.
+    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9_.-]+$")]
     username: String,
+    /// One `@`, a non-empty local part, a domain with a dot, no spaces, at most 254 bytes.
+    #[schema(min_length = 5, max_length = 254)]
     email: String,
+    /// At least 8 characters and at most 1024 bytes.
+    #[schema(min_length = 8)]
     password: String,
+    /// Role names.
+    #[schema(value_type = Vec<crate::roles::Role>)]
     roles: Vec<String>,
 }
 
 /// `POST /api/admin/users`: a user in the caller's organization.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users",
+    operation_id = "create_user",
+    tag = "admin",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The new user", body = AdminUserView,
+            links(
+                ("SetRoles" = (operation_id = "set_roles", parameters(("id" = "$response.body#/id")))),
+                ("Suspend" = (operation_id = "suspend_user", parameters(("id" = "$response.body#/id")))),
+                ("Reinstate" = (operation_id = "reinstate_user", parameters(("id" = "$response.body#/id")))),
+                ("Sessions" = (operation_id = "user_sessions", parameters(("id" = "$response.body#/id")))),
+            )),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn create(
     State(db): State<Db>,
     State(hasher): State<Hasher>,
@@ -88,13 +129,28 @@ async fn target(db: &Db, caller: &Caller, id: &str) -> Result<User, ApiError> {
 }
 
 /// `PUT /api/admin/users/{id}/roles` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RolesBody {
+    /// Role names (replace the user's roles).
+    #[schema(value_type = Vec<crate::roles::Role>)]
     roles: Vec<String>,
 }
 
 /// `PUT /api/admin/users/{id}/roles` (sensitive): replace the roles and bump the permission
 /// version, so the user's older access tokens are stale on sensitive routes.
+#[utoipa::path(
+    put,
+    path = "/api/admin/users/{id}/roles",
+    operation_id = "set_roles",
+    tag = "admin",
+    params(("id" = String, Path, description = "The user id")),
+    request_body = RolesBody,
+    responses(
+        (status = 200, description = "The user with its new roles", body = AdminUserView),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn set_roles(
     State(db): State<Db>,
     State(sessions): State<Manager>,
@@ -120,6 +176,17 @@ pub async fn set_roles(
 
 /// `POST /api/admin/users/{id}/suspend` (sensitive): refuse logins, end every session and
 /// every token of the user.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/suspend",
+    operation_id = "suspend_user",
+    tag = "admin",
+    params(("id" = String, Path, description = "The user id")),
+    responses(
+        (status = 204, description = "Suspended"),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn suspend(
     State(db): State<Db>,
     State(sessions): State<Manager>,
@@ -134,6 +201,17 @@ pub async fn suspend(
 }
 
 /// `POST /api/admin/users/{id}/reinstate` (sensitive): allow logins again.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/reinstate",
+    operation_id = "reinstate_user",
+    tag = "admin",
+    params(("id" = String, Path, description = "The user id")),
+    responses(
+        (status = 204, description = "Reinstated"),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn reinstate(
     State(db): State<Db>,
     caller: Caller,
@@ -146,6 +224,17 @@ pub async fn reinstate(
 }
 
 /// `GET /api/admin/users/{id}/sessions`: the live sessions of a user the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users/{id}/sessions",
+    operation_id = "user_sessions",
+    tag = "admin",
+    params(("id" = String, Path, description = "The user id")),
+    responses(
+        (status = 200, description = "The user's live sessions (`current` is always false)", body = Vec<SessionView>),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn sessions(
     State(db): State<Db>,
     State(sessions): State<Manager>,
@@ -162,6 +251,20 @@ pub async fn sessions(
 }
 
 /// `DELETE /api/admin/users/{id}/sessions/{sid}` (sensitive): end one session of that user.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/users/{id}/sessions/{sid}",
+    operation_id = "end_user_session",
+    tag = "admin",
+    params(
+        ("id" = String, Path, description = "The user id"),
+        ("sid" = String, Path, description = "The session id"),
+    ),
+    responses(
+        (status = 204, description = "The session ended"),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn end_session(
     State(db): State<Db>,
     State(sessions): State<Manager>,

@@ -32,13 +32,23 @@ use crate::{
 pub(crate) const RESERVED_USERNAMES: [&str; 1] = ["admin"];
 
 /// `POST /api/auth/register` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
+    /// 3 to 64 of `A-Z a-z 0-9 _ . -`; `admin` is reserved.
+    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9_.-]+$")]
     username: String,
+    /// One `@`, a non-empty local part, a domain with a dot, no spaces, at most 254 bytes.
+    #[schema(min_length = 5, max_length = 254)]
     email: String,
+    /// At least 8 characters and at most 1024 bytes.
+    #[schema(min_length = 8)]
     password: String,
+    /// The organization's name (default: the username).
     #[serde(default)]
+    #[schema(max_length = 200)]
     organization: Option<String>,
+    /// A description of the device (informational; control characters dropped, at most 200
+    /// characters kept).
     #[serde(default)]
     device_info: Option<String>,
 }
@@ -102,6 +112,18 @@ pub(crate) fn new_session(
 /// `POST /api/auth/register`: a new organization, its admin, and a first session; all of
 /// them or none (when the session cannot be opened, the user and the organization are
 /// deleted again before the 503).
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    operation_id = "register",
+    tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "A new organization whose admin the user is, and a first session", body = Tokens),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 422, response = crate::openapi::Unprocessable),
+    )
+)]
 pub async fn register(
     State(db): State<Db>,
     State(hasher): State<Hasher>,
@@ -174,20 +196,38 @@ pub(crate) async fn remove_account(db: &Db, user: &User) {
 }
 
 /// `POST /api/auth/login` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
+    /// A username (any case) or an email: give this or `email`, not both.
     #[serde(default)]
     username: Option<String>,
+    /// An email: give this or `username`, not both.
     #[serde(default)]
     email: Option<String>,
+    /// The password.
     password: String,
+    /// Keep the session for `--remember-me-ttl` instead of `--refresh-ttl`.
     #[serde(default)]
     remember_me: bool,
+    /// A description of the device (informational).
     #[serde(default)]
     device_info: Option<String>,
 }
 
 /// `POST /api/auth/login`: rate limited per client IP and per account (see [`LoginLimiter`]).
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    operation_id = "login",
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in: a token pair and the user", body = Tokens),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 422, response = crate::openapi::Unprocessable),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    )
+)]
 pub async fn login(
     State(db): State<Db>,
     State(hasher): State<Hasher>,
@@ -306,12 +346,24 @@ async fn record_attempt(db: &Db, user: &User, client: &Client, success: bool) {
 }
 
 /// `POST /api/auth/token/refresh` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
+    /// The refresh token.
     refresh: String,
 }
 
 /// `POST /api/auth/token/refresh`: rotate the refresh token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/token/refresh",
+    operation_id = "refresh",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new pair (without `user`); the presented refresh token is spent", body = Tokens),
+        (status = 401, response = crate::openapi::Unauthorized),
+    )
+)]
 pub async fn refresh(
     State(sessions): State<Manager>,
     JsonBody(body): JsonBody<RefreshBody>,
@@ -321,13 +373,27 @@ pub async fn refresh(
 }
 
 /// `POST /api/auth/token/verify` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VerifyBody {
+    /// An access or a refresh token.
     token: String,
 }
 
 /// `POST /api/auth/token/verify`: signature, expiry and revocation of an access or refresh
 /// token (for a refresh token: also that its session is live and it is not spent).
+#[utoipa::path(
+    post,
+    path = "/api/auth/token/verify",
+    operation_id = "verify",
+    tag = "auth",
+    request_body = VerifyBody,
+    responses(
+        (status = 200, description = "The token is valid", body = crate::openapi::Verified),
+        (status = 401, description = "The token is not valid: `\"valid\": false` and the reason in `code`",
+            body = crate::openapi::Problem, content_type = "application/problem+json",
+            headers(("www-authenticate" = String, description = "`Bearer error=\"invalid_token\"`"))),
+    )
+)]
 pub async fn verify(
     State(sessions): State<Manager>,
     State(settings): State<Arc<Settings>>,
@@ -417,6 +483,15 @@ pub async fn verify(
 }
 
 /// `GET /api/auth/me`.
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    operation_id = "me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller, as it is now in the database", body = Me),
+    )
+)]
 pub async fn me(State(db): State<Db>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let user = db.user(caller.user_id()).await?.ok_or_else(|| {
         ApiError::invalid_token("unknown_user", "the token's user does not exist")
@@ -427,8 +502,9 @@ pub async fn me(State(db): State<Db>, caller: Caller) -> Result<Json<Me>, ApiErr
 }
 
 /// `POST /api/auth/logout` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LogoutBody {
+    /// A refresh token of another of the caller's sessions, to end too.
     #[serde(default)]
     refresh: Option<String>,
 }
@@ -436,6 +512,16 @@ pub struct LogoutBody {
 /// `POST /api/auth/logout` (sensitive): end the session, spend its refresh token, revoke the
 /// access token. A `refresh` token given in the body ends its session too (if it is one of
 /// the caller's).
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    operation_id = "logout",
+    tag = "auth",
+    request_body(content = Option<LogoutBody>, description = "Optional: none, or another session's refresh token to end too"),
+    responses(
+        (status = 204, description = "The token's session ended, its access token revoked"),
+    )
+)]
 pub async fn logout(
     State(sessions): State<Manager>,
     caller: Caller,
@@ -464,6 +550,15 @@ pub async fn logout(
 
 /// `POST /api/auth/logout-all` (sensitive): end every session of the caller; every access
 /// token issued until now is refused on sensitive routes.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all",
+    operation_id = "logout_all",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Every session of the caller ended"),
+    )
+)]
 pub async fn logout_all(
     State(sessions): State<Manager>,
     caller: Caller,
@@ -474,6 +569,15 @@ pub async fn logout_all(
 }
 
 /// `GET /api/auth/sessions`: the caller's live sessions.
+#[utoipa::path(
+    get,
+    path = "/api/auth/sessions",
+    operation_id = "list_sessions",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller's live sessions, oldest first", body = Vec<SessionView>),
+    )
+)]
 pub async fn list_sessions(
     State(sessions): State<Manager>,
     caller: Caller,
@@ -488,6 +592,15 @@ pub async fn list_sessions(
 }
 
 /// `GET /api/auth/logins`: the caller's last sign-in attempts, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/auth/logins",
+    operation_id = "logins",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller's last 50 sign-in attempts, newest first", body = Vec<LoginAttemptView>),
+    )
+)]
 pub async fn logins(
     State(db): State<Db>,
     caller: Caller,
@@ -497,6 +610,17 @@ pub async fn logins(
 }
 
 /// `DELETE /api/auth/sessions/{id}` (sensitive): end one of the caller's sessions.
+#[utoipa::path(
+    delete,
+    path = "/api/auth/sessions/{id}",
+    operation_id = "end_session",
+    tag = "auth",
+    params(("id" = String, Path, description = "The session id")),
+    responses(
+        (status = 204, description = "The session ended"),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn end_session(
     State(sessions): State<Manager>,
     caller: Caller,
@@ -513,9 +637,12 @@ pub async fn end_session(
 }
 
 /// `POST /api/auth/password` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
+    /// The current password.
     old_password: String,
+    /// At least 8 characters and at most 1024 bytes.
+    #[schema(min_length = 8)]
     new_password: String,
 }
 
@@ -530,6 +657,18 @@ pub struct PasswordBody {
 /// in whatever second, while refresh tokens carry no `ver` and so the caller's own refresh
 /// token keeps working (a cut-off by time could not spare it: it was minted in the same
 /// second as the session's latest access token).
+#[utoipa::path(
+    post,
+    path = "/api/auth/password",
+    operation_id = "change_password",
+    tag = "auth",
+    request_body = PasswordBody,
+    responses(
+        (status = 204, description = "The password changed; every other session ended"),
+        (status = 422, response = crate::openapi::Unprocessable),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    )
+)]
 pub async fn change_password(
     State(db): State<Db>,
     State(hasher): State<Hasher>,

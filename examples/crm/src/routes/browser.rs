@@ -21,6 +21,7 @@ use axum::{
 };
 use serde::Serialize;
 use tollgate_session::browser::{BrowserError, BrowserGrant, BrowserSessions};
+use utoipa::ToSchema;
 
 use super::{
     Client,
@@ -30,6 +31,7 @@ use crate::{
     db::{Db, User},
     error::{ApiError, JsonBody},
     limit::LoginLimiter,
+    openapi::{Conflict, Csrf, TooManyRequests, Unauthorized, Unprocessable},
     password::Hasher,
     stores::{Revocations, Sessions, UserClaims},
     views::UserView,
@@ -42,7 +44,7 @@ pub type Browser = BrowserSessions<Sessions, UserClaims, Revocations>;
 pub const COOKIE_PATH: &str = "/api/auth/browser";
 
 /// `{user?, access, token_type, expires_in}`: no refresh token, it is in the cookie.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BrowserTokens {
     /// The user (register and login only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +86,19 @@ fn refused(error: &BrowserError) -> Response {
 
 /// `POST /api/auth/browser/register`: as `/api/auth/register`, the refresh token in the
 /// cookie (a session cookie: registering does not remember the device).
+#[utoipa::path(
+    post,
+    path = "/api/auth/browser/register",
+    operation_id = "browser_register",
+    tag = "browser",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "As `/api/auth/register`; the refresh token in the cookie", body = BrowserTokens, headers(("set-cookie" = String, description = "The refresh cookie (`HttpOnly; Secure; SameSite=Strict; Path=/api/auth/browser`)"))),
+        (status = 403, response = Csrf),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn register(
     State(db): State<Db>,
     State(hasher): State<Hasher>,
@@ -105,6 +120,20 @@ pub async fn register(
 
 /// `POST /api/auth/browser/login`: as `/api/auth/login` (same rate limits, same 401), the
 /// refresh token in the cookie, persistent with `remember_me`.
+#[utoipa::path(
+    post,
+    path = "/api/auth/browser/login",
+    operation_id = "browser_login",
+    tag = "browser",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "As `/api/auth/login`; the refresh token in the cookie", body = BrowserTokens, headers(("set-cookie" = String, description = "The refresh cookie (`HttpOnly; Secure; SameSite=Strict; Path=/api/auth/browser`)"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Csrf),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn login(
     State(db): State<Db>,
     State(hasher): State<Hasher>,
@@ -131,6 +160,18 @@ pub async fn login(
 
 /// `POST /api/auth/browser/refresh`: rotate the cookie; 401 (and the cookie cleared) when it
 /// is missing, invalid, expired, spent (reuse ends the session) or revoked.
+#[utoipa::path(
+    post,
+    path = "/api/auth/browser/refresh",
+    operation_id = "browser_refresh",
+    tag = "browser",
+    security(("refresh_cookie" = [])),
+    responses(
+        (status = 200, description = "The cookie rotated, a new access token", body = BrowserTokens, headers(("set-cookie" = String, description = "The refresh cookie (`HttpOnly; Secure; SameSite=Strict; Path=/api/auth/browser`)"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Csrf),
+    )
+)]
 pub async fn refresh(State(browser): State<Browser>, headers: HeaderMap) -> Response {
     match browser.refresh(&headers).await {
         Ok(grant) => granted(StatusCode::OK, &grant, None),
@@ -140,6 +181,18 @@ pub async fn refresh(State(browser): State<Browser>, headers: HeaderMap) -> Resp
 
 /// `POST /api/auth/browser/logout`: end the cookie's session, revoke the access token sent
 /// with it, clear the cookie. 204 whether or not there was a live session.
+#[utoipa::path(
+    post,
+    path = "/api/auth/browser/logout",
+    operation_id = "browser_logout",
+    tag = "browser",
+    security((), ("refresh_cookie" = []), ("refresh_cookie" = [], "bearer" = [])),
+    responses(
+        (status = 204, description = "The cookie's session ended (if any), the access token sent \
+            as `Authorization: Bearer` (if any) revoked, and the cookie cleared", headers(("set-cookie" = String, description = "The refresh cookie (`HttpOnly; Secure; SameSite=Strict; Path=/api/auth/browser`)"))),
+        (status = 403, response = Csrf),
+    )
+)]
 pub async fn logout(State(browser): State<Browser>, headers: HeaderMap) -> Response {
     match browser.logout(&headers).await {
         Ok(ended) => {

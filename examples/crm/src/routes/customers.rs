@@ -7,11 +7,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
 
 use super::{Caller, PageQuery, page};
 use crate::{
     db::{CustomerFields, Db},
     error::{ApiError, JsonBody},
+    openapi::{BadRequest, NotFound, Unprocessable},
     validate,
     views::CustomerView,
 };
@@ -23,6 +25,19 @@ const NOTES_MAX: usize = 10_000;
 
 /// `GET /api/customers?limit=&offset=`: the customers of the caller's organization, oldest
 /// first; `X-Total-Count` carries how many there are.
+#[utoipa::path(
+    get,
+    path = "/api/customers",
+    operation_id = "list_customers",
+    tag = "customers",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "The customers, oldest first", body = Vec<CustomerView>,
+            headers(("x-total-count" = i64, description = "How many customers the organization has"))),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn list(
     State(db): State<Db>,
     caller: Caller,
@@ -41,16 +56,27 @@ pub async fn list(
 }
 
 /// `POST /api/customers` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = CustomerCreateBody)]
 pub struct CreateBody {
+    /// 1 to 200 characters, after trimming.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    /// An email (empty: none).
     #[serde(default)]
+    #[schema(max_length = 254)]
     email: Option<String>,
+    /// At most 50 characters (empty: none).
     #[serde(default)]
+    #[schema(max_length = 50)]
     phone: Option<String>,
+    /// At most 200 characters (empty: none).
     #[serde(default)]
+    #[schema(max_length = 200)]
     company: Option<String>,
+    /// At most 10 000 characters (empty: none).
     #[serde(default)]
+    #[schema(max_length = 10000)]
     notes: Option<String>,
 }
 
@@ -68,6 +94,23 @@ fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<Strin
 }
 
 /// `POST /api/customers`: 201 with the customer and its `Location`.
+#[utoipa::path(
+    post,
+    path = "/api/customers",
+    operation_id = "create_customer",
+    tag = "customers",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The new customer", body = CustomerView,
+            headers(("location" = String, description = "`/api/customers/{id}`")),
+            links(
+                ("GetCustomer" = (operation_id = "get_customer", parameters(("id" = "$response.body#/id")))),
+                ("UpdateCustomer" = (operation_id = "update_customer", parameters(("id" = "$response.body#/id")))),
+                ("DeleteCustomer" = (operation_id = "delete_customer", parameters(("id" = "$response.body#/id")))),
+            )),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn create(
     State(db): State<Db>,
     caller: Caller,
@@ -94,6 +137,17 @@ pub async fn create(
 }
 
 /// `GET /api/customers/{id}`: 404 for an unknown id or another organization's customer.
+#[utoipa::path(
+    get,
+    path = "/api/customers/{id}",
+    operation_id = "get_customer",
+    tag = "customers",
+    params(("id" = String, Path, description = "The customer id")),
+    responses(
+        (status = 200, description = "The customer", body = CustomerView),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get(
     State(db): State<Db>,
     caller: Caller,
@@ -108,17 +162,28 @@ pub async fn get(
 
 /// `PATCH /api/customers/{id}` body: each field absent (unchanged), a value, or `null`
 /// (cleared; `name` cannot be cleared).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = CustomerPatchBody)]
 pub struct PatchBody {
+    /// A new name (not `null`), 1 to 200 characters after trimming.
     #[serde(default)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     name: Change,
+    /// A new email, or `null` to clear it.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     email: Change,
+    /// A new phone, or `null` to clear it.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     phone: Change,
+    /// A new company, or `null` to clear it.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     company: Change,
+    /// New notes, or `null` to clear them.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     notes: Change,
 }
 
@@ -167,6 +232,19 @@ impl Change {
 }
 
 /// `PATCH /api/customers/{id}`: change the fields given.
+#[utoipa::path(
+    patch,
+    path = "/api/customers/{id}",
+    operation_id = "update_customer",
+    tag = "customers",
+    params(("id" = String, Path, description = "The customer id")),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The customer as changed", body = CustomerView),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn update(
     State(db): State<Db>,
     caller: Caller,
@@ -216,6 +294,17 @@ pub async fn update(
 }
 
 /// `DELETE /api/customers/{id}` (sensitive).
+#[utoipa::path(
+    delete,
+    path = "/api/customers/{id}",
+    operation_id = "delete_customer",
+    tag = "customers",
+    params(("id" = String, Path, description = "The customer id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn delete(
     State(db): State<Db>,
     caller: Caller,

@@ -16,6 +16,7 @@ use axum::{
 };
 use serde::Deserialize;
 use tollgate::{Claims, StandardClaims, extract::ClaimsRejection};
+use utoipa::IntoParams;
 
 use crate::{db::Page, error::ApiError, roles::SUPERUSER_ROLE};
 
@@ -89,9 +90,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
 }
 
 /// `?limit=&offset=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// How many (1 to 200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// How many to skip (default 0).
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 

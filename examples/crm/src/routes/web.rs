@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::error::ApiError;
+use crate::{error::ApiError, openapi::NotFound};
 
 const INDEX: &str = include_str!("../../assets/index.html");
 
@@ -66,11 +66,34 @@ fn page(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// `GET /`: the app's page.
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "web_app",
+    tag = "app",
+    responses(
+        (status = 200, description = "The web app's page", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn index() -> Response {
     page("text/html; charset=utf-8", INDEX)
 }
 
 /// `GET /assets/{name}`: a script or the style sheet; 404 for any other name.
+#[utoipa::path(
+    get,
+    path = "/assets/{name}",
+    operation_id = "web_asset",
+    tag = "app",
+    params(("name" = String, Path, description = "`app.js`, `auth.js`, `errors.js` or `app.css`")),
+    responses(
+        (status = 200, description = "The script or style sheet", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+        )),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(asset, _, _)| *asset == name) {
         Some((_, content_type, body)) => page(content_type, body),

@@ -57,6 +57,7 @@ mod auth;
 mod browser;
 mod customers;
 mod health;
+mod openapi;
 mod registration;
 mod revocation_store;
 mod sign_ins;

@@ -145,9 +145,14 @@ async fn tokens_minted_by_the_crm_are_accepted_with_the_shared_secret() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let crm = tokio::spawn(crm::serve(listener, crm::app(state), async {
-        let _ = stopped.await;
-    }));
+    let crm = tokio::spawn(crm::serve(
+        listener,
+        crm::app(state),
+        config.server,
+        async {
+            let _ = stopped.await;
+        },
+    ));
 
     let registered: serde_json::Value = reqwest::Client::new()
         .post(format!("{base}/api/auth/register"))
@@ -183,7 +188,7 @@ async fn tokens_minted_by_the_crm_are_accepted_with_the_shared_secret() {
     assert!(stderr(&with_refresh).starts_with("grpc-client: Unauthenticated: "));
 
     let _ = stop.send(());
-    crm.await.unwrap().unwrap();
+    crm.await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -16,6 +16,7 @@ use super::{
     issuer::{TrustedIssuer, select_issuer},
     jws::{Compact, Header, decode_segment_into, normalize_typ},
     known_headers::{KnownHeader, known_headers},
+    strict,
     validate::Validation,
 };
 #[cfg(feature = "jwks-remote")]
@@ -484,13 +485,9 @@ impl Verifier {
         };
         let kid = key.kid_arc();
 
-        // The claims set is a JSON object (RFC 7519 §7.2); serde would also read a struct
-        // from an array.
-        if payload.trim_ascii_start().first() != Some(&b'{') {
-            return Err(AuthErrorKind::Malformed.into());
-        }
-        let standard: StandardClaims =
-            serde_json::from_slice(&payload).map_err(|_| AuthErrorKind::Malformed)?;
+        // The claims set is a JSON object (RFC 7519 §7.2), strict JSON throughout: the
+        // claims no type reads included.
+        let standard: StandardClaims = strict::from_slice(&payload)?;
         inner
             .validation
             .validate(header.typ, &standard, issuer, self.now())?;

@@ -265,8 +265,8 @@ impl RefreshCookie {
     /// The refresh token the request's cookie carries, if any.
     ///
     /// Every `Cookie` header is read (HTTP/2 may split one into several), each holding any
-    /// number of cookies; only this cookie's exact name counts. An empty value counts as
-    /// absent. A header that is not valid UTF-8 is read with the invalid bytes replaced, so a
+    /// number of cookies; only this cookie's exact name counts. An empty value, or the mark of
+    /// a remembered login with no token after it, counts as absent. A header that is not valid UTF-8 is read with the invalid bytes replaced, so a
     /// stray byte in another cookie does not hide this one.
     ///
     /// # Errors
@@ -294,7 +294,7 @@ impl RefreshCookie {
         Ok(found.map(PresentedRefreshToken::from_value))
     }
 
-    /// Every non-empty value of this cookie in `headers`, duplicates included.
+    /// Every value of this cookie in `headers` that holds a token, duplicates included.
     pub(super) fn values<'a>(&self, headers: &'a HeaderMap) -> impl Iterator<Item = Cow<'a, str>> {
         headers.get_all(COOKIE).iter().flat_map(move |header| {
             let text = String::from_utf8_lossy(header.as_bytes());
@@ -310,7 +310,10 @@ impl RefreshCookie {
                     .map(|cookie| Cow::Owned(cookie.value().to_owned()))
                     .collect(),
             };
-            values.into_iter().filter(|value| !value.is_empty())
+            // The persistent mark alone carries no token: as absent as an empty value.
+            values
+                .into_iter()
+                .filter(|value| !value.is_empty() && value != PERSISTENT_MARK)
         })
     }
 }
@@ -568,6 +571,22 @@ mod tests {
             assert!(c.read(&headers(&[value])).unwrap().is_none(), "{value:?}");
         }
         assert!(c.read(&HeaderMap::new()).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_persistent_mark_alone_counts_as_absent() {
+        // Found by the `refresh_cookie` fuzz target: `r~` with no token after it was read as
+        // a present, empty refresh token.
+        let c = cookie();
+        for value in [
+            &b"__Secure-refresh_token=r~"[..],
+            b"a=b; __Secure-refresh_token=r~",
+        ] {
+            assert!(c.read(&headers(&[value])).unwrap().is_none(), "{value:?}");
+        }
+        let token = format!("__Secure-refresh_token={TOKEN}");
+        let map = headers(&[b"__Secure-refresh_token=r~", token.as_bytes()]);
+        assert_eq!(c.read(&map).unwrap().unwrap().token(), TOKEN);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Parsing of the compact JWS serialization (RFC 7515 §7.1): exactly three base64url
-//! segments, a header that is a JSON object with no duplicate members.
+//! segments, a header that is a strict JSON object with no duplicate members.
 
 use std::borrow::Cow;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
 
+use super::strict;
 use crate::error::AuthErrorKind;
 
 /// A compact JWS split into its segments; nothing is decoded yet.
@@ -88,11 +89,9 @@ fn present<'de, D: serde::Deserializer<'de>>(
 }
 
 impl<'a> Header<'a> {
+    /// Parse a header: a JSON object, strict JSON throughout (see [`strict`](super::strict)).
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, AuthErrorKind> {
-        if bytes.trim_ascii_start().first() != Some(&b'{') {
-            return Err(AuthErrorKind::Malformed);
-        }
-        let header: Self = serde_json::from_slice(bytes).map_err(|_| AuthErrorKind::Malformed)?;
+        let header: Self = strict::from_slice(bytes)?;
         // tollgate understands no extension, so any `crit` (even an empty one or `null`,
         // which RFC 7515 §4.1.11 forbids) makes the token invalid.
         if header.crit.is_some() {

@@ -77,6 +77,7 @@ mod known_headers;
 pub(crate) mod layer;
 pub(crate) mod service;
 mod source;
+mod strict;
 mod validate;
 mod verifier;
 

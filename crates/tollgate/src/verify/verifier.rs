@@ -16,6 +16,7 @@ use super::{
     issuer::{TrustedIssuer, select_issuer},
     jws::{Compact, Header, decode_segment_into, normalize_typ},
     known_headers::{KnownHeader, known_headers},
+    strict,
     validate::Validation,
 };
 #[cfg(feature = "jwks-remote")]
@@ -38,7 +39,9 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 /// What it checks, in order: the length (before decoding), three strict base64url segments,
 /// the header (`alg` within the keys' algorithms, no `crit`), the key (by `kid`, bound to
 /// one algorithm), the signature, then `typ`, `token_type`, `exp`, `nbf`, `iat`, `iss`, `aud`
-/// and the required claims.
+/// and the required claims. The header and the claims set must be strict JSON objects (RFC
+/// 7519 §7.2, RFC 8259) throughout, in members nothing reads too: bytes that are not UTF-8, a
+/// lone surrogate escape or a number beyond `f64` anywhere make the token malformed.
 ///
 /// `aud` follows the issuer's audiences: with some configured, the token must name one of
 /// them; with none, a token that carries `aud` is refused (RFC 7519 §4.1.3) unless the issuer
@@ -484,13 +487,9 @@ impl Verifier {
         };
         let kid = key.kid_arc();
 
-        // The claims set is a JSON object (RFC 7519 §7.2); serde would also read a struct
-        // from an array.
-        if payload.trim_ascii_start().first() != Some(&b'{') {
-            return Err(AuthErrorKind::Malformed.into());
-        }
-        let standard: StandardClaims =
-            serde_json::from_slice(&payload).map_err(|_| AuthErrorKind::Malformed)?;
+        // The claims set is a JSON object (RFC 7519 §7.2), strict JSON throughout: the
+        // claims no type reads included.
+        let standard: StandardClaims = strict::from_slice(&payload)?;
         inner
             .validation
             .validate(header.typ, &standard, issuer, self.now())?;

@@ -15,4 +15,5 @@ mod claims;
 mod grpc;
 #[cfg(feature = "axum")]
 mod http;
+mod strict_json;
 mod vectors;

@@ -11,8 +11,6 @@
 mod support;
 
 use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -21,58 +19,40 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use support::{Database, random, within};
+use support::{Database, process, random, within};
 use tokio::task::JoinSet;
 
 /// The memory the server may hold, in bytes.
 const MEMORY_BOUND: u64 = 100 * 1000 * 1000;
 
-/// A `crm` process on a free port, killed on drop.
+/// The compiled `crm` on a free port, and a client that waits long for it.
 struct Crm {
-    child: Child,
-    base: String,
+    server: process::Crm,
     client: reqwest::Client,
 }
 
 impl Crm {
     async fn start(database_url: &str, extra: &[&str]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_crm"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", database_url])
-            .args(["--login-rate", "1000000/min"])
-            .args(extra)
-            .env("CRM_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let crm = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
+        let mut args = vec![
+            "--database-url",
+            database_url,
+            "--login-rate",
+            "1000000/min",
+        ];
+        args.extend(extra);
+        Self {
+            server: process::Crm::start(&args).await,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(120))
                 .build()
                 .unwrap(),
-        };
-        let health = format!("{}/health", crm.base);
-        let ready = within(Duration::from_secs(30), || {
-            let request = crm.client.get(&health).send();
-            async move { request.await.is_ok_and(|r| r.status() == 200) }
-        })
-        .await;
-        assert!(ready.is_some(), "crm did not come up on port {port}");
-        crm
+        }
     }
 
     /// A field of `/proc/<pid>/status` in bytes (`VmRSS`: resident now, `VmHWM`: the peak).
     fn memory(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.server.child.id())).unwrap();
         let line = status
             .lines()
             .find(|line| line.starts_with(&format!("{field}:")))
@@ -85,7 +65,7 @@ impl Crm {
     async fn post(&self, path: &str, body: Value) -> (u16, String, Value) {
         let response = self
             .client
-            .post(format!("{}{path}", self.base))
+            .post(format!("{}{path}", self.server.base))
             .json(&body)
             .send()
             .await
@@ -102,13 +82,6 @@ impl Crm {
             retry_after,
             response.json().await.unwrap_or(Value::Null),
         )
-    }
-}
-
-impl Drop for Crm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -13,69 +13,34 @@
 mod support;
 
 use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use serde_json::json;
-use support::{Backend, Database, Env, Redis, TestApp, within};
+use support::{Backend, Database, Env, Redis, TestApp, process::Crm, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tollgate_redis::LocalCache;
 
-/// A `crm` process on a free port, killed on drop.
-struct Process {
-    child: Child,
-    app_base: String,
-}
-
-impl Process {
-    async fn start(database_url: &str, redis_url: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_crm"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", database_url])
-            .args(["--redis-url", redis_url])
-            .args(["--login-rate", "1000/min"])
-            .env("CRM_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let process = Self {
-            child,
-            app_base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::Client::new();
-        let health = format!("{}/health", process.app_base);
-        let ready = within(Duration::from_secs(30), || {
-            let request = client.get(&health).send();
-            async move { request.await.is_ok_and(|r| r.status() == 200) }
-        })
-        .await;
-        assert!(ready.is_some(), "crm did not come up on port {port}");
-        process
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The compiled `crm` on `database_url`, its revocations and sessions on `redis_url`.
+async fn start(database_url: &str, redis_url: &str) -> Crm {
+    Crm::start(&[
+        "--database-url",
+        database_url,
+        "--redis-url",
+        redis_url,
+        "--login-rate",
+        "1000/min",
+    ])
+    .await
 }
 
 async fn two_processes(db: Database) {
     let Some(redis) = Redis::get() else { return };
     let url = db.url();
     // Migrations run on the first start; the second finds them done.
-    let a = Process::start(&url, &redis.url()).await;
-    let b = Process::start(&url, &redis.url()).await;
+    let a = start(&url, &redis.url()).await;
+    let b = start(&url, &redis.url()).await;
     let client = reqwest::Client::new();
     let post = |base: &str, path: &str, token: Option<&str>, body: serde_json::Value| {
         let mut request = client.post(format!("{base}{path}")).json(&body);
@@ -94,7 +59,7 @@ async fn two_processes(db: Database) {
     // Register on A; the tokens work on B (shared key, shared database).
     let name = format!("shared-{}", support::random());
     let registered: serde_json::Value = post(
-        &a.app_base,
+        &a.base,
         "/api/auth/register",
         None,
         json!({"username": name, "email": format!("{name}@example.com"), "password": "long enough"}),
@@ -106,16 +71,16 @@ async fn two_processes(db: Database) {
     .unwrap();
     let access = registered["access"].as_str().unwrap().to_owned();
     let refresh = registered["refresh"].as_str().unwrap().to_owned();
-    assert_eq!(sensitive(&b.app_base, &access).await.unwrap().status(), 404);
+    assert_eq!(sensitive(&b.base, &access).await.unwrap().status(), 404);
 
     // Logout on A: B refuses the access token on its sensitive route within the bound.
-    let response = post(&a.app_base, "/api/auth/logout", Some(&access), json!({}))
+    let response = post(&a.base, "/api/auth/logout", Some(&access), json!({}))
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
     let bound = LocalCache::new().propagation_bound();
     let took = within(bound + Duration::from_secs(1), || {
-        let request = sensitive(&b.app_base, &access);
+        let request = sensitive(&b.base, &access);
         async move { request.await.is_ok_and(|r| r.status() == 401) }
     })
     .await;
@@ -126,7 +91,7 @@ async fn two_processes(db: Database) {
 
     // A refresh on B of the session ended on A is refused.
     let response = post(
-        &b.app_base,
+        &b.base,
         "/api/auth/token/refresh",
         None,
         json!({"refresh": refresh}),
@@ -137,7 +102,7 @@ async fn two_processes(db: Database) {
 
     // Logout everywhere on B, seen by A; a refresh on A of a session made on B is refused.
     let login: serde_json::Value = post(
-        &b.app_base,
+        &b.base,
         "/api/auth/login",
         None,
         json!({"username": name, "password": "long enough"}),
@@ -149,18 +114,13 @@ async fn two_processes(db: Database) {
     .unwrap();
     let access = login["access"].as_str().unwrap().to_owned();
     let refresh = login["refresh"].as_str().unwrap().to_owned();
-    assert_eq!(sensitive(&a.app_base, &access).await.unwrap().status(), 404);
-    let response = post(
-        &b.app_base,
-        "/api/auth/logout-all",
-        Some(&access),
-        json!({}),
-    )
-    .await
-    .unwrap();
+    assert_eq!(sensitive(&a.base, &access).await.unwrap().status(), 404);
+    let response = post(&b.base, "/api/auth/logout-all", Some(&access), json!({}))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 204);
     let took = within(bound + Duration::from_secs(1), || {
-        let request = sensitive(&a.app_base, &access);
+        let request = sensitive(&a.base, &access);
         async move { request.await.is_ok_and(|r| r.status() == 401) }
     })
     .await;
@@ -169,7 +129,7 @@ async fn two_processes(db: Database) {
         "A still accepts the token after logout-all on B"
     );
     let response = post(
-        &a.app_base,
+        &a.base,
         "/api/auth/token/refresh",
         None,
         json!({"refresh": refresh}),
@@ -262,11 +222,11 @@ async fn restart_with_redis() {
 async fn the_binary_stops_gracefully_on_sigterm() {
     let db = Database::sqlite();
     let Some(redis) = Redis::get() else { return };
-    let mut process = Process::start(&db.url(), &redis.url()).await;
+    let mut process = start(&db.url(), &redis.url()).await;
 
     // A request in flight: its head and half its body sent, the handler reading the rest.
     let body = r#"{"username": "nobody-here", "password": "not the password"}"#;
-    let address = process.app_base.trim_start_matches("http://").to_owned();
+    let address = process.base.trim_start_matches("http://").to_owned();
     let mut connection = tokio::net::TcpStream::connect(&address).await.unwrap();
     let head = format!(
         "POST /api/auth/login HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\

@@ -15,13 +15,16 @@
 mod support;
 
 use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::{Command, Stdio},
+    time::Instant,
 };
 
 use serde_json::{Value, json};
-use support::{in_ci, process::temp_dir, random, within};
+use support::{
+    in_ci,
+    process::{self, temp_dir},
+    random,
+};
 
 /// What schemathesis checks on every answer.
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
@@ -63,54 +66,27 @@ fn schemathesis() -> Option<String> {
     installed.then_some(command)
 }
 
-/// The compiled `crm` on a free port with its own SQLite file, killed on drop.
+/// The compiled `crm` with its own SQLite file in `dir`, removed on drop.
 struct Crm {
-    child: Child,
-    base: String,
+    server: process::Crm,
     dir: std::path::PathBuf,
 }
 
 impl Crm {
     async fn start() -> Self {
         let dir = temp_dir();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let database = format!("sqlite://{}?mode=rwc", dir.join("crm.db").display());
-        let child = Command::new(env!("CARGO_BIN_EXE_crm"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", &database])
-            // Every request of the run comes from one IP and one account.
-            .args(["--login-rate", "1000000/s"])
-            .env("CRM_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let crm = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
-        let client = reqwest::Client::new();
-        let health = format!("{}/health", crm.base);
-        let ready = within(Duration::from_secs(30), || {
-            let request = client.get(&health).send();
-            async move { request.await.is_ok_and(|r| r.status() == 200) }
-        })
-        .await;
-        assert!(ready.is_some(), "crm did not come up on port {port}");
-        crm
+        // Every request of the run comes from one IP and one account.
+        let server =
+            process::Crm::start(&["--database-url", &database, "--login-rate", "1000000/s"]).await;
+        Self { server, dir }
     }
 
     /// Register a new organization admin: its access token.
     async fn admin_token(&self) -> String {
         let name = format!("schema-{}", random());
         let answer: Value = reqwest::Client::new()
-            .post(format!("{}/api/auth/register", self.base))
+            .post(format!("{}/api/auth/register", self.server.base))
             .json(&json!({
                 "username": name,
                 "email": format!("{name}@example.com"),
@@ -131,8 +107,8 @@ impl Crm {
 
 impl Drop for Crm {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.server.child.kill();
+        let _ = self.server.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -174,8 +150,8 @@ async fn the_api_answers_as_its_document_says() {
         let token = crm.admin_token().await;
         let output = Command::new(&schemathesis)
             .arg("run")
-            .arg(format!("{}/api/openapi.json", crm.base))
-            .args(["--url", &crm.base])
+            .arg(format!("{}/api/openapi.json", crm.server.base))
+            .args(["--url", &crm.server.base])
             .args(["--checks", CHECKS])
             .args(["--max-examples", MAX_EXAMPLES])
             .args(["--seed", SEED])

@@ -1,5 +1,6 @@
 //! The compiled `crm` run to its end: a temporary database or working folder, a free port,
-//! the one line a refused start prints, and the log of a start.
+//! the one line a refused start prints, and the log of a start; and [`Crm`], the compiled
+//! `crm` serving until it is dropped.
 
 use std::{
     fs::File,
@@ -166,4 +167,53 @@ pub fn start_and_stop(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Strin
         "crm did not stop cleanly ({status:?}):\n{log}"
     );
     log
+}
+
+/// The compiled `crm` serving on a free port, its log (`CRM_LOG=warn`) on the test's stderr;
+/// killed on drop.
+pub struct Crm {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Crm {
+    /// Start it with `args` (any flag but `--listen`) and wait until `/health` answers 200.
+    pub async fn start(args: &[&str]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_crm"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env("CRM_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let crm = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        let health = format!("{}/health", crm.base);
+        let ready = super::within(Duration::from_secs(30), || {
+            let request = client.get(&health).send();
+            async move { request.await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
+        assert!(ready.is_some(), "crm did not come up on port {port}");
+        crm
+    }
+}
+
+impl Drop for Crm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

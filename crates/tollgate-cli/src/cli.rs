@@ -6,7 +6,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use clap_complete::Shell;
 use tollgate::key::Algorithm;
 
-use crate::input::{parse_algorithm, parse_duration};
+use crate::input::{parse_algorithm, parse_duration, parse_time};
 
 /// Keys, tokens and revocations for services that use the tollgate layers.
 ///
@@ -36,6 +36,10 @@ pub(crate) enum Command {
     Inspect(InspectArgs),
     /// Verify a token with the checks a service makes.
     Verify(VerifyArgs),
+    /// Record a revocation in the Redis store the services share.
+    Revoke(RevokeArgs),
+    /// Ask the Redis store what the revocation layer would answer for a token.
+    Check(CheckArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -190,4 +194,84 @@ pub(crate) struct VerifyArgs {
     /// Clock-skew allowance for `exp`, `nbf` and `iat`, as 30s (at most 1h).
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub(crate) leeway: Duration,
+}
+
+/// The Redis revocation store the services share.
+#[derive(Debug, Args)]
+pub(crate) struct RedisArgs {
+    /// The Redis server, as redis://HOST:PORT/DB (rediss:// for TLS).
+    #[arg(long, value_name = "URL")]
+    pub(crate) redis_url: String,
+
+    /// The services' key prefix (the CRM's is crm:).
+    #[arg(long, default_value = "tollgate:")]
+    pub(crate) prefix: String,
+
+    /// How long to wait for Redis before giving up (exit 3).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
+}
+
+/// `tollgate revoke`.
+#[derive(Debug, Args)]
+pub(crate) struct RevokeArgs {
+    #[command(flatten)]
+    pub(crate) redis: RedisArgs,
+
+    #[command(subcommand)]
+    pub(crate) what: Revocation,
+}
+
+/// What `tollgate revoke` revokes. A TIME is RFC 3339 (2026-12-03T16:00:00Z) or Unix
+/// seconds.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Revocation {
+    /// Revoke one token by its `jti`, until its `exp`.
+    Token {
+        /// The token's `jti`.
+        jti: String,
+        /// The token's `exp`: the entry is kept until then (plus the store's leeway).
+        #[arg(long, value_parser = parse_time)]
+        until: i64,
+    },
+    /// End a session: every token carrying this `sid` is refused.
+    Session {
+        /// The session id (`sid`).
+        sid: String,
+        /// The expiry of the session's last token.
+        #[arg(long, value_parser = parse_time)]
+        until: i64,
+    },
+    /// Cut a subject off: every token of SUB issued at or before --at is refused.
+    Subject {
+        /// The subject (`sub`), e.g. a user id.
+        sub: String,
+        /// Tokens issued (`iat`) at or before this time are refused [default: now].
+        #[arg(long, value_parser = parse_time)]
+        at: Option<i64>,
+        /// How long the cut-off is kept: the latest `exp` of a token (refresh tokens included)
+        /// issued by then [default: --at plus 30 days].
+        #[arg(long, value_parser = parse_time)]
+        until: Option<i64>,
+    },
+    /// Set a subject's permission version: tokens with an older `ver` are stale.
+    Version {
+        /// The subject (`sub`).
+        sub: String,
+        /// The new version; a lower one never replaces a higher one.
+        version: u64,
+        /// How long the version is kept [default: now plus 30 days].
+        #[arg(long, value_parser = parse_time)]
+        until: Option<i64>,
+    },
+}
+
+/// `tollgate check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    #[command(flatten)]
+    pub(crate) redis: RedisArgs,
+
+    /// The token [default: read from stdin]. Its claims are read without verifying it.
+    pub(crate) token: Option<String>,
 }

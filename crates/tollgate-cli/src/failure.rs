@@ -19,6 +19,11 @@ pub(crate) enum Failure {
         code: &'static str,
         detail: &'static str,
     },
+    /// The token is refused (exit 1), and the answer is on stdout already.
+    Answered {
+        code: &'static str,
+        detail: &'static str,
+    },
     /// A bad argument, an unreadable or weak key (exit 2); the message names the argument.
     Usage(String),
     /// A service that did not answer (exit 3); the message names the service.
@@ -42,6 +47,7 @@ impl Failure {
                 }
                 (format!("refused: {code}: {detail}"), REFUSED)
             }
+            Self::Answered { code, detail } => (format!("refused: {code}: {detail}"), REFUSED),
             Self::Usage(message) => (format!("error: {message}"), USAGE),
             Self::Unavailable(message) => (format!("unavailable: {message}"), UNAVAILABLE),
         };

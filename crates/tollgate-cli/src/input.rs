@@ -23,6 +23,23 @@ pub(crate) fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|error| format!("{error} (write 30s, 30m, 1h)"))
 }
 
+/// Parse a time: RFC 3339 (`2026-12-03T16:00:00Z`) or Unix seconds (`1796313600`).
+pub(crate) fn parse_time(value: &str) -> Result<i64, String> {
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        return value
+            .parse()
+            .map_err(|_| "Unix seconds out of range".to_owned());
+    }
+    let time = humantime::parse_rfc3339_weak(value).map_err(|error| {
+        format!("{error}: write RFC 3339 (2026-12-03T16:00:00Z) or Unix seconds")
+    })?;
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| "before 1970".to_owned())?
+        .as_secs();
+    i64::try_from(secs).map_err(|_| "out of range".to_owned())
+}
+
 /// The token: the argument, or stdin when there is none; surrounding whitespace is dropped.
 pub(crate) fn token(argument: Option<&str>) -> Result<String, Failure> {
     let token = match argument {
@@ -104,6 +121,16 @@ mod tests {
         );
         assert_eq!(default_kid(Path::new("key")).as_deref(), Some("key"));
         assert_eq!(default_kid(Path::new(".pem")), None);
+    }
+
+    #[test]
+    fn times_are_rfc3339_or_unix_seconds() {
+        assert_eq!(parse_time("1796313600"), Ok(1_796_313_600));
+        assert_eq!(parse_time("2026-12-03T16:00:00Z"), Ok(1_796_313_600));
+        assert!(parse_time("tomorrow").unwrap_err().contains("RFC 3339"));
+        assert!(parse_time("").is_err());
+        assert!(parse_time("-5").is_err());
+        assert!(parse_time("99999999999999999999").is_err());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Every command goes through the workspace's own code: keys are `tollgate-session`'s
 //! [`SigningKey`](tollgate_session::SigningKey) and
 //! [`VerificationKey`](tollgate_session::VerificationKey), verification is tollgate's
-//! [`Verifier`](tollgate::verify::Verifier). See the crate's README for every command, flag
+//! [`Verifier`](tollgate::verify::Verifier), revocations go through `tollgate-redis`'s
+//! [`RedisRevocationStore`](tollgate_redis::RedisRevocationStore). See the crate's README for every command, flag
 //! and exit status.
 #![forbid(unsafe_code)]
 
@@ -13,6 +14,7 @@ mod failure;
 mod input;
 mod keys;
 mod output;
+mod revoke;
 mod tokens;
 
 use std::{io::Write as _, process::ExitCode};
@@ -71,6 +73,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Mint(args) => tokens::mint(&args, cli.json),
         Command::Inspect(args) => tokens::inspect(&args, cli.json),
         Command::Verify(args) => tokens::verify(&args, cli.json),
+        Command::Revoke(args) => revoke::revoke(&args, cli.json),
+        Command::Check(args) => revoke::check(&args, cli.json),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -1,7 +1,7 @@
 //! What commands print: readable text by default, one JSON object with `--json`.
 
 use std::{
-    io::Write as _,
+    io::{ErrorKind, Write as _},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -11,8 +11,12 @@ use crate::failure::Failure;
 
 /// Write `text` and a newline to stdout.
 pub(crate) fn print(text: &str) -> Result<(), Failure> {
-    writeln!(std::io::stdout(), "{text}")
-        .map_err(|error| Failure::Usage(format!("stdout: {error}")))
+    match writeln!(std::io::stdout(), "{text}") {
+        // The reader left (`| head`): nothing is left to tell.
+        Err(error) if error.kind() == ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(Failure::Usage(format!("stdout: {error}"))),
+        Ok(()) => Ok(()),
+    }
 }
 
 /// Write `value` as one line of JSON to stdout.

@@ -91,7 +91,7 @@ pub(crate) fn mint(args: &MintArgs, json: bool) -> Result<(), Failure> {
 
     let token = key
         .sign(args.typ.as_deref(), &claims)
-        .map_err(|error| Failure::usage("--claim", error))?;
+        .map_err(|error| Failure::Usage(format!("cannot sign the token: {error}")))?;
     if json {
         print_json(&json!({
             "token": token,

@@ -600,7 +600,10 @@ pub enum IssueErrorKind {
 }
 
 impl IssueError {
-    fn new(kind: IssueErrorKind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+    pub(crate) fn new(
+        kind: IssueErrorKind,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
         Self {
             kind,
             source: Some(Arc::from(source.into())),

@@ -3,7 +3,9 @@
 use std::{fmt, sync::Arc};
 
 use aws_lc_rs::{
+    encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der},
     rand::SystemRandom,
+    rsa::KeySize,
     signature::{
         ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
         EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RsaKeyPair, RsaPublicKeyComponents,
@@ -11,14 +13,17 @@ use aws_lc_rs::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{
-    DecodingKey, EncodingKey,
+    DecodingKey, EncodingKey, Header,
     jwk::{
         AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
         EllipticCurveKeyType, Jwk, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
         PublicKeyUse, RSAKeyParameters, RSAKeyType,
     },
 };
+use serde::Serialize;
 use tollgate::{ConfigError, key::Algorithm, key::Key};
+
+use crate::issuer::{IssueError, IssueErrorKind};
 
 /// The key an [`Issuer`](crate::Issuer) signs with: a private key (or HMAC secret), its `kid`
 /// and its one algorithm.
@@ -163,6 +168,146 @@ impl SigningKey {
                 format!("{algorithm} keys are not generated here: load one with from_pem"),
             )),
         }
+    }
+
+    /// A new random RSA key of `bits` bits (2048, 3072, 4096 or 8192) named `kid`, for `RS256`
+    /// to `PS512`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidKey`] when `algorithm` is not an RSA algorithm, `bits` is not one
+    /// of the sizes above, or the system's random source fails, and [`ConfigError::Empty`] for
+    /// an empty `kid`.
+    pub fn generate_rsa(
+        kid: impl Into<Arc<str>>,
+        algorithm: Algorithm,
+        bits: usize,
+    ) -> Result<Self, ConfigError> {
+        let kid = non_empty_kid(kid)?;
+        if !algorithm.is_rsa() {
+            return Err(invalid(
+                &kid,
+                format!("{algorithm} is not an RSA algorithm"),
+            ));
+        }
+        let size = match bits {
+            2048 => KeySize::Rsa2048,
+            3072 => KeySize::Rsa3072,
+            4096 => KeySize::Rsa4096,
+            8192 => KeySize::Rsa8192,
+            _ => {
+                return Err(invalid(
+                    &kid,
+                    format!("RSA keys of {bits} bits are not generated: 2048, 3072, 4096 or 8192"),
+                ));
+            }
+        };
+        let pair = RsaKeyPair::generate(size)
+            .map_err(|_| invalid(&kid, "the random source failed".to_owned()))?;
+        let pkcs8: Pkcs8V1Der<'static> = pair
+            .as_der()
+            .map_err(|_| invalid(&kid, "cannot encode the RSA key".to_owned()))?;
+        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref()));
+        Self::from_pem(kid, algorithm, pem.as_bytes())
+    }
+
+    /// The HMAC secret, to store the key; `None` for a private key.
+    #[must_use]
+    pub fn hmac_secret(&self) -> Option<&[u8]> {
+        if self.algorithm().is_hmac() {
+            Some(self.encoding.as_bytes())
+        } else {
+            None
+        }
+    }
+
+    /// The private key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), to store the key: what
+    /// [`SigningKey::from_pem`] reads back.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidKey`] for an HMAC key (see [`SigningKey::hmac_secret`]).
+    pub fn to_pkcs8_pem(&self) -> Result<String, ConfigError> {
+        let der = self.encoding.as_bytes();
+        let pkcs8 = match self.algorithm() {
+            algorithm if algorithm.is_rsa() => {
+                let pair = RsaKeyPair::from_der(der).map_err(|error| {
+                    invalid(self.kid(), format!("not an RSA private key: {error}"))
+                })?;
+                let pkcs8: Pkcs8V1Der<'static> = pair
+                    .as_der()
+                    .map_err(|_| invalid(self.kid(), "cannot encode the RSA key".to_owned()))?;
+                pkcs8.as_ref().to_vec()
+            }
+            // ECDSA and Ed25519 keys are held as PKCS#8 already.
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::EdDSA => der.to_vec(),
+            _ => {
+                return Err(invalid(
+                    self.kid(),
+                    "an HMAC key has no PEM form: store its secret".to_owned(),
+                ));
+            }
+        };
+        Ok(pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8)))
+    }
+
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`, SubjectPublicKeyInfo): what
+    /// [`VerificationKey::from_public_pem`] reads.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidKey`] for an HMAC key, which has no public half.
+    pub fn public_key_pem(&self) -> Result<String, ConfigError> {
+        let der = self.encoding.as_bytes();
+        let kid = self.kid();
+        let spki: Result<PublicKeyX509Der<'static>, _> = match self.algorithm() {
+            algorithm if algorithm.is_rsa() => RsaKeyPair::from_der(der)
+                .map_err(|error| invalid(kid, format!("not an RSA private key: {error}")))?
+                .public_key()
+                .as_der(),
+            Algorithm::ES256 | Algorithm::ES384 => {
+                EcdsaKeyPair::from_pkcs8(ecdsa_signing(self.algorithm()), der)
+                    .map_err(|error| invalid(kid, format!("not an ECDSA private key: {error}")))?
+                    .public_key()
+                    .as_der()
+            }
+            Algorithm::EdDSA => Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+                .map_err(|error| invalid(kid, format!("not an Ed25519 private key: {error}")))?
+                .public_key()
+                .as_der(),
+            _ => {
+                return Err(invalid(kid, "an HMAC key has no public half".to_owned()));
+            }
+        };
+        let spki = spki.map_err(|_| invalid(kid, "cannot encode the public key".to_owned()))?;
+        Ok(pem::encode(&pem::Pem::new("PUBLIC KEY", spki.as_ref())))
+    }
+
+    /// Sign `claims` as a compact JWS: the header names this key's algorithm and `kid`, and
+    /// `typ` when given (for example `at+jwt`). Nothing is added to the claims: an
+    /// [`Issuer`](crate::Issuer) sets the registered claims of the tokens it mints; this is for
+    /// tokens made by hand (tests, tools).
+    ///
+    /// # Errors
+    ///
+    /// [`IssueErrorKind::InvalidClaims`] when `claims` does not serialize to a JSON object,
+    /// [`IssueErrorKind::Signing`] when signing fails.
+    pub fn sign(&self, typ: Option<&str>, claims: &impl Serialize) -> Result<String, IssueError> {
+        let claims = match serde_json::to_value(claims) {
+            Ok(claims @ serde_json::Value::Object(_)) => claims,
+            Ok(_) => {
+                return Err(IssueError::new(
+                    IssueErrorKind::InvalidClaims,
+                    "the claims do not serialize to a JSON object",
+                ));
+            }
+            Err(error) => return Err(IssueError::new(IssueErrorKind::InvalidClaims, error)),
+        };
+        let mut header = Header::new(self.algorithm().to_jsonwebtoken());
+        header.kid = Some(self.kid().to_owned());
+        header.typ = typ.map(ToOwned::to_owned);
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|error| IssueError::new(IssueErrorKind::Signing, error))
     }
 
     /// Derive the public JWK from the private key, which also proves the key can sign.
@@ -452,6 +597,46 @@ mod tests {
         assert!(hmac.verification_key().jwk().is_none());
         assert!(SigningKey::generate("r", Algorithm::RS256).is_err());
         assert!(SigningKey::generate("", Algorithm::ES256).is_err());
+    }
+
+    #[test]
+    fn stored_keys_read_back_and_sign_alike() {
+        let rsa = SigningKey::generate_rsa("r", Algorithm::PS256, 2048).unwrap();
+        assert!(SigningKey::generate_rsa("r", Algorithm::ES256, 2048).is_err());
+        assert!(SigningKey::generate_rsa("r", Algorithm::RS256, 1024).is_err());
+        let generated = [
+            rsa,
+            SigningKey::generate("e", Algorithm::ES384).unwrap(),
+            SigningKey::generate("d", Algorithm::EdDSA).unwrap(),
+        ];
+        for key in generated {
+            let private = key.to_pkcs8_pem().unwrap();
+            assert!(private.starts_with("-----BEGIN PRIVATE KEY-----"));
+            assert!(key.hmac_secret().is_none());
+            let again =
+                SigningKey::from_pem(key.kid(), key.algorithm(), private.as_bytes()).unwrap();
+            assert_eq!(again.verification_key().jwk(), key.verification_key().jwk());
+            let public = VerificationKey::from_public_pem(
+                key.kid(),
+                key.algorithm(),
+                key.public_key_pem().unwrap().as_bytes(),
+            )
+            .unwrap();
+            assert_eq!(public.jwk(), key.verification_key().jwk());
+
+            let token = again
+                .sign(Some("at+jwt"), &serde_json::json!({"sub": "42"}))
+                .unwrap();
+            let header = jsonwebtoken::decode_header(&token).unwrap();
+            assert_eq!(header.kid.as_deref(), Some(key.kid()));
+            assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        }
+        let hmac = SigningKey::generate("h", Algorithm::HS384).unwrap();
+        assert_eq!(hmac.hmac_secret().map(<[u8]>::len), Some(48));
+        assert!(hmac.to_pkcs8_pem().is_err());
+        assert!(hmac.public_key_pem().is_err());
+        let error = hmac.sign(None, &"not an object").unwrap_err();
+        assert_eq!(error.kind(), IssueErrorKind::InvalidClaims);
     }
 
     #[test]

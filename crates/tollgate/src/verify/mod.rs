@@ -78,6 +78,7 @@ pub(crate) mod layer;
 pub(crate) mod service;
 mod source;
 mod strict;
+mod unverified;
 mod validate;
 mod verifier;
 
@@ -88,4 +89,5 @@ pub use future::VerifyFuture;
 pub use issuer::TrustedIssuer;
 pub use service::Verify;
 pub use source::TokenSource;
+pub use unverified::Unverified;
 pub use verifier::{DEFAULT_MAX_TOKEN_LEN, Verified, Verifier};

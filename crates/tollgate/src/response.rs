@@ -222,9 +222,10 @@ impl fmt::Debug for DefaultResponder {
 /// use http::StatusCode;
 ///
 /// let body = tollgate::response::problem_body(StatusCode::FORBIDDEN, "cross-site request", "csrf");
-/// let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+/// let json: serde_json::Value = serde_json::from_slice(&body)?;
 /// assert_eq!(json["code"], "csrf");
 /// assert_eq!(json["title"], "Forbidden");
+/// # Ok::<(), serde_json::Error>(())
 /// ```
 #[must_use]
 pub fn problem_body(status: StatusCode, detail: &str, code: &str) -> Bytes {

@@ -156,6 +156,21 @@ impl ApiError {
         error
     }
 
+    /// 503 `unavailable` with `Retry-After` for `GET /health`: `down` names the stores that do
+    /// not answer, in the detail and as the `down` member. Logged at `warn`: a load balancer
+    /// asks every few seconds.
+    pub fn down(down: &[&str]) -> Self {
+        let names = down.join(" and ");
+        tracing::warn!(down = %names, "health check failed");
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("not ready: the {names} did not answer"),
+        );
+        error.retry_after = Some(1);
+        error.with_member("down", down.to_vec())
+    }
+
     /// 503 `busy` with `Retry-After`: too many requests already wait for a password hash.
     pub fn busy() -> Self {
         tracing::debug!("password hashing queue full: request refused");

@@ -21,7 +21,10 @@ use crate::{
     limit::LoginLimiter,
     password::Hasher,
     roles::SUPERUSER_ROLE,
-    routes::browser::{Browser, COOKIE_PATH},
+    routes::{
+        browser::{Browser, COOKIE_PATH},
+        health::{HEALTH_TIMEOUT, RedisProbe},
+    },
     stores::{Revocations, Sessions, UserClaims},
 };
 
@@ -45,6 +48,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The prepared auth layers.
     pub layers: Arc<Layers>,
+    /// What `GET /health` asks of Redis, with `--redis-url`.
+    pub redis_probe: Option<RedisProbe>,
     _background: Arc<Background>,
 }
 
@@ -160,6 +165,7 @@ substate!(Browser, browser);
 substate!(Arc<LoginLimiter>, limiter);
 substate!(Hasher, hasher);
 substate!(Arc<Settings>, settings);
+substate!(Option<RedisProbe>, redis_probe);
 
 /// Background upkeep: the session store's cleanup task, and (with the in-process revocation
 /// store) the purge of the revocations the database keeps for restarts. Stops when the last
@@ -224,15 +230,21 @@ impl AppState {
         config: &Config,
         db: &Db,
         key: Option<SigningKey>,
-        redis: Option<(RedisRevocationStore, RedisSessionStore)>,
+        redis: Option<RedisStores>,
     ) -> Result<Self, StartError> {
         let db = db.clone();
         db.migrate().await?;
 
-        let (revocations, session_store) = match redis {
-            Some((revocations, sessions)) => {
-                (Revocations::Redis(revocations), Sessions::Redis(sessions))
-            }
+        let (revocations, session_store, redis_probe) = match redis {
+            Some(RedisStores {
+                revocations,
+                sessions,
+                probe,
+            }) => (
+                Revocations::Redis(revocations),
+                Sessions::Redis(sessions),
+                Some(probe),
+            ),
             None => (
                 Revocations::memory(db.clone(), config.leeway)
                     .await
@@ -243,6 +255,7 @@ impl AppState {
                         )
                     })?,
                 Sessions::sql(&db),
+                None,
             ),
         };
 
@@ -330,17 +343,22 @@ impl AppState {
             hasher,
             settings: Arc::new(settings),
             layers: Arc::new(layers),
+            redis_probe,
             _background: Arc::new(background),
         })
     }
 }
 
+/// What the app keeps on Redis (`--redis-url`), and the probe `GET /health` asks.
+struct RedisStores {
+    revocations: RedisRevocationStore,
+    sessions: RedisSessionStore,
+    probe: RedisProbe,
+}
+
 /// Connect to Redis, check it answers PING, and build the revocation and session stores on
-/// it (keys under `crm:`).
-async fn redis_stores(
-    url: &str,
-    config: &Config,
-) -> Result<(RedisRevocationStore, RedisSessionStore), StartError> {
+/// it (keys under `crm:`), and the health probe.
+async fn redis_stores(url: &str, config: &Config) -> Result<RedisStores, StartError> {
     let shown = redact_url(url);
     let client = redis::Client::open(url).map_err(|error| {
         StartError::flag("--redis-url", format!("invalid URL {shown}: {error}"))
@@ -373,12 +391,37 @@ async fn redis_stores(
         .local_cache(LocalCache::new())
         .build()
         .map_err(|error| StartError::flag("--redis-url", format!("{shown}: {error}")))?;
-    let sessions = RedisSessionStore::builder(client)
+    let sessions = RedisSessionStore::builder(client.clone())
         .prefix(config.redis_prefix.clone())
         .map_err(|e| StartError::other(e.to_string()))?
         .build()
         .map_err(|error| StartError::flag("--redis-url", format!("{shown}: {error}")))?;
-    Ok((revocations, sessions))
+    let probe_config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(HEALTH_TIMEOUT))
+        .set_response_timeout(Some(HEALTH_TIMEOUT))
+        .set_max_delay(Duration::from_secs(1));
+    let probe = tokio::time::timeout(
+        Duration::from_secs(3),
+        redis::aio::ConnectionManager::new_with_config(client, probe_config),
+    )
+    .await
+    .map_err(|_| {
+        StartError::flag(
+            "--redis-url",
+            format!("cannot reach Redis at {shown}: no connection within 3s"),
+        )
+    })?
+    .map_err(|error| {
+        StartError::flag(
+            "--redis-url",
+            format!("cannot reach Redis at {shown}: {error}"),
+        )
+    })?;
+    Ok(RedisStores {
+        revocations,
+        sessions,
+        probe: RedisProbe::new(probe),
+    })
 }
 
 /// Make sure the superuser `admin` exists with this email and password.

@@ -10,7 +10,7 @@ use std::{
 };
 
 use serde_json::Value;
-use support::tollgate;
+use support::{tollgate, usage_error};
 use tempfile::TempDir;
 use tollgate::{
     StandardClaims,
@@ -135,36 +135,27 @@ fn keygen_writes_private_files_0600_and_never_overwrites_them() {
 #[test]
 fn keygen_refuses_bad_arguments() {
     let dir = TempDir::new().unwrap();
-    let run = tollgate(dir.path(), &["keygen", "--alg", "none"], None).expect(2);
-    assert!(run.stderr.contains("--alg"), "{run:?}");
-    let run = tollgate(
+    usage_error(dir.path(), &["keygen", "--alg", "none"], "--alg");
+    usage_error(
         dir.path(),
         &["keygen", "--alg", "ES256", "--kid", "../up"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--kid"), "{run:?}");
-    let run = tollgate(
+        "--kid",
+    );
+    usage_error(
         dir.path(),
         &["keygen", "--alg", "ES256", "--bits", "4096"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--bits"), "{run:?}");
-    let run = tollgate(
+        "--bits",
+    );
+    usage_error(
         dir.path(),
         &["keygen", "--alg", "RS256", "--bits", "1024"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--bits"), "{run:?}");
-    let run = tollgate(
+        "--bits",
+    );
+    usage_error(
         dir.path(),
         &["keygen", "--alg", "ES256", "--out", "missing"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--out"), "{run:?}");
+        "--out",
+    );
     assert_eq!(
         fs::read_dir(dir.path()).unwrap().count(),
         0,
@@ -206,8 +197,7 @@ async fn a_verifier_built_from_the_jwks_accepts_a_minted_token() {
     let keys = KeySet::from_jwks(set.stdout.as_bytes(), None).unwrap();
     assert_eq!(keys.len(), 2);
     // An RSA key needs its algorithm named.
-    let run = tollgate(dir.path(), &["jwks", &rsa_spec], None).expect(2);
-    assert!(run.stderr.contains("--alg"), "{run:?}");
+    usage_error(dir.path(), &["jwks", &rsa_spec], "--alg");
     let rsa_set = tollgate(dir.path(), &["jwks", "--alg", "PS384", &rsa_spec], None).expect(0);
     assert_eq!(rsa_set.json()["keys"][0]["kid"], "rsa-2");
 
@@ -229,10 +219,8 @@ async fn a_verifier_built_from_the_jwks_accepts_a_minted_token() {
     assert_eq!(verified.standard().sub.as_deref(), Some("7"));
     assert_eq!(verified.kid(), Some("ed-again"));
 
-    let run = tollgate(dir.path(), &["jwks", "missing.pem"], None).expect(2);
-    assert!(run.stderr.contains("missing.pem"), "{run:?}");
-    let run = tollgate(dir.path(), &["jwks", "jwks.json:x"], None).expect(2);
-    assert!(run.stderr.contains("jwks.json"), "{run:?}");
+    usage_error(dir.path(), &["jwks", "missing.pem"], "missing.pem");
+    usage_error(dir.path(), &["jwks", "jwks.json:x"], "jwks.json");
 }
 
 #[test]
@@ -300,7 +288,7 @@ fn mint_sets_the_claims_asked_for() {
     assert_eq!(inspected["header"]["typ"], "at+jwt");
     assert_eq!(inspected["header"]["kid"], "h");
 
-    let run = tollgate(
+    usage_error(
         dir.path(),
         &[
             "mint",
@@ -311,11 +299,9 @@ fn mint_sets_the_claims_asked_for() {
             "--claim",
             "novalue",
         ],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--claim"), "{run:?}");
-    let run = tollgate(
+        "--claim",
+    );
+    usage_error(
         dir.path(),
         &[
             "mint",
@@ -326,10 +312,8 @@ fn mint_sets_the_claims_asked_for() {
             "--ttl",
             "soon",
         ],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--ttl"), "{run:?}");
+        "--ttl",
+    );
     let run = tollgate(dir.path(), &["mint", "--iss", "x"], None).expect(2);
     assert!(
         run.stderr.contains("--secret-file") || run.stderr.contains("--key"),
@@ -391,8 +375,7 @@ fn malformed_input_gets_a_clear_error_that_never_echoes_it() {
         "{run:?}"
     );
     tollgate(dir.path(), &["inspect"], Some(&[0xff, 0xfe, 0x00])).expect(2);
-    let run = tollgate(dir.path(), &["inspect"], None).expect(2);
-    assert!(run.stderr.contains("no token"), "{run:?}");
+    usage_error(dir.path(), &["inspect"], "no token");
 
     let run = tollgate(
         dir.path(),
@@ -574,49 +557,39 @@ fn bad_keys_are_usage_errors_naming_the_argument() {
         !run.stderr.contains("c2hvcnQ"),
         "the secret is never printed: {run:?}"
     );
-    let run = tollgate(
+    usage_error(
         dir.path(),
         &["verify", "x.y.z", "--secret-file", "weak.secret"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("at least 32"), "{run:?}");
+        "at least 32",
+    );
 
     fs::write(dir.path().join("bad.secret"), "not base64 !!\n").unwrap();
-    let run = tollgate(
+    usage_error(
         dir.path(),
         &["mint", "--secret-file", "bad.secret", "--iss", "x"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("base64url"), "{run:?}");
+        "base64url",
+    );
 
-    let run = tollgate(
+    usage_error(
         dir.path(),
         &["mint", "--key", "missing.pem", "--iss", "x"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--key missing.pem"), "{run:?}");
+        "--key missing.pem",
+    );
     fs::write(
         dir.path().join("junk.pem"),
         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
     )
     .unwrap();
-    let run = tollgate(
+    usage_error(
         dir.path(),
         &["mint", "--key", "junk.pem", "--iss", "x"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--key junk.pem"), "{run:?}");
-    let run = tollgate(
+        "--key junk.pem",
+    );
+    usage_error(
         dir.path(),
         &["verify", "x.y.z", "--key", "junk.pem", "--alg", "XS1"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--alg"), "{run:?}");
+        "--alg",
+    );
 
     tollgate(
         dir.path(),
@@ -624,27 +597,21 @@ fn bad_keys_are_usage_errors_naming_the_argument() {
         None,
     )
     .expect(0);
-    let run = tollgate(
+    usage_error(
         dir.path(),
         &["mint", "--key", "e.pub.pem", "--iss", "x"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("public key cannot sign"), "{run:?}");
-    let run = tollgate(
+        "public key cannot sign",
+    );
+    usage_error(
         dir.path(),
         &["mint", "--key", "e.pem", "--alg", "ES256", "--iss", "x"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--key e.pem"), "{run:?}");
-    let run = tollgate(
+        "--key e.pem",
+    );
+    usage_error(
         dir.path(),
         &["mint", "--key", "e.pem", "--alg", "HS256", "--iss", "x"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--alg"), "{run:?}");
+        "--alg",
+    );
     let run = tollgate(
         dir.path(),
         &["verify", "x.y.z", "--key", "e.pem", "--jwks", "jwks.json"],
@@ -655,8 +622,11 @@ fn bad_keys_are_usage_errors_naming_the_argument() {
         run.stderr.contains("--jwks") || run.stderr.contains("--key"),
         "{run:?}"
     );
-    let run = tollgate(dir.path(), &["verify", "x.y.z", "--jwks", "e.pem"], None).expect(2);
-    assert!(run.stderr.contains("--jwks e.pem"), "{run:?}");
+    usage_error(
+        dir.path(),
+        &["verify", "x.y.z", "--jwks", "e.pem"],
+        "--jwks e.pem",
+    );
 }
 
 #[test]
@@ -678,13 +648,11 @@ fn an_unreachable_jwks_url_is_exit_3_within_a_bounded_time() {
     );
     assert!(run.stderr.starts_with("unavailable: --jwks"), "{run:?}");
     // Plain http is refused but to a loopback address, as the library refuses it.
-    let run = tollgate(
+    usage_error(
         dir.path(),
         &["verify", "a.b.c", "--jwks", "http://keys.example/jwks.json"],
-        None,
-    )
-    .expect(2);
-    assert!(run.stderr.contains("--jwks"), "{run:?}");
+        "--jwks",
+    );
 }
 
 #[test]

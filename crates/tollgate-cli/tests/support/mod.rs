@@ -62,6 +62,18 @@ pub fn tollgate(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
     }
 }
 
+/// `tollgate args` in `dir` (empty stdin) is a usage error: exit 2, one line on stderr, and
+/// that line contains `needle`.
+#[track_caller]
+pub fn usage_error(dir: &Path, args: &[&str], needle: &str) -> Run {
+    let run = tollgate(dir, args, None).expect(2);
+    assert!(
+        run.stderr.contains(needle),
+        "`{needle}` not on stderr: {run:?}"
+    );
+    run
+}
+
 /// A `redis-server` of this test on a free port, killed on drop.
 #[derive(Debug)]
 pub struct RedisServer {

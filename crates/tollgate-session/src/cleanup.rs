@@ -4,13 +4,15 @@ use std::{fmt, time::Duration};
 
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 
-use crate::{clock::unix_now, store::SessionStore};
+use crate::{clock::unix_now, store::SessionStore, telemetry};
 
 /// A background task that calls [`SessionStore::purge`] on an interval: ended sessions and
 /// those past their expiry or idle deadline are removed.
 ///
-/// The first purge runs at once, then one every interval. A failed purge is logged (target
-/// `tollgate::session`, `warn`) and retried at the next tick. The task stops when the handle is
+/// The first purge runs at once, then one every interval. The sessions removed are logged
+/// (target `tollgate::session`, `debug`) and, with the `metrics` feature, counted in
+/// `tollgate_sessions_purged_total`. A failed purge is logged (`warn`) and retried at the next
+/// tick. The task stops when the handle is
 /// dropped or [`stop`](CleanupTask::stop)ped.
 ///
 /// ```
@@ -45,6 +47,7 @@ impl CleanupTask {
                 match store.purge(unix_now()).await {
                     Ok(0) => {}
                     Ok(purged) => {
+                        telemetry::sessions_purged(purged);
                         tracing::debug!(target: "tollgate::session", purged, "purged sessions");
                     }
                     Err(error) => {

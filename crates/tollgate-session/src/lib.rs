@@ -73,6 +73,7 @@
 //! | `postgres` | `PostgresSessionStore` (sqlx), with its migrations |
 //! | `sqlx` | both SQL stores |
 //! | `test-suite` | `suite`: the behaviour suite every store passes, for store implementations |
+//! | `metrics` | metrics of logins, refreshes, ended and purged sessions through the [`metrics`](https://docs.rs/metrics) facade (`docs/observability.md`); the application installs the exporter |
 //! | `full` | all of the above |
 //!
 //! # Getting help
@@ -101,6 +102,7 @@ mod source;
 mod store;
 #[cfg(feature = "test-suite")]
 pub mod suite;
+mod telemetry;
 
 pub use cleanup::CleanupTask;
 pub use error::{SessionError, SessionErrorKind};
@@ -111,7 +113,7 @@ pub use issuer::{
 pub use key::{SigningKey, VerificationKey};
 pub use manager::{Revoked, SessionManager};
 pub use revocation::NoRevocation;
-pub use session::{NewSession, Session};
+pub use session::{EndReason, NewSession, Session};
 pub use source::{ClaimsError, ClaimsSource};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

@@ -19,9 +19,10 @@ use crate::{
     issuer::{Issuer, TokenPair},
     random::random_id,
     revocation::NoRevocation,
-    session::{NewSession, Session},
+    session::{EndReason, NewSession, Session},
     source::ClaimsSource,
     store::{RotateOutcome, Rotation, SessionStore},
+    telemetry::{self, RefreshOutcome},
 };
 
 /// The longest idle timeout or grace interval accepted.
@@ -241,6 +242,7 @@ where
         let pair = self.issuer.issue_pair_at(now, &session, &claims)?;
         session.refresh_jti = pair.refresh_jti().to_owned();
         self.store.create(&session).await?;
+        telemetry::session_issued();
         tracing::debug!(target: "tollgate::session", sid = %session.id, sub = %session.subject, "session opened");
         Ok((session, pair))
     }
@@ -309,6 +311,19 @@ where
     /// [`Revoked`](SessionErrorKind::Revoked), [`Refused`](SessionErrorKind::Refused),
     /// [`Unavailable`](SessionErrorKind::Unavailable), [`Issue`](SessionErrorKind::Issue).
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
+        let result = self.rotate(refresh_token).await;
+        telemetry::refreshed(match &result {
+            Ok((_, outcome)) => *outcome,
+            Err(error) => RefreshOutcome::Refused(error.kind()),
+        });
+        result.map(|(pair, _)| pair)
+    }
+
+    /// [`refresh`](Self::refresh), telling how it went.
+    async fn rotate(
+        &self,
+        refresh_token: &str,
+    ) -> Result<(TokenPair, RefreshOutcome), SessionError> {
         let verified = self
             .refresh
             .verify::<StandardClaims>(refresh_token)
@@ -325,7 +340,9 @@ where
                 // A refresh token carries no `ver`: a stale version is for access tokens.
                 RevocationStatus::Active | RevocationStatus::Stale => {}
                 _ => {
-                    self.store.end(sid).await?;
+                    if self.store.end(sid).await?.is_some() {
+                        session_ended(sid, EndReason::Revoked);
+                    }
                     return Err(SessionError::new(SessionErrorKind::Revoked));
                 }
             }
@@ -350,7 +367,7 @@ where
             Ok(claims) => claims,
             Err(error) => {
                 if error.is_refused() {
-                    self.end_session(sid).await?;
+                    self.end_session(sid, EndReason::SubjectRefused).await?;
                 }
                 return Err(error.into());
             }
@@ -368,13 +385,17 @@ where
         }
 
         match self.store.rotate(&rotation).await? {
-            RotateOutcome::Rotated(_) => Ok(pair),
-            RotateOutcome::Retried(answer) => TokenPair::from_kept(&answer).ok_or_else(|| {
-                SessionError::new(SessionErrorKind::Unavailable)
-                    .with_source("the kept token pair is unreadable")
-            }),
+            RotateOutcome::Rotated(_) => Ok((pair, RefreshOutcome::Rotated)),
+            RotateOutcome::Retried(answer) => TokenPair::from_kept(&answer)
+                .map(|pair| (pair, RefreshOutcome::Retried))
+                .ok_or_else(|| {
+                    SessionError::new(SessionErrorKind::Unavailable)
+                        .with_source("the kept token pair is unreadable")
+                }),
             RotateOutcome::Reused(session) => {
-                tracing::warn!(target: "tollgate::session", sid = %session.id, sub = %session.subject, "refresh token reuse detected: session ended");
+                let reason = EndReason::ReuseDetected;
+                telemetry::sessions_ended(reason, 1);
+                tracing::warn!(target: "tollgate::session", sid = %session.id, sub = %session.subject, %reason, "refresh token reuse detected: session ended");
                 self.revocation
                     .end_session(sid, self.access_deadline(now))
                     .await?;
@@ -405,28 +426,35 @@ where
         Ok(self.store.list(subject, unix_now()).await?)
     }
 
-    /// End the session `id`: its refresh token stops working at once, and its access tokens
-    /// are refused by the revocation store (`sid`) until they expire. Returns whether the
-    /// session was active.
+    /// End the session `id` for `reason`: its refresh token stops working at once, and its
+    /// access tokens are refused by the revocation store (`sid`) until they expire. Returns
+    /// whether the session was active.
     ///
     /// Checking that the session belongs to the caller is the application's part (see
-    /// [`session`](Self::session)).
+    /// [`session`](Self::session)). `reason` is logged and counted (see [`EndReason`]): a
+    /// user ending one of their sessions is [`EndReason::Logout`], an administrator
+    /// [`EndReason::Admin`].
     ///
     /// # Errors
     ///
     /// [`SessionErrorKind::Unavailable`] when a store fails; the call can be repeated.
-    pub async fn end_session(&self, id: &str) -> Result<bool, SessionError> {
+    pub async fn end_session(&self, id: &str, reason: EndReason) -> Result<bool, SessionError> {
         let now = unix_now();
         let ended = self.store.end(id).await?;
+        if ended.is_some() {
+            session_ended(id, reason);
+        }
         self.revocation
             .end_session(id, self.access_deadline(now))
             .await?;
         Ok(ended.is_some())
     }
 
-    /// End every session of `subject` (logout everywhere, suspension): their refresh tokens
-    /// stop working, and the revocation store refuses every token of the subject issued now or
-    /// earlier (a cut-off), plus each ended session's `sid`. Returns how many were active.
+    /// End every session of `subject` for `reason` (logout everywhere:
+    /// [`EndReason::LogoutAll`], suspension: [`EndReason::Suspension`], a password change:
+    /// [`EndReason::PasswordChange`]): their refresh tokens stop working, and the revocation
+    /// store refuses every token of the subject issued now or earlier (a cut-off), plus each
+    /// ended session's `sid`. Returns how many were active.
     ///
     /// A login of the same subject in the same second waits for the next second (see
     /// [`login`](Self::login)).
@@ -434,9 +462,11 @@ where
     /// # Errors
     ///
     /// [`SessionErrorKind::Unavailable`] when a store fails; the call can be repeated.
-    pub async fn end_all(&self, subject: &str) -> Result<usize, SessionError> {
+    pub async fn end_all(&self, subject: &str, reason: EndReason) -> Result<usize, SessionError> {
         let now = unix_now();
         let ended = self.store.end_all(subject).await?;
+        telemetry::sessions_ended(reason, ended.len());
+        tracing::debug!(target: "tollgate::session", sub = %subject, ended = ended.len(), %reason, "sessions ended");
         let until = self.access_deadline(now);
         self.revocation.cut_off(subject, now, until).await?;
         for session in &ended {
@@ -445,25 +475,32 @@ where
         Ok(ended.len())
     }
 
-    /// End every session of `subject` except `keep` (a password change ends the other
-    /// devices' sessions). No cut-off is written, so the kept session's tokens stay valid; the
-    /// others' access tokens are refused through their `sid`. Returns how many were ended.
+    /// End every session of `subject` except `keep`, for `reason` (logout of the other
+    /// devices: [`EndReason::LogoutOthers`]; a password change ends the other devices'
+    /// sessions: [`EndReason::PasswordChange`]). No cut-off is written, so the kept session's
+    /// tokens stay valid; the others' access tokens are refused through their `sid`. Returns
+    /// how many were ended.
     ///
     /// # Errors
     ///
     /// [`SessionErrorKind::Unavailable`] when a store fails; the call can be repeated.
-    pub async fn end_others(&self, subject: &str, keep: &str) -> Result<usize, SessionError> {
+    pub async fn end_others(
+        &self,
+        subject: &str,
+        keep: &str,
+        reason: EndReason,
+    ) -> Result<usize, SessionError> {
         let mut ended = 0;
         for session in self.store.list(subject, unix_now()).await? {
-            if session.id != keep && self.end_session(&session.id).await? {
+            if session.id != keep && self.end_session(&session.id, reason).await? {
                 ended += 1;
             }
         }
         Ok(ended)
     }
 
-    /// Log out the caller of a verified access token: end its session (`sid`) and revoke the
-    /// token itself (`jti`).
+    /// Log out the caller of a verified access token: end its session (`sid`, for
+    /// [`EndReason::Logout`]) and revoke the token itself (`jti`).
     ///
     /// # Errors
     ///
@@ -473,14 +510,15 @@ where
         let Some(sid) = &claims.sid else {
             return Err(SessionError::new(SessionErrorKind::InvalidToken));
         };
-        self.end_session(sid).await?;
+        self.end_session(sid, EndReason::Logout).await?;
         if let (Some(jti), Some(exp)) = (&claims.jti, claims.exp) {
             self.revocation.revoke_token(jti, exp).await?;
         }
         Ok(())
     }
 
-    /// Revoke a token, as an RFC 7009 endpoint does: a refresh token ends its session, an
+    /// Revoke a token, as an RFC 7009 endpoint does: a refresh token ends its session
+    /// ([`EndReason::Revoked`]), an
     /// access token has its `jti` revoked (in the revocation store: without one, it stays
     /// valid until it expires). A token that does not verify is not an error
     /// ([`Revoked::Nothing`]).
@@ -498,7 +536,7 @@ where
                 if let Ok(verified) = self.refresh.verify::<StandardClaims>(token).await
                     && let Some(sid) = &verified.standard().sid
                 {
-                    self.end_session(sid).await?;
+                    self.end_session(sid, EndReason::Revoked).await?;
                     return Ok(Revoked::Session);
                 }
             } else if let Ok(verified) = self.access.verify::<StandardClaims>(token).await {
@@ -519,7 +557,9 @@ where
     ///
     /// [`SessionErrorKind::Unavailable`] when the store fails.
     pub async fn purge(&self) -> Result<u64, SessionError> {
-        Ok(self.store.purge(unix_now()).await?)
+        let purged = self.store.purge(unix_now()).await?;
+        telemetry::sessions_purged(purged);
+        Ok(purged)
     }
 
     /// Purge the store every `every` in a background task (see [`CleanupTask`]).
@@ -564,6 +604,12 @@ impl<S: fmt::Debug, F, R: fmt::Debug> fmt::Debug for SessionManager<S, F, R> {
             .field("grace", &self.grace)
             .finish_non_exhaustive()
     }
+}
+
+/// Log and count one session ended for `reason`.
+fn session_ended(sid: &str, reason: EndReason) {
+    telemetry::sessions_ended(reason, 1);
+    tracing::debug!(target: "tollgate::session", sid, %reason, "session ended");
 }
 
 fn secs(duration: Duration) -> i64 {

@@ -1,4 +1,6 @@
-//! The session record, and what a login says about the new session.
+//! The session record, what a login says about the new session, and why sessions end.
+
+use std::fmt;
 
 /// One login on one device: what a [`SessionStore`](crate::SessionStore) keeps.
 ///
@@ -116,6 +118,86 @@ impl NewSession {
     #[must_use]
     pub fn subject(&self) -> &str {
         &self.subject
+    }
+}
+
+/// Why sessions end: what the caller of [`SessionManager::end_session`],
+/// [`end_all`](crate::SessionManager::end_all) and
+/// [`end_others`](crate::SessionManager::end_others) tells, and what the manager itself gives
+/// when it ends a session on its own.
+///
+/// The reason goes into the `reason` field of the manager's log events (target
+/// `tollgate::session`) and, with the `metrics` feature, into the `reason` label of
+/// `tollgate_sessions_ended_total`; [`as_str`](Self::as_str) is that value.
+///
+/// | reason | who ends the session |
+/// |---|---|
+/// | [`Logout`](Self::Logout) | its user: [`SessionManager::logout`], the browser logout, or the user ending one session from their list |
+/// | [`LogoutAll`](Self::LogoutAll) | its user, logging out everywhere |
+/// | [`LogoutOthers`](Self::LogoutOthers) | its user, logging out of every other device |
+/// | [`PasswordChange`](Self::PasswordChange) | the application, after the password changed |
+/// | [`Suspension`](Self::Suspension) | the application, suspending the subject |
+/// | [`Admin`](Self::Admin) | an administrator, ending this one session |
+/// | [`Revoked`](Self::Revoked) | the manager: an RFC 7009 revocation of its refresh token ([`SessionManager::revoke`]), or a refresh whose token the revocation store refuses |
+/// | [`ReuseDetected`](Self::ReuseDetected) | the manager: a spent refresh token came back, the session is taken as stolen |
+/// | [`SubjectRefused`](Self::SubjectRefused) | the manager: at a refresh, the [`ClaimsSource`](crate::ClaimsSource) refused the subject |
+///
+/// ```
+/// use tollgate_session::EndReason;
+///
+/// assert_eq!(EndReason::PasswordChange.as_str(), "password_change");
+/// assert_eq!(EndReason::Suspension.to_string(), "suspension");
+/// ```
+///
+/// [`SessionManager::end_session`]: crate::SessionManager::end_session
+/// [`SessionManager::logout`]: crate::SessionManager::logout
+/// [`SessionManager::revoke`]: crate::SessionManager::revoke
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// The user logged out of this session.
+    Logout,
+    /// The user logged out of every session.
+    LogoutAll,
+    /// The user logged out of every session but the current one.
+    LogoutOthers,
+    /// The subject's password changed.
+    PasswordChange,
+    /// The subject was suspended.
+    Suspension,
+    /// An administrator ended the session.
+    Admin,
+    /// The session's refresh token was revoked: through RFC 7009, or in the revocation store.
+    Revoked,
+    /// A spent refresh token of the session was presented again.
+    ReuseDetected,
+    /// The claims source refused the subject at a refresh.
+    SubjectRefused,
+}
+
+impl EndReason {
+    /// A stable snake-case name, for logs and metric labels: `logout`, `logout_all`,
+    /// `logout_others`, `password_change`, `suspension`, `admin`, `revoked`,
+    /// `reuse_detected`, `subject_refused`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
+            Self::LogoutOthers => "logout_others",
+            Self::PasswordChange => "password_change",
+            Self::Suspension => "suspension",
+            Self::Admin => "admin",
+            Self::Revoked => "revoked",
+            Self::ReuseDetected => "reuse_detected",
+            Self::SubjectRefused => "subject_refused",
+        }
+    }
+}
+
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -29,7 +29,7 @@ use crate::{
     issuer::Issuer,
     key::SigningKey,
     manager::SessionManager,
-    session::{NewSession, Session},
+    session::{EndReason, NewSession, Session},
     source::ClaimsError,
     store::{RotateOutcome, Rotation, SessionStore, SessionStoreErrorKind},
 };
@@ -740,7 +740,10 @@ async fn manager_lifecycle<S: SessionStore>(store: &S, t: &Tag) {
         .expect("login");
     assert_eq!(sessions.sessions(&subject).await.expect("list").len(), 2);
     assert!(
-        sessions.end_session(&one.id).await.expect("end"),
+        sessions
+            .end_session(&one.id, EndReason::Logout)
+            .await
+            .expect("end"),
         "manager: ends an active session"
     );
     let error = sessions
@@ -749,7 +752,10 @@ async fn manager_lifecycle<S: SessionStore>(store: &S, t: &Tag) {
         .expect_err("ended");
     assert_eq!(error.kind(), SessionErrorKind::Ended);
     assert_eq!(
-        sessions.end_all(&subject).await.expect("end all"),
+        sessions
+            .end_all(&subject, EndReason::LogoutAll)
+            .await
+            .expect("end all"),
         1,
         "manager: ends the rest"
     );

@@ -18,7 +18,7 @@ use crate::{
     issuer::TokenPair,
     manager::SessionManager,
     revocation::NoRevocation,
-    session::{NewSession, Session},
+    session::{EndReason, NewSession, Session},
     source::ClaimsSource,
     store::SessionStore,
 };
@@ -125,7 +125,7 @@ where
     }
 
     /// Log the browser out: end the session of the request's refresh cookie (of each, if
-    /// several differ), and revoke the access token of its `Authorization: Bearer` header, if
+    /// several differ; [`EndReason::Logout`]), and revoke the access token of its `Authorization: Bearer` header, if
     /// it carries a valid one (in the revocation store, see
     /// [`SessionManager::with_revocation`]). Returns whether a session was ended.
     ///
@@ -148,7 +148,7 @@ where
                 .await
                 && let Some(sid) = &verified.standard().sid
             {
-                ended |= self.manager.end_session(sid).await?;
+                ended |= self.manager.end_session(sid, EndReason::Logout).await?;
             }
         }
         if let Some(token) = bearer_token(headers)

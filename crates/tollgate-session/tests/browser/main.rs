@@ -25,8 +25,8 @@ use tollgate::{
     revocation::{MemoryRevocationStore, RevocationStatus, RevocationStore, TokenRef},
 };
 use tollgate_session::{
-    ClaimsError, ClaimsSource, Issuer, MemorySessionStore, NewSession, Session, SessionManager,
-    SigningKey,
+    ClaimsError, ClaimsSource, EndReason, Issuer, MemorySessionStore, NewSession, Session,
+    SessionManager, SigningKey,
     browser::{BrowserSessions, CookiePrefix, CsrfGuardLayer, RefreshCookie},
 };
 
@@ -477,13 +477,23 @@ async fn every_refusal_clears_the_cookie() {
         .sid
         .clone()
         .unwrap();
-    assert!(app.browser.manager().end_session(&sid).await.unwrap());
+    assert!(
+        app.browser
+            .manager()
+            .end_session(&sid, EndReason::Admin)
+            .await
+            .unwrap()
+    );
     let reply = app.refresh(&login.cookie()).await;
     refused(&reply, "token_revoked");
 
     // Cut off: every session of the subject ended (logout everywhere).
     let login = app.login("u5", false).await;
-    app.browser.manager().end_all("u5").await.unwrap();
+    app.browser
+        .manager()
+        .end_all("u5", EndReason::LogoutAll)
+        .await
+        .unwrap();
     let reply = app.refresh(&login.cookie()).await;
     refused(&reply, "token_revoked");
 }

@@ -15,7 +15,7 @@ use tollgate::{
     revocation::{MemoryRevocationStore, RevocationStatus, RevocationStore, TokenRef},
 };
 use tollgate_session::{
-    ClaimsError, ClaimsSource, Issuer, MemorySessionStore, NewSession, Revoked, Session,
+    ClaimsError, ClaimsSource, EndReason, Issuer, MemorySessionStore, NewSession, Revoked, Session,
     SessionErrorKind, SessionManager, SessionStore, SigningKey, TokenPair,
 };
 
@@ -64,7 +64,12 @@ async fn ending_a_session_revokes_its_access_tokens() {
         RevocationStatus::Active
     );
 
-    assert!(sessions.end_session(&session.id).await.unwrap());
+    assert!(
+        sessions
+            .end_session(&session.id, EndReason::Logout)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         access_status(&sessions, &pair).await,
         RevocationStatus::SessionEnded
@@ -82,7 +87,10 @@ async fn ending_a_session_revokes_its_access_tokens() {
         SessionErrorKind::Revoked
     );
     assert!(
-        !sessions.end_session(&session.id).await.unwrap(),
+        !sessions
+            .end_session(&session.id, EndReason::Logout)
+            .await
+            .unwrap(),
         "already ended"
     );
 }
@@ -120,7 +128,10 @@ async fn ending_all_cuts_off_and_a_login_in_the_same_second_still_works() {
     let (_, a) = sessions.login(NewSession::new("u3")).await.unwrap();
     let (_, b) = sessions.login(NewSession::new("u3")).await.unwrap();
     let (_, stranger) = sessions.login(NewSession::new("u4")).await.unwrap();
-    assert_eq!(sessions.end_all("u3").await.unwrap(), 2);
+    assert_eq!(
+        sessions.end_all("u3", EndReason::LogoutAll).await.unwrap(),
+        2
+    );
     for pair in [&a, &b] {
         assert_ne!(
             access_status(&sessions, pair).await,
@@ -157,7 +168,13 @@ async fn ending_the_others_keeps_the_current_session() {
     let sessions = manager();
     let (current, pair) = sessions.login(NewSession::new("u5")).await.unwrap();
     let (_, other) = sessions.login(NewSession::new("u5")).await.unwrap();
-    assert_eq!(sessions.end_others("u5", &current.id).await.unwrap(), 1);
+    assert_eq!(
+        sessions
+            .end_others("u5", &current.id, EndReason::LogoutOthers)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(
         access_status(&sessions, &pair).await,
         RevocationStatus::Active
@@ -347,7 +364,10 @@ async fn the_cleanup_task_purges_on_its_interval_and_stops_when_dropped() {
     let store = sessions.store().clone();
     let (live, _) = sessions.login(NewSession::new("u9")).await.unwrap();
     let (ended, _) = sessions.login(NewSession::new("u9")).await.unwrap();
-    sessions.end_session(&ended.id).await.unwrap();
+    sessions
+        .end_session(&ended.id, EndReason::Logout)
+        .await
+        .unwrap();
     let expired = Session {
         id: "expired".to_owned(),
         subject: "u9".to_owned(),

@@ -11,6 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 use tollgate::revocation::RevocationStore;
+use tollgate_session::EndReason;
 use utoipa::ToSchema;
 
 use super::{Caller, PageQuery, auth, page};
@@ -195,7 +196,7 @@ pub async fn suspend(
 ) -> Result<StatusCode, ApiError> {
     let user = target(&db, &caller, &id).await?;
     db.set_suspended(&user.id, true).await?;
-    let ended = sessions.end_all(&user.id).await?;
+    let ended = sessions.end_all(&user.id, EndReason::Suspension).await?;
     tracing::info!(by = %caller.user_id(), user = %user.id, ended, "user suspended");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -274,7 +275,7 @@ pub async fn end_session(
     let user = target(&db, &caller, &id).await?;
     match sessions.session(&sid).await? {
         Some(session) if session.subject == user.id && session.is_live(unix_now()) => {
-            sessions.end_session(&sid).await?;
+            sessions.end_session(&sid, EndReason::Admin).await?;
             tracing::info!(by = %caller.user_id(), user = %user.id, "session ended by an admin");
             Ok(StatusCode::NO_CONTENT)
         }

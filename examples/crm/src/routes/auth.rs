@@ -14,7 +14,7 @@ use tollgate::{
     AuthErrorKind, StandardClaims,
     revocation::{FailurePolicy, RevocationStatus, RevocationStore, TokenRef},
 };
-use tollgate_session::{NewSession, SessionError, SessionErrorKind, SessionStore};
+use tollgate_session::{EndReason, NewSession, SessionError, SessionErrorKind, SessionStore};
 
 use super::{Caller, Client};
 use crate::{
@@ -540,7 +540,7 @@ pub async fn logout(
                 && claims.sid != caller.claims.sid
                 && let Some(sid) = &claims.sid
             {
-                sessions.end_session(sid).await?;
+                sessions.end_session(sid, EndReason::Logout).await?;
             }
         }
     }
@@ -563,7 +563,9 @@ pub async fn logout_all(
     State(sessions): State<Manager>,
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    let ended = sessions.end_all(caller.user_id()).await?;
+    let ended = sessions
+        .end_all(caller.user_id(), EndReason::LogoutAll)
+        .await?;
     tracing::info!(user = %caller.user_id(), ended, "logout everywhere");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -629,7 +631,7 @@ pub async fn end_session(
     let session = sessions.session(&id).await?;
     match session {
         Some(session) if session.subject == caller.user_id() && session.is_live(unix_now()) => {
-            sessions.end_session(&id).await?;
+            sessions.end_session(&id, EndReason::Logout).await?;
             Ok(StatusCode::NO_CONTENT)
         }
         _ => Err(ApiError::not_found("session")),
@@ -703,7 +705,9 @@ pub async fn change_password(
         .set_version(&user.id, version, settings.access_deadline())
         .await?;
     let sid = caller.claims.sid.as_deref().unwrap_or_default();
-    sessions.end_others(&user.id, sid).await?;
+    sessions
+        .end_others(&user.id, sid, EndReason::PasswordChange)
+        .await?;
     tracing::info!(user = %user.id, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -105,6 +105,7 @@
 //! | `cluster`  | `redis/cluster-async`: cluster connections for `RedisRevocationStoreBuilder::with_connection` |
 //! | `sentinel` | `RedisRevocationStore::sentinel` and `SentinelConnection`                 |
 //! | `session`  | `RedisSessionStore`: tollgate-session's `SessionStore` on Redis, shared by every instance |
+//! | `metrics`  | metrics of the local cache (hits and misses, invalidations, the subscription) through the [`metrics`](https://docs.rs/metrics) facade, and with `session` tollgate-session's session metrics (`docs/observability.md`) |
 //! | `full`     | all of the above                                                        |
 //!
 //! # Getting help
@@ -122,6 +123,7 @@ mod revocation;
 #[cfg(feature = "session")]
 mod session;
 mod settings;
+mod telemetry;
 
 pub use redis;
 #[cfg(feature = "sentinel")]

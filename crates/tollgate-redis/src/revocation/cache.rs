@@ -22,6 +22,7 @@ use tollgate::{
 };
 
 use super::keys::Kind;
+use crate::telemetry;
 
 /// Settings of the local cache in front of Redis, for
 /// [`RedisRevocationStoreBuilder::local_cache`](crate::RedisRevocationStoreBuilder::local_cache).
@@ -250,6 +251,7 @@ impl CacheState {
                 .expire_after(EntryTtl)
                 .build()
         }
+        telemetry::subscribed(false);
         Self {
             tokens: build(settings.max_capacity),
             sessions: build(settings.max_capacity),
@@ -366,6 +368,7 @@ impl CacheState {
 
     /// A message arrived on the channel.
     fn apply(&self, message: &[u8]) {
+        telemetry::invalidation_received();
         match Kind::parse_message(message) {
             Some((kind, id)) => self.invalidate(kind, id),
             // Not a message this version writes: forget everything rather than guess.
@@ -376,11 +379,14 @@ impl CacheState {
     /// The subscription is confirmed: start trusting the (emptied) cache.
     fn mark_up(&self) {
         self.invalidate_all();
+        telemetry::subscribed(true);
         self.subscribed.store(true, Ordering::SeqCst);
     }
 
-    /// The subscription is lost: stop trusting the cache and empty it.
+    /// The subscription is lost: count it, stop trusting the cache and empty it.
     fn mark_down(&self) {
+        telemetry::subscription_lost();
+        telemetry::subscribed(false);
         self.subscribed.store(false, Ordering::SeqCst);
         self.invalidate_all();
     }

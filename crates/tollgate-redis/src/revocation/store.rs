@@ -18,6 +18,8 @@ use tollgate::{
     },
 };
 
+use crate::telemetry;
+
 use super::{
     cache::{self, CacheState, Facts, LocalCache, SubscribeVia, Subscriber},
     health::Health,
@@ -385,10 +387,14 @@ where
         if let (Some(cache), Some(_)) = (&self.inner.cache, epoch)
             && let Some(status) = cache.lookup(token)
         {
+            telemetry::cache_hit();
             return RedisCheckFuture::ready(Ok(status));
         }
         if self.inner.health.is_down() {
             return RedisCheckFuture::ready(Err(known_down()));
+        }
+        if self.inner.cache.is_some() {
+            telemetry::cache_miss();
         }
 
         let keys = &self.inner.keys;
@@ -434,7 +440,9 @@ where
         }
         let cache = self.inner.cache.as_ref()?;
         cache.begin()?;
-        cache.lookup(token).map(Ok)
+        let status = cache.lookup(token)?;
+        telemetry::cache_hit();
+        Some(Ok(status))
     }
 
     async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), RevocationStoreError> {

@@ -106,7 +106,7 @@
 //! | `sentinel` | `RedisRevocationStore::sentinel` and `SentinelConnection`                 |
 //! | `session`  | `RedisSessionStore`: tollgate-session's `SessionStore` on Redis, shared by every instance |
 //! | `metrics`  | metrics of the local cache (hits and misses, invalidations, the subscription) through the [`metrics`](https://docs.rs/metrics) facade, and with `session` tollgate-session's session metrics (`docs/observability.md`) |
-//! | `full`     | all of the above                                                        |
+//! | `full`     | `cluster`, `metrics` and `sentinel`                                     |
 //!
 //! # Getting help
 //!

@@ -8,7 +8,10 @@
 //!   non-ASCII bytes, several) replaced, a missing one made, on 2xx, 4xx and problem answers,
 //!   the 408 of the request deadline included;
 //! - the log: one line per request with its method, route, status, latency and id, the
-//!   libraries' rejection lines under the request's id, and no token anywhere.
+//!   libraries' rejection lines under the request's id, and no token anywhere;
+//! - the alert rules of docs/observability.md: `promtool check rules`, and `promtool test
+//!   rules` with the cases of `alerts.test.yml` (`promtool` from Debian's `prometheus`; the
+//!   test is skipped loudly without it, and fails under `CI=true`).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -596,4 +599,72 @@ async fn every_request_has_one_log_line_with_its_id_and_no_token() {
         !log.contains(refresh_signature),
         "a token in the log:\n{log}"
     );
+}
+
+/// The first YAML block of the section `heading` of docs/observability.md.
+fn docs_yaml(heading: &str) -> String {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/observability.md"
+    ))
+    .unwrap();
+    let (_, section) = docs.split_once(&format!("\n{heading}\n")).unwrap();
+    let (_, block) = section.split_once("```yaml\n").unwrap();
+    let (yaml, _) = block.split_once("\n```").unwrap();
+    format!("{yaml}\n")
+}
+
+/// Run `promtool` with `args` in `dir`; its output, or a panic with it when it fails.
+fn promtool(promtool: &str, dir: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(promtool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "promtool {args:?}:\n{text}");
+    text
+}
+
+#[test]
+fn the_documented_alert_rules_pass_promtool() {
+    let rules = docs_yaml("## Alerts");
+    // Every metric the rules use is one the tables document.
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/observability.md"
+    ))
+    .unwrap();
+    for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("tollgate_") {
+            assert!(
+                docs.contains(&format!("| `{word}` |")),
+                "{word} is not in the metric tables"
+            );
+        }
+    }
+    let promtool_path = std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".to_owned());
+    if std::process::Command::new(&promtool_path)
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        let message = format!(
+            "{promtool_path} is missing (apt-get install prometheus): the alert rules are not checked"
+        );
+        assert!(!support::in_ci(), "{message}");
+        eprintln!("\n!!! SKIPPED: {message}\n");
+        return;
+    }
+    let dir = support::process::temp_dir();
+    std::fs::write(dir.join("rules.yml"), rules).unwrap();
+    std::fs::write(dir.join("alerts.test.yml"), include_str!("alerts.test.yml")).unwrap();
+    let checked = promtool(&promtool_path, &dir, &["check", "rules", "rules.yml"]);
+    assert!(checked.contains("SUCCESS: 4 rules found"), "{checked}");
+    promtool(&promtool_path, &dir, &["test", "rules", "alerts.test.yml"]);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -118,8 +118,9 @@ async fn run(config: Config) -> ExitCode {
     };
     let serve_metrics = async {
         if let Some((listener, handle)) = metrics {
-            let address = listener.local_addr().ok();
-            tracing::info!(address = ?address, "serving /metrics");
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(%address, "serving /metrics");
+            }
             crm::serve(
                 listener,
                 crm::metrics::router(handle),

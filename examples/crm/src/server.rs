@@ -337,3 +337,28 @@ async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_kept_only_when_short_and_plain() {
+        assert!(is_sane_request_id(b"a"));
+        assert!(is_sane_request_id(b"Req-1.a_b:c"));
+        assert!(is_sane_request_id("a".repeat(64).as_bytes()));
+        assert!(!is_sane_request_id("a".repeat(65).as_bytes()));
+        assert!(!is_sane_request_id(b""));
+        for bad in [
+            &b"a b"[..],
+            b"a\tb",
+            b"a\x7fb",
+            b"caf\xc3\xa9",
+            b"<x>",
+            b"a/b",
+            b"a\"b",
+        ] {
+            assert!(!is_sane_request_id(bad), "{bad:?}");
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //!   `route="unmatched"`; and no second listener without the flag;
 //! - request ids: a sane `x-request-id` echoed, a hostile one (too long, control or
 //!   non-ASCII bytes, several) replaced, a missing one made, on 2xx, 4xx and problem answers,
-//!   the 408 of the request deadline included;
+//!   the 413 of the body limit and the 408 of the request deadline included;
 //! - the log: one line per request with its method, route, status, latency and id, the
 //!   libraries' rejection lines under the request's id, and no token anywhere;
 //! - the alert rules of docs/observability.md: `promtool check rules`, and `promtool test
@@ -458,6 +458,21 @@ async fn request_ids_are_kept_when_sane_and_made_otherwise() {
     let answer = api.send(Method::GET, "/health", headers, None, None).await;
     assert_eq!(answer.headers.get_all("x-request-id").iter().count(), 1);
     assert!(is_uuid(answer.header("x-request-id")), "{answer:?}");
+
+    // A 413 (a body over the 2 MB limit) carries it.
+    let mut headers = HeaderMap::new();
+    headers.insert("x-request-id", HeaderValue::from_static("too-large"));
+    let too_large = api
+        .send(
+            Method::POST,
+            "/api/auth/login",
+            headers,
+            None,
+            Some(json!({"username": "a".repeat(3 * 1024 * 1024), "password": "x"})),
+        )
+        .await;
+    assert_eq!(too_large.status, 413, "{}", too_large.text);
+    assert_eq!(too_large.header("x-request-id"), "too-large");
 
     // The 408 of the request deadline (a body that never comes) carries it too.
     let address = crm.base.trim_start_matches("http://");

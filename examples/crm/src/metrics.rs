@@ -41,6 +41,10 @@ const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// # Errors
 ///
 /// When a recorder is already installed in this process.
+///
+/// # Panics
+///
+/// Outside a Tokio runtime (the upkeep is a task of the runtime).
 pub fn install() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &SECONDS_BUCKETS)?

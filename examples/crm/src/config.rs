@@ -178,6 +178,11 @@ pub struct Cli {
     /// still open then are closed.
     #[arg(long, env = "CRM_SHUTDOWN_TIMEOUT", default_value = "10s", value_name = "DURATION", value_parser = parse_shutdown_timeout)]
     pub shutdown_timeout: Duration,
+
+    /// Address of a second listener serving `GET /metrics` (Prometheus text format). Unset:
+    /// no listener, and no metric is recorded.
+    #[arg(long, env = "CRM_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The default of `--hash-queue`.
@@ -477,6 +482,8 @@ pub struct Config {
     pub redis_prefix: String,
     /// How connections are served: timeouts, how many at once, the shutdown deadline.
     pub server: ServerLimits,
+    /// The address of the `/metrics` listener; `None`: no listener and no recorder.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// How [`serve`](crate::serve) treats connections: timeouts, how many at once, and how long a
@@ -553,6 +560,15 @@ impl Config {
             }
             _ => None,
         };
+        if let Some(metrics) = cli.metrics_listen
+            && metrics.port() != 0
+            && metrics == cli.listen
+        {
+            return Err(StartError::flag(
+                "--metrics-listen",
+                format!("{metrics} is also the --listen address: give /metrics its own port"),
+            ));
+        }
         if cli.access_ttl > cli.refresh_ttl {
             return Err(StartError::flag(
                 "--access-ttl",
@@ -591,6 +607,7 @@ impl Config {
                 max_connections: cli.max_connections,
                 shutdown_timeout: cli.shutdown_timeout,
             },
+            metrics_listen: cli.metrics_listen,
         })
     }
 }
@@ -738,6 +755,7 @@ mod tests {
             std::thread::available_parallelism().ok()
         );
         assert_eq!(config.hash_queue, 32);
+        assert_eq!(config.metrics_listen, None);
         assert_eq!(
             config.server,
             ServerLimits {
@@ -830,5 +848,41 @@ mod tests {
                 "{bad} accepted"
             );
         }
+    }
+
+    #[test]
+    fn metrics_listen_parses_and_refuses_a_bad_or_shared_address() {
+        let config = Config::from_args(["crm", "--metrics-listen", "127.0.0.1:9464"]).unwrap();
+        assert_eq!(
+            config.metrics_listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        for bad in ["localhost", "127.0.0.1", "127.0.0.1:99999", "9464", ""] {
+            let Err(ConfigError::Clap(error)) = Config::from_args(["crm", "--metrics-listen", bad])
+            else {
+                panic!("--metrics-listen {bad:?} accepted");
+            };
+            assert!(error.to_string().contains("--metrics-listen"), "{error}");
+        }
+        let Err(ConfigError::Start(error)) = Config::from_args([
+            "crm",
+            "--listen",
+            "127.0.0.1:8080",
+            "--metrics-listen",
+            "127.0.0.1:8080",
+        ]) else {
+            panic!("the --listen address accepted for /metrics");
+        };
+        assert_eq!(error.flag_name(), Some("--metrics-listen"));
+        // Two free ports chosen by the system are two addresses.
+        let config = Config::from_args([
+            "crm",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .unwrap();
+        assert_eq!(config.metrics_listen, Some("127.0.0.1:0".parse().unwrap()));
     }
 }

@@ -21,13 +21,15 @@
 //!   on every route is verify, then revocation, then policy.
 //! - [`openapi`] makes the OpenAPI 3.1 document of those same routes, served at
 //!   `GET /api/openapi.json`.
-//! - [`serve`] runs it with graceful shutdown.
+//! - [`serve`] runs it with graceful shutdown, a request id, a log line (and, with
+//!   `--metrics-listen`, the HTTP [`metrics`]) for every request.
 
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod keys;
 pub mod limit;
+pub mod metrics;
 pub mod openapi;
 pub mod password;
 pub mod roles;
@@ -38,13 +40,13 @@ pub mod stores;
 pub mod validate;
 pub mod views;
 
-use axum::{Extension, Router, middleware};
+use axum::{Extension, Router};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use config::{Config, ConfigError, StartError};
 pub use db::Db;
 pub use error::ApiError;
-pub use server::{serve, shutdown_signal};
+pub use server::{HttpMetrics, REQUEST_ID, serve, shutdown_signal};
 pub use state::AppState;
 
 use openapi::{Document, permission, sensitive, token};
@@ -174,7 +176,5 @@ pub fn app(state: AppState) -> Router {
     if !state.settings.allowed_origins.is_empty() {
         router = router.layer(server::cors(&state.settings.allowed_origins));
     }
-    router
-        .layer(middleware::from_fn(server::log_request))
-        .with_state(state)
+    router.with_state(state)
 }

@@ -12,8 +12,12 @@
 
 use std::{net::SocketAddr, process::ExitCode};
 
-use crm::{AppState, Config, ConfigError};
-use tokio::net::{TcpListener, TcpSocket};
+use crm::{AppState, Config, ConfigError, HttpMetrics, StartError};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::{
+    net::{TcpListener, TcpSocket},
+    sync::watch,
+};
 use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
 
 fn main() -> ExitCode {
@@ -81,6 +85,15 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The metrics listener and its recorder before the state: the libraries record from
+    // the start.
+    let metrics = match config.metrics_listen.map(start_metrics).transpose() {
+        Ok(metrics) => metrics,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let state = match AppState::build(&config).await {
         Ok(state) => state,
         Err(error) => {
@@ -89,16 +102,72 @@ async fn run(config: Config) -> ExitCode {
         }
     };
     // Listen for the signals before announcing the address: a supervisor (or a test) may
-    // send SIGTERM as soon as it reads the line.
-    let shutdown = crm::shutdown_signal();
-    let address = listener.local_addr().unwrap_or(config.listen);
+    // send SIGTERM as soon as it reads the line. One signal stops both listeners.
+    let signal = crm::shutdown_signal();
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        signal.await;
+        stop.send_replace(true);
+    });
     let db = state.db.clone();
     let app = crm::app(state);
+    let http_metrics = if metrics.is_some() {
+        HttpMetrics::Recorded
+    } else {
+        HttpMetrics::NotRecorded
+    };
+    let serve_metrics = async {
+        if let Some((listener, handle)) = metrics {
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(%address, "serving /metrics");
+            }
+            crm::serve(
+                listener,
+                crm::metrics::router(handle),
+                config.server,
+                HttpMetrics::NotRecorded,
+                stopping(stopped.clone()),
+            )
+            .await;
+        }
+    };
+    let address = listener.local_addr().unwrap_or(config.listen);
     tracing::info!(%address, "listening");
-    crm::serve(listener, app, config.server, shutdown).await;
+    tokio::join!(
+        crm::serve(
+            listener,
+            app,
+            config.server,
+            http_metrics,
+            stopping(stopped.clone())
+        ),
+        serve_metrics,
+    );
     db.close().await;
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// Bind the `--metrics-listen` listener and install the Prometheus recorder.
+fn start_metrics(address: SocketAddr) -> Result<(TcpListener, PrometheusHandle), StartError> {
+    let listener = bind(address).map_err(|error| {
+        StartError::flag(
+            "--metrics-listen",
+            format!("cannot bind {address}: {error}"),
+        )
+    })?;
+    let handle = crm::metrics::install().map_err(|error| {
+        StartError::flag(
+            "--metrics-listen",
+            format!("cannot install the recorder: {error}"),
+        )
+    })?;
+    Ok((listener, handle))
+}
+
+/// Completes once `stopped` turns true (or its sender is gone).
+async fn stopping(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stopped| *stopped).await;
 }
 
 /// The listen backlog: connections the kernel completes and queues while the server does not

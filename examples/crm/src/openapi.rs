@@ -293,8 +293,9 @@ pub fn permission(
 }
 
 /// The whole document: the frame, the routes' paths (`paths`), the refresh cookie's scheme
-/// (its name is `cookie`), and the answers every route shares: 400, 413 and 415 where a body
-/// is read, 503 where a store is asked, 408 and 500 everywhere.
+/// (its name is `cookie`), the answers every route shares (400, 413 and 415 where a body
+/// is read, 503 where a store is asked, 408 and 500 everywhere), and the `x-request-id` of
+/// every answer.
 #[must_use]
 pub fn document(paths: openapi::OpenApi, cookie: &str) -> openapi::OpenApi {
     let mut api = Frame::openapi();
@@ -326,7 +327,42 @@ pub fn document(paths: openapi::OpenApi, cookie: &str) -> openapi::OpenApi {
         answers::<RequestTimeout>(operation);
         answers::<InternalError>(operation);
     });
+    request_id(&mut api);
     api
+}
+
+/// The name of the `x-request-id` header in `components/headers`.
+pub const REQUEST_ID: &str = "RequestId";
+
+/// Every answer's `x-request-id`: described once in `components/headers`, referenced from
+/// each answer (the routes' own and the shared problem answers).
+fn request_id(api: &mut openapi::OpenApi) {
+    let mut header = Header::new(Object::with_type(SchemaType::Type(Type::String)));
+    header.description = Some(
+        "The request's id, on every answer: the caller's `x-request-id` when it is 1 to 64 \
+         characters of `A-Z a-z 0-9 . _ : -`, else a new random UUID. Log lines of the \
+         request carry it."
+            .to_owned(),
+    );
+    let reference = RefOr::Ref(Ref::new(format!("#/components/headers/{REQUEST_ID}")));
+    let components = api.components.get_or_insert_with(Default::default);
+    components
+        .headers
+        .insert(REQUEST_ID.to_owned(), RefOr::T(header));
+    let shared = components.responses.values_mut();
+    let mut routes = Vec::new();
+    for item in api.paths.paths.values_mut() {
+        for operation in operations(item) {
+            routes.extend(operation.responses.responses.values_mut());
+        }
+    }
+    for response in shared.chain(routes) {
+        if let RefOr::T(response) = response {
+            response
+                .headers
+                .insert(crate::REQUEST_ID.to_string(), reference.clone());
+        }
+    }
 }
 
 /// The serialized document, as `GET /api/openapi.json` serves it.

@@ -1,5 +1,5 @@
-//! Serving the router: the request log, the server with its connection timeouts, limit and
-//! graceful shutdown, and the signal that starts the shutdown.
+//! Serving the router: request ids, the request log and metrics, the server with its
+//! connection timeouts, limit and graceful shutdown, and the signal that starts the shutdown.
 
 use std::{
     future::{Future, poll_fn},
@@ -28,7 +28,11 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
 use tollgate::response::problem_body;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
 use tower_service::Service;
 
 use crate::config::ServerLimits;
@@ -53,29 +57,102 @@ pub(crate) fn cors(origins: &[String]) -> CorsLayer {
             Method::DELETE,
         ])
         .allow_headers([AUTHORIZATION, CONTENT_TYPE])
-        .expose_headers([
-            WWW_AUTHENTICATE,
-            RETRY_AFTER,
-            HeaderName::from_static("x-request-id"),
-        ])
+        .expose_headers([WWW_AUTHENTICATE, RETRY_AFTER, REQUEST_ID])
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// One `info` line per request: method, path (never the query or headers), status, time.
-pub(crate) async fn log_request(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
+/// The header that carries a request's id, in the request and in its answer.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest request id kept from a caller.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Whether [`serve`] records the HTTP metrics (`http_requests_total`,
+/// `http_request_duration_seconds`) of the requests it serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMetrics {
+    /// Record them (into the recorder `--metrics-listen` installs).
+    Recorded,
+    /// Record nothing.
+    NotRecorded,
+}
+
+/// Whether `id` is kept as the request's id: 1 to 64 characters, each a letter, a digit,
+/// or one of `.` `_` `:` `-`.
+fn is_sane_request_id(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID_LEN).contains(&id.len())
+        && id
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"._:-".contains(byte))
+}
+
+/// Keeps the caller's `x-request-id` only when it is a single sane one (see
+/// [`is_sane_request_id`]); otherwise drops it, so that a new one is made.
+async fn drop_insane_request_id(mut request: Request) -> Request {
+    let mut ids = request.headers().get_all(&REQUEST_ID).iter();
+    let sane = match (ids.next(), ids.next()) {
+        (None, _) => return request,
+        (Some(id), None) => is_sane_request_id(id.as_bytes()),
+        (Some(_), Some(_)) => false,
+    };
+    if !sane {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+/// The span of a request: its method, the route that matched and its id. Every line logged
+/// while the request is served, the libraries' included, carries them.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        target: "crm::http",
+        "request",
+        method = %crate::metrics::method_label(request.method()),
+        route = %crate::metrics::route_label(request),
+        request_id = %id,
+    )
+}
+
+/// The one line of a request, when its answer's head is ready: its status and the time
+/// since its head was read (the span adds the method, route and id). Never the path's
+/// query, a header or a body.
+fn log_answer(response: &Response, latency: Duration, _span: &tracing::Span) {
     tracing::info!(
         target: "crm::http",
-        %method,
-        path,
         status = response.status().as_u16(),
-        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
+        ?latency,
+        "answered"
     );
-    response
+}
+
+/// What every request served gets, outermost first: a sane `x-request-id` (the caller's, or
+/// a new random UUID) echoed on the answer, a span and one log line, the HTTP metrics when
+/// `metrics` says so, and the request deadline.
+fn per_request(app: Router, request_timeout: Duration, metrics: HttpMetrics) -> Router {
+    let mut app = app.layer(middleware::from_fn_with_state(
+        request_timeout,
+        request_deadline,
+    ));
+    if metrics == HttpMetrics::Recorded {
+        app = app.layer(middleware::from_fn(crate::metrics::record_http));
+    }
+    app.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(request_span)
+            .on_request(())
+            .on_response(log_answer)
+            .on_body_chunk(())
+            .on_eos(())
+            .on_failure(()),
+    )
+    .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+    .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+    .layer(middleware::map_request(drop_insane_request_id))
 }
 
 /// At the connection limit, a warning at most this often.
@@ -94,18 +171,23 @@ const LIMIT_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 /// until one closes. An accept that fails for want of resources (out of file descriptors)
 /// pauses the accepting for a second instead of retrying at once.
 ///
+/// Every request that reaches `app` gets an `x-request-id` (the caller's when it is 1 to 64
+/// characters of `A-Z a-z 0-9 . _ : -`, else a new random UUID) that its answer carries,
+/// whatever the answer (the 408 of the deadline included); a span with its method, route and
+/// id; and one `info` line (target `crm::http`) when its answer's head is ready, with its
+/// status and latency. With [`HttpMetrics::Recorded`], its `http_requests_total` and
+/// `http_request_duration_seconds` are recorded too.
+///
 /// Anything to do between the signal and the end of accepting (a drain period) belongs in
 /// the `shutdown` future.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ServerLimits,
+    metrics: HttpMetrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let app = app.layer(middleware::from_fn_with_state(
-        limits.request_timeout,
-        request_deadline,
-    ));
+    let app = per_request(app, limits.request_timeout, metrics);
     let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -253,5 +335,30 @@ async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
             signal.recv().await;
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_kept_only_when_short_and_plain() {
+        assert!(is_sane_request_id(b"a"));
+        assert!(is_sane_request_id(b"Req-1.a_b:c"));
+        assert!(is_sane_request_id("a".repeat(64).as_bytes()));
+        assert!(!is_sane_request_id("a".repeat(65).as_bytes()));
+        assert!(!is_sane_request_id(b""));
+        for bad in [
+            &b"a b"[..],
+            b"a\tb",
+            b"a\x7fb",
+            b"caf\xc3\xa9",
+            b"<x>",
+            b"a/b",
+            b"a\"b",
+        ] {
+            assert!(!is_sane_request_id(bad), "{bad:?}");
+        }
     }
 }

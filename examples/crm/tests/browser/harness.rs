@@ -216,13 +216,15 @@ impl Crm {
         strip_ansi(&log)
     }
 
-    /// How many `method path` requests the log shows answered with `status`.
-    pub fn count(&self, method: &str, path: &str, status: u16) -> usize {
-        // tracing quotes the path: `path="/api/..."`.
-        let needle = format!("method={method} path=\"{path}\" status={status} ");
+    /// How many `method route` requests the log shows answered with `status`.
+    pub fn count(&self, method: &str, route: &str, status: u16) -> usize {
+        // The request's span, then the line's own fields:
+        // `request{method=POST route=/api/... request_id=...}: crm::http: answered status=200 ...`.
+        let span = format!("request{{method={method} route={route} ");
+        let answer = format!("answered status={status} ");
         self.log()
             .lines()
-            .filter(|line| line.contains(&needle))
+            .filter(|line| line.contains(&span) && line.contains(&answer))
             .count()
     }
 

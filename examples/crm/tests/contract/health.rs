@@ -58,6 +58,7 @@ async fn health_follows_redis(db: Database) {
     assert_eq!(down.body["down"], json!(["redis"]), "{}", down.text);
     assert!(down.body["detail"].as_str().unwrap().contains("redis"));
     assert!(!down.header("retry-after").is_empty());
+    assert!(!down.header("x-request-id").is_empty(), "{down:?}");
 
     redis.restart().unwrap();
     let back = within(Duration::from_secs(20), || async {

@@ -76,6 +76,8 @@ async fn openapi_document_matches_the_router(env: Env) {
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["refresh_cookie"]["in"], "cookie");
+    let request_id = &document["components"]["headers"]["RequestId"];
+    assert_eq!(request_id["schema"]["type"], "string");
     assert_eq!(
         schemes["refresh_cookie"]["name"],
         app.state.browser.cookie().cookie_name()
@@ -118,14 +120,20 @@ async fn openapi_document_matches_the_router(env: Env) {
                 });
             let refused = answer.status == 401 && answer.body["code"] == "missing_token";
             assert_eq!(refused, bearer, "{verb} {path}: {}", answer.text);
-            // Every documented answer of a problem is a problem.
+            // Every documented answer of a problem is a problem; every answer has its
+            // `x-request-id`, as the real one has.
+            assert!(!answer.header("x-request-id").is_empty(), "{verb} {path}");
             for (status, response) in operation["responses"].as_object().unwrap() {
+                let reference = response["$ref"].as_str().map(|reference| {
+                    let name = reference.rsplit('/').next().unwrap();
+                    &document["components"]["responses"][name]
+                });
+                let response = reference.unwrap_or(response);
+                assert_eq!(
+                    response["headers"]["x-request-id"]["$ref"], "#/components/headers/RequestId",
+                    "{verb} {path} {status}"
+                );
                 if status.starts_with('4') || status.starts_with('5') {
-                    let reference = response["$ref"].as_str().map(|reference| {
-                        let name = reference.rsplit('/').next().unwrap();
-                        &document["components"]["responses"][name]
-                    });
-                    let response = reference.unwrap_or(response);
                     assert!(
                         response["content"]
                             .get("application/problem+json")

@@ -324,9 +324,15 @@ impl TestApp {
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
         let app = crm::app(state.clone());
         let limits = config.server;
-        let task = tokio::spawn(crm::serve(listener, app, limits, async {
-            let _ = signal.await;
-        }));
+        let task = tokio::spawn(crm::serve(
+            listener,
+            app,
+            limits,
+            crm::HttpMetrics::NotRecorded,
+            async {
+                let _ = signal.await;
+            },
+        ));
         Self {
             base,
             state,
@@ -507,7 +513,8 @@ pub struct Resp {
 }
 
 impl Resp {
-    async fn read(response: reqwest::Response) -> Self {
+    /// Read `response` whole.
+    pub async fn read(response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();

@@ -169,35 +169,64 @@ pub fn start_and_stop(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Strin
     log
 }
 
-/// The compiled `crm` serving on a free port, its log (`CRM_LOG=warn`) on the test's stderr;
-/// killed on drop.
+/// A port that was free a moment ago (bound to 127.0.0.1:0, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The compiled `crm` serving on a free port, killed on drop. Its log is `CRM_LOG=warn` on
+/// the test's stderr ([`Crm::start`]), or in a file ([`Crm::start_logged`]).
 pub struct Crm {
     /// The process.
     pub child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The folder of the log file, when the log is kept.
+    logs: Option<PathBuf>,
 }
 
 impl Crm {
     /// Start it with `args` (any flag but `--listen`) and wait until `/health` answers 200.
     pub async fn start(args: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_crm"))
+        Self::spawn(args, None).await
+    }
+
+    /// Like [`start`](Self::start), with its log at `CRM_LOG=filter` (and no color) kept for
+    /// [`log`](Self::log).
+    pub async fn start_logged(args: &[&str], filter: &str) -> Self {
+        Self::spawn(args, Some((temp_dir(), filter))).await
+    }
+
+    async fn spawn(args: &[&str], log: Option<(PathBuf, &str)>) -> Self {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_crm"));
+        command
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(args)
-            .env("CRM_LOG", "warn")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+            .stdout(Stdio::null());
+        let logs = match log {
+            Some((logs, filter)) => {
+                command
+                    .env("CRM_LOG", filter)
+                    .env("NO_COLOR", "1")
+                    .stderr(File::create(logs.join("stderr")).unwrap());
+                Some(logs)
+            }
+            None => {
+                command.env("CRM_LOG", "warn").stderr(Stdio::inherit());
+                None
+            }
+        };
+        let child = command.spawn().unwrap();
         let crm = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            logs,
         };
         let client = reqwest::Client::new();
         let health = format!("{}/health", crm.base);
@@ -206,8 +235,20 @@ impl Crm {
             async move { request.await.is_ok_and(|r| r.status() == 200) }
         })
         .await;
-        assert!(ready.is_some(), "crm did not come up on port {port}");
+        assert!(
+            ready.is_some(),
+            "crm did not come up on port {port}:\n{}",
+            crm.log()
+        );
         crm
+    }
+
+    /// Its log so far (empty unless started with [`start_logged`](Self::start_logged)).
+    pub fn log(&self) -> String {
+        self.logs
+            .as_ref()
+            .and_then(|logs| std::fs::read_to_string(logs.join("stderr")).ok())
+            .unwrap_or_default()
     }
 }
 
@@ -215,5 +256,8 @@ impl Drop for Crm {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(logs) = &self.logs {
+            let _ = std::fs::remove_dir_all(logs);
+        }
     }
 }

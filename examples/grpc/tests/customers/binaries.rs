@@ -149,6 +149,7 @@ async fn tokens_minted_by_the_crm_are_accepted_with_the_shared_secret() {
         listener,
         crm::app(state),
         config.server,
+        crm::HttpMetrics::NotRecorded,
         async {
             let _ = stopped.await;
         },

@@ -82,6 +82,7 @@ mod unverified;
 mod validate;
 mod verifier;
 
+pub use crate::claims::{ClaimMapping, ClaimPath, MAX_CLAIM_VALUES};
 #[cfg(feature = "verify-cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "verify-cache")))]
 pub use cache::VerifiedCache;

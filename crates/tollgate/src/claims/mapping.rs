@@ -15,7 +15,7 @@ const MAX_NODES: usize = 48;
 
 /// The registered claims tollgate always reads under their own names: no path may start at
 /// one of them.
-const FIXED: [&str; 7] = ["iss", "exp", "nbf", "iat", "jti", "sid", "ver"];
+const FIXED: [&str; 6] = ["iss", "exp", "nbf", "iat", "jti", "sid"];
 
 /// A path to a claim: a top-level claim name, or a path into nested JSON objects.
 ///
@@ -190,6 +190,8 @@ pub(crate) enum Target {
     Organization,
     /// `token_type`: a string.
     TokenType,
+    /// `ver`: a non-negative integer.
+    Version,
     /// `aud`: a string (one audience) or an array of strings.
     Audience,
     /// `roles`: an array of strings, or a space-separated string.
@@ -227,7 +229,7 @@ pub(crate) enum NodeKind {
 /// standard names (`sub`, `org`, `roles`, `perms`, `scope`, ...).
 ///
 /// The default, [`ClaimMapping::new`], reads today's names: `sub`, `org`, `token_type`,
-/// `aud`, `roles`, `perms` and `scope`. The presets read what each identity provider writes:
+/// `ver`, `aud`, `roles`, `perms` and `scope`. The presets read what each identity provider writes:
 /// [`keycloak`](Self::keycloak), [`auth0`](Self::auth0), [`entra_id`](Self::entra_id),
 /// [`okta`](Self::okta), [`cognito`](Self::cognito) and [`simplejwt`](Self::simplejwt); the
 /// setters change any part of a mapping, preset or not. `docs/interop.md` shows a sample
@@ -245,8 +247,8 @@ pub(crate) enum NodeKind {
 ///   a member on the path that is not an object makes the token malformed.
 /// - A value of the wrong type, and a member the mapping reads that appears twice, make the
 ///   token malformed, with an [`AuthError::detail`](crate::AuthError::detail) naming the
-///   claim. The registered claims `iss`, `exp`, `nbf`, `iat`, `jti`, `sid` and `ver` are always
-///   read under their own names.
+///   claim. The registered claims `iss`, `exp`, `nbf`, `iat`, `jti` and `sid` are always read
+///   under their own names.
 ///
 /// # Example
 ///
@@ -278,6 +280,7 @@ struct Sources {
     subject: Option<ClaimPath>,
     organization: Option<ClaimPath>,
     token_type: Option<ClaimPath>,
+    version: Option<ClaimPath>,
     audience: Vec<ClaimPath>,
     roles: Vec<ClaimPath>,
     permissions: Vec<ClaimPath>,
@@ -290,14 +293,15 @@ struct Sources {
 pub(crate) static DEFAULT: LazyLock<ClaimMapping> = LazyLock::new(ClaimMapping::new);
 
 impl ClaimMapping {
-    /// Today's names: `sub`, `org`, `token_type`, `aud`, `roles`, `perms` and `scope`; ids are
-    /// strings.
+    /// Today's names: `sub`, `org`, `token_type`, `ver`, `aud`, `roles`, `perms` and `scope`;
+    /// ids are strings.
     #[must_use]
     pub fn new() -> Self {
         Self::compiled(Sources {
             subject: Some(ClaimPath::claim("sub")),
             organization: Some(ClaimPath::claim("org")),
             token_type: Some(ClaimPath::claim("token_type")),
+            version: Some(ClaimPath::claim("ver")),
             audience: vec![ClaimPath::claim("aud")],
             roles: vec![ClaimPath::claim("roles")],
             permissions: vec![ClaimPath::claim("perms")],
@@ -373,19 +377,23 @@ impl ClaimMapping {
 
     /// Microsoft Entra ID: app roles from `roles`, delegated scopes from `scp`
     /// (space-separated, `User.Read Mail.Send`), the tenant from `tid` as the organization.
+    /// Entra's `ver` is the token format (`"2.0"`), not a permission version: it is not read.
     #[must_use]
     pub fn entra_id() -> Self {
         let mut sources = Self::new().sources;
+        sources.version = None;
         sources.scopes = vec![ClaimPath::claim("scp")];
         sources.organization = Some(ClaimPath::claim("tid"));
         Self::compiled(sources)
     }
 
     /// Okta: scopes from `scp` (an array), roles from `groups` (added to access tokens by a
-    /// groups claim in the authorization server).
+    /// groups claim in the authorization server). Okta's `ver` is the token format (`1`), not a
+    /// permission version: it is not read.
     #[must_use]
     pub fn okta() -> Self {
         let mut sources = Self::new().sources;
+        sources.version = None;
         sources.scopes = vec![ClaimPath::claim("scp")];
         sources.roles = vec![ClaimPath::claim("groups")];
         Self::compiled(sources)
@@ -424,7 +432,7 @@ impl ClaimMapping {
     /// # Errors
     ///
     /// [`ConfigError::InvalidClaimPath`] when `path` does not parse, starts at a registered
-    /// claim tollgate reads itself (`iss`, `exp`, `nbf`, `iat`, `jti`, `sid`, `ver`), or
+    /// claim tollgate reads itself (`iss`, `exp`, `nbf`, `iat`, `jti`, `sid`), or
     /// overlaps another path of the mapping (the same claim, or one inside the other).
     pub fn subject<P>(self, path: P) -> Result<Self, ConfigError>
     where
@@ -462,6 +470,20 @@ impl ClaimMapping {
     {
         let path = path.try_into()?;
         self.with(|s| s.token_type = Some(path))
+    }
+
+    /// Read the permission version (`ver`, compared by the revocation layer) from `path`.
+    ///
+    /// # Errors
+    ///
+    /// As [`subject`](Self::subject).
+    pub fn permission_version<P>(self, path: P) -> Result<Self, ConfigError>
+    where
+        P: TryInto<ClaimPath>,
+        ConfigError: From<P::Error>,
+    {
+        let path = path.try_into()?;
+        self.with(|s| s.version = Some(path))
     }
 
     /// Read the audiences (`aud`) from `paths`, replacing the ones set before.
@@ -552,6 +574,7 @@ impl ClaimMapping {
             "sub" => own(s.subject.as_ref()),
             "org" => own(s.organization.as_ref()),
             "token_type" => own(s.token_type.as_ref()),
+            "ver" => own(s.version.as_ref()),
             "aud" => s.audience.len() == 1 && own(s.audience.first()),
             "scope" => s.scopes.len() == 1 && own(s.scopes.first()),
             _ => false,
@@ -581,6 +604,7 @@ impl fmt::Debug for ClaimMapping {
             .field("subject", &s.subject)
             .field("organization", &s.organization)
             .field("token_type", &s.token_type)
+            .field("version", &s.version)
             .field("audience", &s.audience)
             .field("roles", &s.roles)
             .field("permissions", &s.permissions)
@@ -609,6 +633,7 @@ fn compile(sources: &Sources) -> Result<Vec<Node>, ConfigError> {
         (s.subject.as_slice(), Target::Subject),
         (s.organization.as_slice(), Target::Organization),
         (s.token_type.as_slice(), Target::TokenType),
+        (s.version.as_slice(), Target::Version),
         (&s.audience, Target::Audience),
         (&s.roles, Target::Roles),
         (&s.permissions, Target::Permissions),

@@ -93,7 +93,6 @@ enum Fixed {
     Iat,
     Jti,
     Sid,
-    Ver,
 }
 
 const FIXED_BIT: u32 = 56;
@@ -107,7 +106,6 @@ impl Fixed {
             Self::Iat => "iat",
             Self::Jti => "jti",
             Self::Sid => "sid",
-            Self::Ver => "ver",
         }
     }
 }
@@ -149,7 +147,6 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
                 "iat" => Some(Fixed::Iat),
                 "jti" => Some(Fixed::Jti),
                 "sid" => Some(Fixed::Sid),
-                "ver" => Some(Fixed::Ver),
                 _ => None,
             };
             if let Some(fixed) = fixed {
@@ -283,11 +280,6 @@ fn read_fixed<'de, A: MapAccess<'de>>(
         Fixed::Exp => claims.exp = date(map.next_value())?,
         Fixed::Nbf => claims.nbf = date(map.next_value())?,
         Fixed::Iat => claims.iat = date(map.next_value())?,
-        Fixed::Ver => {
-            claims.ver = map.next_value().inspect_err(|_| {
-                note(detail, || "`ver` must be a non-negative integer".into());
-            })?;
-        }
     }
     Ok(())
 }
@@ -316,6 +308,7 @@ impl LeafVisitor<'_, '_> {
                 "a string or an integer"
             }
             Target::Subject | Target::Organization | Target::TokenType => "a string",
+            Target::Version => "a non-negative integer",
             Target::Audience => "a string or an array of strings",
             Target::Roles | Target::Permissions | Target::Scopes => {
                 "an array of strings or a space-separated string"
@@ -367,7 +360,7 @@ impl LeafVisitor<'_, '_> {
                 self.state.scopes += 1;
                 self.state.scopes
             }
-            Target::Subject | Target::Organization | Target::TokenType => {
+            Target::Subject | Target::Organization | Target::TokenType | Target::Version => {
                 return Err(self.wrong_type());
             }
         };
@@ -417,10 +410,18 @@ impl<'de> Visitor<'de> for LeafVisitor<'_, '_> {
     }
 
     fn visit_i64<E: de::Error>(self, value: i64) -> Result<(), E> {
-        self.integer(value)
+        match u64::try_from(value) {
+            Ok(value) => self.visit_u64(value),
+            Err(_) if self.target == Target::Version => Err(self.wrong_type()),
+            Err(_) => self.integer(value),
+        }
     }
 
     fn visit_u64<E: de::Error>(self, value: u64) -> Result<(), E> {
+        if self.target == Target::Version {
+            self.state.claims.ver = Some(value);
+            return Ok(());
+        }
         self.integer(value)
     }
 
@@ -429,6 +430,7 @@ impl<'de> Visitor<'de> for LeafVisitor<'_, '_> {
             Target::Subject | Target::Organization | Target::TokenType => {
                 self.set_id(value.to_owned())
             }
+            Target::Version => Err(self.wrong_type()),
             // One string is one audience.
             Target::Audience => self.push(value.to_owned()),
             // One source's scope string is kept as it is: split when it is checked.
@@ -451,7 +453,11 @@ impl<'de> Visitor<'de> for LeafVisitor<'_, '_> {
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         match self.target {
             // `null` is absent, as for any `Option`.
-            Target::Subject | Target::Organization | Target::TokenType | Target::Scopes => Ok(()),
+            Target::Subject
+            | Target::Organization
+            | Target::TokenType
+            | Target::Version
+            | Target::Scopes => Ok(()),
             Target::Audience | Target::Roles | Target::Permissions => Err(self.wrong_type()),
         }
     }
@@ -459,7 +465,7 @@ impl<'de> Visitor<'de> for LeafVisitor<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         if matches!(
             self.target,
-            Target::Subject | Target::Organization | Target::TokenType
+            Target::Subject | Target::Organization | Target::TokenType | Target::Version
         ) {
             return Err(self.wrong_type());
         }
@@ -476,5 +482,321 @@ impl<'de> Visitor<'de> for LeafVisitor<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         Err(self.wrong_type())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+    use crate::claims::ClaimPath;
+
+    /// Read `payload` through `mapping`: the claims, or the error's detail.
+    fn read(mapping: &ClaimMapping, payload: &serde_json::Value) -> Result<StandardClaims, String> {
+        let bytes = serde_json::to_vec(payload).unwrap();
+        read_bytes(mapping, &bytes)
+    }
+
+    fn read_bytes(mapping: &ClaimMapping, bytes: &[u8]) -> Result<StandardClaims, String> {
+        let detail = Cell::new(None);
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        ClaimsSeed {
+            mapping,
+            detail: &detail,
+        }
+        .deserialize(&mut deserializer)
+        .map_err(|_| detail.take().map(String::from).unwrap_or_default())
+    }
+
+    #[test]
+    fn nested_namespaced_and_merged_paths_are_read() {
+        let mapping = ClaimMapping::keycloak("crm")
+            .unwrap()
+            .permissions([ClaimPath::from_segments(["https://example.com/perms"]).unwrap()])
+            .unwrap();
+        let claims = read(
+            &mapping,
+            &json!({
+                "realm_access": {"roles": ["offline_access", "manager"], "other": 1},
+                "resource_access": {"account": {"roles": ["view"]}, "crm": {"roles": ["sales"]}},
+                "https://example.com/perms": "customer:read customer:update",
+                "roles": ["ignored: not read with this mapping"],
+                "scope": "openid profile",
+            }),
+        )
+        .unwrap();
+        assert_eq!(claims.roles, ["offline_access", "manager", "sales"]);
+        assert_eq!(claims.perms, ["customer:read", "customer:update"]);
+        assert_eq!(claims.scope.as_deref(), Some("openid profile"));
+    }
+
+    #[test]
+    fn a_missing_path_is_an_absent_claim() {
+        let mapping = ClaimMapping::keycloak("crm").unwrap();
+        for payload in [
+            json!({}),
+            json!({"realm_access": {}}),
+            json!({"resource_access": {"account": {"roles": ["view"]}}}),
+        ] {
+            assert!(
+                read(&mapping, &payload).unwrap().roles.is_empty(),
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_types_are_refused_naming_the_claim() {
+        let keycloak = ClaimMapping::keycloak("crm").unwrap();
+        let simplejwt = ClaimMapping::simplejwt();
+        let default = ClaimMapping::new();
+        let table = [
+            (
+                &default,
+                json!({"exp": "10"}),
+                "`exp` must be a NumericDate (a JSON number of seconds)",
+            ),
+            (
+                &default,
+                json!({"nbf": true}),
+                "`nbf` must be a NumericDate (a JSON number of seconds)",
+            ),
+            (
+                &default,
+                json!({"iat": [1]}),
+                "`iat` must be a NumericDate (a JSON number of seconds)",
+            ),
+            (&default, json!({"iss": 1}), "`iss` must be a string"),
+            (
+                &default,
+                json!({"ver": -1}),
+                "`ver` must be a non-negative integer",
+            ),
+            (
+                &default,
+                json!({"sub": 42}),
+                "`sub` is a number, not a string",
+            ),
+            (&default, json!({"sub": ["a"]}), "`sub` must be a string"),
+            (
+                &default,
+                json!({"org": 7}),
+                "`org` is a number, not a string",
+            ),
+            (
+                &default,
+                json!({"roles": [1]}),
+                "`roles` must be an array of strings or a space-separated string",
+            ),
+            (
+                &default,
+                json!({"perms": {"a": 1}}),
+                "`perms` must be an array of strings or a space-separated string",
+            ),
+            (
+                &default,
+                json!({"aud": 3}),
+                "`aud` must be a string or an array of strings",
+            ),
+            (
+                &default,
+                json!({"scope": ["a b"]}),
+                "`scope` holds a scope with a space",
+            ),
+            (
+                &default,
+                json!({"token_type": 1}),
+                "`token_type` must be a string",
+            ),
+            (
+                &keycloak,
+                json!({"realm_access": ["a"]}),
+                "`realm_access` is not an object",
+            ),
+            (
+                &keycloak,
+                json!({"resource_access": {"crm": "x"}}),
+                "`crm` is not an object",
+            ),
+            (
+                &keycloak,
+                json!({"realm_access": {"roles": [null]}}),
+                "`realm_access.roles` must be an array of strings or a space-separated string",
+            ),
+            (
+                &simplejwt,
+                json!({"user_id": 1.5}),
+                "`user_id` must be a string or an integer",
+            ),
+        ];
+        for (mapping, payload, detail) in table {
+            assert_eq!(read(mapping, &payload), Err(detail.to_owned()), "{payload}");
+        }
+    }
+
+    #[test]
+    fn integer_ids_only_where_the_mapping_accepts_them() {
+        let simplejwt = ClaimMapping::simplejwt()
+            .organization("organization_id")
+            .unwrap();
+        let claims = read(
+            &simplejwt,
+            &json!({"user_id": 42, "organization_id": -7, "sub": 1}),
+        )
+        .unwrap();
+        assert_eq!(claims.sub.as_deref(), Some("42"));
+        assert_eq!(claims.org.as_deref(), Some("-7"));
+        let claims = read(&simplejwt, &json!({"user_id": "42"})).unwrap();
+        assert_eq!(claims.sub.as_deref(), Some("42"));
+        assert!(read(&ClaimMapping::new(), &json!({"sub": 42})).is_err());
+        let accepting = ClaimMapping::new().accept_integer_ids(true);
+        assert_eq!(
+            read(&accepting, &json!({"sub": 42}))
+                .unwrap()
+                .sub
+                .as_deref(),
+            Some("42")
+        );
+    }
+
+    #[test]
+    fn lists_are_bounded() {
+        let at_bound: Vec<String> = (0..MAX_CLAIM_VALUES).map(|i| format!("r{i}")).collect();
+        let claims = read(&ClaimMapping::new(), &json!({"roles": at_bound})).unwrap();
+        assert_eq!(claims.roles.len(), MAX_CLAIM_VALUES);
+        let detail = format!("`roles` holds more than {MAX_CLAIM_VALUES} values");
+        let over: Vec<&str> = vec!["r"; MAX_CLAIM_VALUES + 1];
+        assert_eq!(
+            read(&ClaimMapping::new(), &json!({"roles": over})),
+            Err(detail)
+        );
+        let spaced = vec!["s"; MAX_CLAIM_VALUES + 1].join(" ");
+        assert!(read(&ClaimMapping::new(), &json!({"scope": spaced})).is_err());
+        // Two sources add up to the bound.
+        let keycloak = ClaimMapping::keycloak("crm").unwrap();
+        let half: Vec<&str> = vec!["r"; MAX_CLAIM_VALUES / 2 + 1];
+        let payload = json!({
+            "realm_access": {"roles": half},
+            "resource_access": {"crm": {"roles": half}},
+        });
+        assert!(read(&keycloak, &payload).is_err());
+    }
+
+    #[test]
+    fn duplicate_members_are_refused() {
+        let keycloak = ClaimMapping::keycloak("crm").unwrap();
+        for (mapping, document, detail) in [
+            (
+                &ClaimMapping::new(),
+                r#"{"exp":1,"exp":2}"#,
+                "the claim `exp` appears twice",
+            ),
+            (
+                &ClaimMapping::new(),
+                r#"{"sub":"a","sub":"b"}"#,
+                "the claim `sub` appears twice",
+            ),
+            (
+                &keycloak,
+                r#"{"realm_access":{},"realm_access":{}}"#,
+                "the claim `realm_access` appears twice",
+            ),
+            (
+                &keycloak,
+                r#"{"realm_access":{"roles":[],"roles":["a"]}}"#,
+                "the claim `roles` appears twice",
+            ),
+        ] {
+            assert_eq!(
+                read_bytes(mapping, document.as_bytes()),
+                Err(detail.to_owned()),
+                "{document}"
+            );
+        }
+    }
+
+    #[test]
+    fn scopes_from_strings_and_arrays() {
+        let okta = ClaimMapping::okta();
+        let claims = read(&okta, &json!({"scp": ["openid", "customer:read"]})).unwrap();
+        assert_eq!(claims.scope.as_deref(), Some("openid customer:read"));
+        let both = ClaimMapping::new().scopes(["scope", "scp"]).unwrap();
+        let claims = read(&both, &json!({"scope": "openid", "scp": ["a", "b"]})).unwrap();
+        assert_eq!(claims.scope.as_deref(), Some("openid a b"));
+        assert_eq!(read(&okta, &json!({"scp": null})).unwrap().scope, None);
+    }
+
+    /// `StandardClaims` as it was read before claim mappings: serde's derive, with today's
+    /// names.
+    #[derive(Debug, Deserialize)]
+    struct Before {
+        iss: Option<String>,
+        sub: Option<String>,
+        #[serde(default)]
+        aud: crate::Audience,
+        #[serde(default, deserialize_with = "date")]
+        exp: Option<i64>,
+        jti: Option<String>,
+        org: Option<String>,
+        #[serde(default)]
+        roles: Vec<String>,
+        #[serde(default)]
+        perms: Vec<String>,
+        scope: Option<String>,
+        ver: Option<u64>,
+        token_type: Option<String>,
+    }
+
+    fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+        NumericDate::deserialize(deserializer).map(|date| Some(date.0))
+    }
+
+    fn value() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[a-z: ]{0,8}".prop_map(serde_json::Value::from),
+            prop::collection::vec("[a-z:]{1,6}", 0..4).prop_map(serde_json::Value::from),
+            prop::collection::vec(any::<u8>(), 1..3).prop_map(serde_json::Value::from),
+        ]
+    }
+
+    proptest! {
+        /// Wherever the derive read a claims set, the default mapping reads the same values.
+        #[test]
+        fn the_default_mapping_reads_what_the_derive_read(
+            members in prop::collection::btree_map(
+                prop::sample::select(vec![
+                    "iss", "sub", "aud", "exp", "jti", "org", "roles", "perms", "scope", "ver",
+                    "token_type", "other",
+                ]),
+                value(),
+                0..8,
+            )
+        ) {
+            let payload = serde_json::Value::Object(
+                members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            );
+            let before = serde_json::from_value::<Before>(payload.clone());
+            let now = read(&ClaimMapping::new(), &payload);
+            if let Ok(before) = before {
+                let now = now.unwrap();
+                prop_assert_eq!(before.iss, now.iss);
+                prop_assert_eq!(before.sub, now.sub);
+                prop_assert_eq!(before.aud, now.aud);
+                prop_assert_eq!(before.exp, now.exp);
+                prop_assert_eq!(before.jti, now.jti);
+                prop_assert_eq!(before.org, now.org);
+                prop_assert_eq!(before.roles, now.roles);
+                prop_assert_eq!(before.perms, now.perms);
+                prop_assert_eq!(before.scope, now.scope);
+                prop_assert_eq!(before.ver, now.ver);
+                prop_assert_eq!(before.token_type, now.token_type);
+            }
+        }
     }
 }

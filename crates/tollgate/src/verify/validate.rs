@@ -132,7 +132,7 @@ impl Validation {
                 _ => None,
             };
             // A standard claim the mapping reads from elsewhere is looked up by its name.
-            let mapped = matches!(name, "sub" | "aud" | "org" | "token_type" | "scope");
+            let mapped = matches!(name, "sub" | "aud" | "org" | "token_type" | "ver" | "scope");
             let present = match known {
                 Some(present) if !mapped || mapping.reads_own_name(name) => present,
                 _ => {

@@ -332,6 +332,19 @@ impl ClaimMapping {
     /// Keycloak names the client the token was issued to in `azp`; its access tokens carry
     /// `aud` only when an audience mapper adds one.
     ///
+    /// ```json
+    /// {
+    ///   "iss": "https://sso.example.com/realms/acme", "aud": ["crm", "account"],
+    ///   "sub": "f0c5c9f4-8d4e-4d0f-9a55-8d3b1e6c2f10", "azp": "crm", "typ": "Bearer",
+    ///   "exp": 1767225900, "iat": 1767225600, "jti": "onrtac:5b1f4a4e-0c47-4a1c-9b2e-0f4f1e0f2a11",
+    ///   "realm_access": {"roles": ["offline_access", "manager"]},
+    ///   "resource_access": {"crm": {"roles": ["customer-admin"]}, "account": {"roles": ["view-profile"]}},
+    ///   "scope": "openid email profile"
+    /// }
+    /// ```
+    ///
+    /// `roles` is then `["offline_access", "manager", "customer-admin"]`.
+    ///
     /// # Errors
     ///
     /// [`ConfigError::Empty`] for an empty `client_id`.
@@ -357,6 +370,17 @@ impl ClaimMapping {
     /// `namespace` is the prefix of your custom claims, such as `https://example.com/`; a `/`
     /// is added when it does not end with one.
     ///
+    /// ```json
+    /// {
+    ///   "https://example.com/roles": ["admin"],
+    ///   "iss": "https://acme.us.auth0.com/", "sub": "auth0|6571f1c2d3e4f5a6b7c8d9e0",
+    ///   "aud": ["https://api.example.com", "https://acme.us.auth0.com/userinfo"],
+    ///   "iat": 1767225600, "exp": 1767312000, "azp": "yZ8YqTCNNEhhAxE5hUMnF5Qn7o6nLBt2",
+    ///   "scope": "openid profile email read:messages", "org_id": "org_9ybsU1dN2dKfDkBi",
+    ///   "permissions": ["read:messages", "write:messages"]
+    /// }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ConfigError::Empty`] for an empty `namespace`.
@@ -378,6 +402,18 @@ impl ClaimMapping {
     /// Microsoft Entra ID: app roles from `roles`, delegated scopes from `scp`
     /// (space-separated, `User.Read Mail.Send`), the tenant from `tid` as the organization.
     /// Entra's `ver` is the token format (`"2.0"`), not a permission version: it is not read.
+    ///
+    /// ```json
+    /// {
+    ///   "aud": "6e74172b-be56-4843-9ff4-e66a39bb12e3",
+    ///   "iss": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+    ///   "iat": 1767225600, "nbf": 1767225600, "exp": 1767229200,
+    ///   "azp": "ec7e4ef6-7b54-4e82-8cc5-4a9bb2f8fd84", "oid": "690222be-ff1a-4d56-abd1-7e4f7d38e474",
+    ///   "roles": ["Customers.Manage"], "scp": "User.Read Customers.Read",
+    ///   "sub": "MF4f-ggWMEji12KynJUNQZphaUTvLcQug5jdF2nl01Q",
+    ///   "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47", "uti": "fqiBqXLPj0eQa82S-IYFAA", "ver": "2.0"
+    /// }
+    /// ```
     #[must_use]
     pub fn entra_id() -> Self {
         let mut sources = Self::new().sources;
@@ -390,6 +426,16 @@ impl ClaimMapping {
     /// Okta: scopes from `scp` (an array), roles from `groups` (added to access tokens by a
     /// groups claim in the authorization server). Okta's `ver` is the token format (`1`), not a
     /// permission version: it is not read.
+    ///
+    /// ```json
+    /// {
+    ///   "ver": 1, "jti": "AT.0mP4JKAZX1iACIT4vbEDF7LpvDVjxypPMf0D7uX39RE",
+    ///   "iss": "https://acme.okta.com/oauth2/default", "aud": "api://default",
+    ///   "iat": 1767225600, "exp": 1767229200, "cid": "0oa1f2k3l4m5n6o7p8q9",
+    ///   "uid": "00u1a2b3c4d5e6f7g8h9", "scp": ["openid", "customers.read"],
+    ///   "sub": "ann@example.com", "groups": ["Everyone", "CRM Managers"]
+    /// }
+    /// ```
     #[must_use]
     pub fn okta() -> Self {
         let mut sources = Self::new().sources;
@@ -403,6 +449,17 @@ impl ClaimMapping {
     /// `aud` (ID tokens) and `client_id` (access tokens, which have no `aud`), and the token
     /// type from `token_use` (`access` or `id`: require `access` with
     /// [`Verifier::token_type_claim`](crate::verify::Verifier::token_type_claim)).
+    ///
+    /// ```json
+    /// {
+    ///   "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "cognito:groups": ["admin"],
+    ///   "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example",
+    ///   "version": 2, "client_id": "1example23456789", "token_use": "access",
+    ///   "scope": "aws.cognito.signin.user.admin openid profile", "auth_time": 1767225600,
+    ///   "exp": 1767229200, "iat": 1767225600, "jti": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+    ///   "username": "ann"
+    /// }
+    /// ```
     #[must_use]
     pub fn cognito() -> Self {
         let mut sources = Self::new().sources;
@@ -418,7 +475,19 @@ impl ClaimMapping {
     /// [`Verifier::token_type_claim`](crate::verify::Verifier::token_type_claim)); `jti` is
     /// read as always, so revocation works.
     ///
-    /// Your own claims (an organization, permissions) are added with the setters.
+    /// Your own claims (an organization, permissions) are added with the setters:
+    /// `ClaimMapping::simplejwt().organization("organization_id")?.permissions(["permissions"])?`
+    /// for
+    ///
+    /// ```json
+    /// {
+    ///   "token_type": "access", "exp": 1767225900, "iat": 1767225600,
+    ///   "jti": "9f1c4a0e6b5d4f0b8e2a7c3d1e5f7a9b", "user_id": 42,
+    ///   "organization_id": 7, "permissions": ["customer:read", "customer:delete"]
+    /// }
+    /// ```
+    ///
+    /// gives `sub` `"42"` and `org` `"7"`.
     #[must_use]
     pub fn simplejwt() -> Self {
         let mut sources = Self::new().sources;

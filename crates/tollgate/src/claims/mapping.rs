@@ -128,8 +128,13 @@ impl ClaimPath {
 
     /// A one-segment path to a top-level claim known to be valid (a non-empty constant).
     fn claim(name: &str) -> Self {
+        Self::nested(&[name])
+    }
+
+    /// A path of constant, non-empty segments.
+    fn nested(segments: &[&str]) -> Self {
         Self {
-            segments: Box::new([Box::from(name)]),
+            segments: segments.iter().map(|&s| Box::from(s)).collect(),
         }
     }
 
@@ -356,10 +361,7 @@ impl ClaimMapping {
         }
         let client_roles = ClaimPath::from_segments(["resource_access", client_id, "roles"])?;
         Self::new().with(|s| {
-            s.roles = vec![
-                ClaimPath::parse_known(&["realm_access", "roles"]),
-                client_roles,
-            ];
+            s.roles = vec![ClaimPath::nested(&["realm_access", "roles"]), client_roles];
         })
     }
 
@@ -647,15 +649,6 @@ impl ClaimMapping {
             "aud" => s.audience.len() == 1 && own(s.audience.first()),
             "scope" => s.scopes.len() == 1 && own(s.scopes.first()),
             _ => false,
-        }
-    }
-}
-
-impl ClaimPath {
-    /// A path of constant, non-empty segments.
-    fn parse_known(segments: &[&str]) -> Self {
-        Self {
-            segments: segments.iter().map(|&s| Box::from(s)).collect(),
         }
     }
 }

@@ -30,7 +30,8 @@ pub enum AuthErrorKind {
     MissingToken,
     /// The token, or the header or cookie carrying it, is not well formed: wrong number of
     /// segments, bad base64url, a header or payload that is not a JSON object, a claim of the
-    /// wrong JSON type, a duplicate member, or a second `Authorization` header.
+    /// wrong JSON type, a duplicate member, or a second `Authorization` header. When a claim
+    /// is at fault, [`AuthError::detail`] names it (`` `exp` must be a NumericDate ``).
     Malformed,
     /// The token is longer than the configured maximum; it was not decoded.
     TooLarge,

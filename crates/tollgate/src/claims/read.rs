@@ -178,9 +178,10 @@ impl<'de> DeserializeSeed<'de> for ObjectVisitor<'_, '_> {
 
 impl ObjectVisitor<'_, '_> {
     fn not_an_object<E: de::Error>(&self) -> E {
-        let name = self.name.unwrap_or_default();
-        refuse(self.state.detail, || {
-            format!("`{name}` is not an object").into()
+        let name = self.name;
+        refuse(self.state.detail, || match name {
+            Some(name) => format!("`{name}` is not an object").into(),
+            None => "the claims set is not an object".into(),
         })
     }
 }

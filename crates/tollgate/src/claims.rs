@@ -1,8 +1,15 @@
-//! Claims: the ready [`StandardClaims`] type and the [`Claims`] wrapper handed to handlers.
+//! Claims: the ready [`StandardClaims`] type, the [`Claims`] wrapper handed to handlers, and
+//! the [`ClaimMapping`] that says where the standard claims are read from.
 
-use std::{fmt, ops::Deref, sync::Arc};
+mod mapping;
+mod read;
+
+use std::{cell::Cell, fmt, ops::Deref, sync::Arc};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+pub use mapping::{ClaimMapping, ClaimPath, MAX_CLAIM_VALUES};
+pub(crate) use read::ClaimsSeed;
 
 /// The claims tollgate knows: the registered JWT claims (RFC 7519 §4.1) and the ones its
 /// revocation and policy layers use.
@@ -11,8 +18,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// validates), and puts them into the request extensions as `Claims<StandardClaims>`, whatever
 /// claims type the handlers use. Unknown claims are ignored.
 ///
+/// The verifier reads them through its [`ClaimMapping`]: an identity provider's roles in
+/// `realm_access.roles` land in `roles`, a simplejwt `user_id` in `sub`, and so on. Deserializing
+/// `StandardClaims` yourself (`serde_json::from_slice`) uses the default mapping, the field
+/// names below.
+///
 /// Numeric dates (`exp`, `nbf`, `iat`) must be JSON numbers (a fraction is truncated); a string
-/// is a malformed token. A claim repeated in the payload is a malformed token too.
+/// is a malformed token. A claim repeated in the payload is a malformed token too. `roles` and
+/// `perms` are an array of strings or a space-separated string; `scope` a space-separated
+/// string or an array of strings (kept space-separated); `aud` a string or an array of strings.
 ///
 /// # Example
 ///
@@ -26,62 +40,66 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// };
 /// assert_eq!(claims.sub.as_deref(), Some("42"));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StandardClaims {
     /// Issuer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     /// Subject: the user id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
     /// Audience: one value or several.
-    #[serde(default, skip_serializing_if = "Audience::is_empty")]
+    #[serde(skip_serializing_if = "Audience::is_empty")]
     pub aud: Audience,
     /// Expiry, seconds since the Unix epoch.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "numeric_date"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
     /// Not before, seconds since the Unix epoch.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "numeric_date"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
     /// Issued at, seconds since the Unix epoch.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "numeric_date"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
     /// Token id: the key of revocation entries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
     /// Session id: ending the session revokes every token carrying it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     /// Organization (tenant) id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
     /// Role names.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
     /// Permissions, `resource:action`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub perms: Vec<String>,
-    /// OAuth scopes, space separated (RFC 9068 §2.2.3).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// OAuth scopes, space separated (RFC 9068 §2.2.3): from `scope`, or from `scp` with some
+    /// [mappings](ClaimMapping::entra_id).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Permission version: compared with the subject's current one by the revocation layer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ver: Option<u64>,
-    /// `access` or `refresh`: keeps one kind of token from being used as the other.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `access` or `refresh`: keeps one kind of token from being used as the other (read from
+    /// the claim the [`ClaimMapping`] names, `token_type` by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for StandardClaims {
+    /// Read through the default [`ClaimMapping`].
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let detail = Cell::new(None);
+        de::DeserializeSeed::deserialize(
+            ClaimsSeed {
+                mapping: &mapping::DEFAULT,
+                detail: &detail,
+            },
+            deserializer,
+        )
+    }
 }
 
 /// The `aud` claim: absent, one string, or an array of strings.
@@ -113,6 +131,10 @@ impl Audience {
     /// The audiences.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
+    }
+
+    pub(crate) fn values_mut(&mut self) -> &mut Vec<String> {
+        &mut self.0
     }
 }
 
@@ -165,38 +187,44 @@ impl<'de> Deserialize<'de> for Audience {
     }
 }
 
-/// Deserialize a NumericDate: a JSON number (fractions truncated), never a string.
-fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    struct NumericDateVisitor;
+/// A NumericDate: a JSON number of seconds (fractions truncated), never a string.
+pub(crate) struct NumericDate(pub(crate) i64);
 
-    impl de::Visitor<'_> for NumericDateVisitor {
-        type Value = i64;
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NumericDateVisitor;
 
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a NumericDate (a JSON number of seconds)")
-        }
+        impl de::Visitor<'_> for NumericDateVisitor {
+            type Value = NumericDate;
 
-        fn visit_i64<E: de::Error>(self, value: i64) -> Result<i64, E> {
-            Ok(value)
-        }
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NumericDate (a JSON number of seconds)")
+            }
 
-        fn visit_u64<E: de::Error>(self, value: u64) -> Result<i64, E> {
-            i64::try_from(value).map_err(|_| E::custom("NumericDate out of range"))
-        }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<NumericDate, E> {
+                Ok(NumericDate(value))
+            }
 
-        #[allow(clippy::cast_possible_truncation)]
-        fn visit_f64<E: de::Error>(self, value: f64) -> Result<i64, E> {
-            // Within ±2^53 every integer is exact; beyond that a date is meaningless anyway.
-            const LIMIT: f64 = 9_007_199_254_740_992.0;
-            if value.is_finite() && value.abs() < LIMIT {
-                Ok(value.trunc() as i64)
-            } else {
-                Err(E::custom("NumericDate out of range"))
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<NumericDate, E> {
+                i64::try_from(value)
+                    .map(NumericDate)
+                    .map_err(|_| E::custom("NumericDate out of range"))
+            }
+
+            #[allow(clippy::cast_possible_truncation)]
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<NumericDate, E> {
+                // Within ±2^53 every integer is exact; beyond that a date is meaningless anyway.
+                const LIMIT: f64 = 9_007_199_254_740_992.0;
+                if value.is_finite() && value.abs() < LIMIT {
+                    Ok(NumericDate(value.trunc() as i64))
+                } else {
+                    Err(E::custom("NumericDate out of range"))
+                }
             }
         }
-    }
 
-    deserializer.deserialize_any(NumericDateVisitor).map(Some)
+        deserializer.deserialize_any(NumericDateVisitor)
+    }
 }
 
 /// Verified claims of type `C`, as handed to handlers.

@@ -20,6 +20,9 @@ struct Policy;
 #[doc = include_str!("../../../docs/revocation.md")]
 struct Revocation;
 
+#[doc = include_str!("../../../docs/interop.md")]
+struct Interop;
+
 #[doc = include_str!("../../../docs/security.md")]
 struct Security;
 

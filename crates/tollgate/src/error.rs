@@ -1,6 +1,8 @@
 //! The one rejection type shared by every tollgate layer, and the configuration errors.
 
-use std::{error::Error as StdError, fmt, sync::Arc, time::Duration};
+use std::{
+    borrow::Cow, convert::Infallible, error::Error as StdError, fmt, sync::Arc, time::Duration,
+};
 
 use http::StatusCode;
 
@@ -15,6 +17,7 @@ use http::StatusCode;
 pub struct AuthError {
     kind: AuthErrorKind,
     scope: Option<Arc<str>>,
+    detail: Option<Cow<'static, str>>,
     retry_after: Option<Duration>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
@@ -27,7 +30,8 @@ pub enum AuthErrorKind {
     MissingToken,
     /// The token, or the header or cookie carrying it, is not well formed: wrong number of
     /// segments, bad base64url, a header or payload that is not a JSON object, a claim of the
-    /// wrong JSON type, a duplicate member, or a second `Authorization` header.
+    /// wrong JSON type, a duplicate member, or a second `Authorization` header. When a claim
+    /// is at fault, [`AuthError::detail`] names it (`` `exp` must be a NumericDate ``).
     Malformed,
     /// The token is longer than the configured maximum; it was not decoded.
     TooLarge,
@@ -172,6 +176,7 @@ impl AuthError {
         Self {
             kind,
             scope: None,
+            detail: None,
             retry_after: None,
             source: None,
         }
@@ -185,6 +190,14 @@ impl AuthError {
         let mut error = Self::new(AuthErrorKind::InsufficientScope);
         error.scope = Some(scope.into());
         error
+    }
+
+    /// Attach a precise reason, such as the claim that made the token
+    /// [`Malformed`](AuthErrorKind::Malformed). It names claims, never their values.
+    #[must_use]
+    pub(crate) fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 
     /// Attach the underlying cause (a store or network error), for logs.
@@ -223,6 +236,15 @@ impl AuthError {
     #[must_use]
     pub fn scope(&self) -> Option<&str> {
         self.scope.as_deref()
+    }
+
+    /// The precise reason, when there is one: for a malformed token, the claim that is not
+    /// what it should be (`` `exp` is not a NumericDate ``, `` `sub` is a number, not a string
+    /// ``). It names claims, never their values, and is part of `Display` (and so of the
+    /// problem body's `detail`).
+    #[must_use]
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
     }
 
     /// The `Retry-After` hint, if any.
@@ -268,6 +290,7 @@ impl fmt::Debug for AuthError {
         f.debug_struct("AuthError")
             .field("kind", &self.kind)
             .field("scope", &self.scope)
+            .field("detail", &self.detail)
             .field("retry_after", &self.retry_after)
             .field("source", &self.source.as_ref().map(ToString::to_string))
             .finish()
@@ -277,6 +300,9 @@ impl fmt::Debug for AuthError {
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.kind.description())?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
         if let Some(scope) = &self.scope {
             write!(f, " (requires `{scope}`)")?;
         }
@@ -348,6 +374,14 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A claim path of a [`ClaimMapping`](crate::verify::ClaimMapping) that does not parse,
+    /// or that conflicts with the mapping's other paths.
+    InvalidClaimPath {
+        /// The path, in its string form.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A URL that does not parse or that tollgate refuses to fetch from.
     InvalidUrl {
         /// The offending URL.
@@ -395,6 +429,9 @@ impl fmt::Display for ConfigError {
             Self::InvalidPolicy { input, reason } => {
                 write!(f, "invalid policy `{input}`: {reason}")
             }
+            Self::InvalidClaimPath { path, reason } => {
+                write!(f, "invalid claim path `{path}`: {reason}")
+            }
             Self::InvalidUrl { url, reason } => write!(f, "invalid URL `{url}`: {reason}"),
             Self::HttpClient { reason } => write!(f, "cannot build the HTTP client: {reason}"),
         }
@@ -402,6 +439,15 @@ impl fmt::Display for ConfigError {
 }
 
 impl StdError for ConfigError {}
+
+/// For setters that take a value or something that parses into one, such as
+/// [`ClaimMapping::roles`](crate::verify::ClaimMapping::roles) taking a
+/// [`ClaimPath`](crate::verify::ClaimPath) or a `&str`.
+impl From<Infallible> for ConfigError {
+    fn from(never: Infallible) -> Self {
+        match never {}
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,8 @@
 //! - [`VerifyLayer`] verifies the token on every request without touching any store:
 //!   signature with a key bound to one algorithm (chosen by `kid`, never by the token's
 //!   header), then `exp`, `nbf`, `iat`, `iss`, `aud`, `typ` and required claims. It hands
-//!   [`Claims`] to the handlers.
+//!   [`Claims`] to the handlers, read where the identity provider writes them
+//!   ([`verify::ClaimMapping`]: Keycloak, Auth0, Entra ID, Okta, Cognito, simplejwt).
 //! - [`RevocationLayer`], on the routes that opt in, asks a
 //!   [`RevocationStore`](revocation::RevocationStore) whether the token was revoked, its
 //!   session ended, its subject cut off, or its permissions changed.

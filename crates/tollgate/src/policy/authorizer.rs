@@ -136,8 +136,10 @@ impl Authorizer {
     /// permissions. Off by default.
     ///
     /// Each scope token of the form `resource:action` grants like a permission; other tokens
-    /// (`openid`, `profile`) grant none, and are best required with a
-    /// [`predicate`](Policy::predicate).
+    /// (`openid`, `profile`, `User.Read`) grant none, and are required with
+    /// [`Policy::scope`], which matches scopes exactly whatever this setting. The scopes are
+    /// the `scope` claim, or what the verifier's
+    /// [`ClaimMapping`](crate::verify::ClaimMapping) reads instead (`scp`).
     #[must_use]
     pub fn scope_claim(mut self, enabled: bool) -> Self {
         self.settings_mut().source.scope_claim = enabled;

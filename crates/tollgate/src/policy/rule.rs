@@ -91,6 +91,7 @@ struct Inner {
 enum Node {
     Authenticated,
     Permission(Permission),
+    Scope(Arc<str>),
     Role(Box<str>),
     AnyOf(Box<[Policy]>),
     AllOf(Box<[Policy]>),
@@ -116,7 +117,11 @@ type ExtractOrg = dyn for<'a> Fn(&'a Parts) -> Option<&'a str> + Send + Sync;
 impl Policy {
     fn from_node(node: Node, scope: Option<Arc<str>>) -> Self {
         let reads_request = match &node {
-            Node::Authenticated | Node::Permission(_) | Node::Role(_) | Node::Predicate(_) => false,
+            Node::Authenticated
+            | Node::Permission(_)
+            | Node::Scope(_)
+            | Node::Role(_)
+            | Node::Predicate(_) => false,
             Node::RequestPredicate(_) | Node::Org(_) | Node::OnPath(..) => true,
             Node::AnyOf(parts) | Node::AllOf(parts) => parts.iter().any(|p| p.inner.reads_request),
             Node::Not(policy) => policy.inner.reads_request,
@@ -150,6 +155,46 @@ impl Policy {
     /// [`ConfigError::InvalidPolicy`] when `permission` does not parse.
     pub fn permission(permission: &str) -> Result<Self, ConfigError> {
         Permission::parse(permission).map(Self::from)
+    }
+
+    /// Require an OAuth scope: `scope` must be one of the token's scopes, exactly (no
+    /// wildcard: `*` is a character like any other).
+    ///
+    /// The scopes are the `scope` claim, or what the verifier's
+    /// [`ClaimMapping`](crate::verify::ClaimMapping) reads instead (Entra ID's and Okta's
+    /// `scp`), a space-separated string or an array. They are checked whatever the
+    /// [`Authorizer`](super::Authorizer)'s [`scope_claim`](super::Authorizer::scope_claim)
+    /// says. A scope need not be `resource:action`: `openid`, `User.Read` and
+    /// `read:messages` are all matched exactly. A denial names the scope in its challenge.
+    ///
+    /// ```
+    /// use tollgate::{StandardClaims, policy::{Authorizer, Policy}};
+    ///
+    /// let policy = Policy::scope("User.Read")?;
+    /// let claims = StandardClaims { scope: Some("openid User.Read".to_owned()), ..Default::default() };
+    /// assert!(Authorizer::new().check_claims(&policy, &claims).is_ok());
+    ///
+    /// let denied = Authorizer::new().check_claims(&Policy::scope("Mail.Send")?, &claims).unwrap_err();
+    /// assert_eq!(denied.scope(), Some("Mail.Send"));
+    /// # Ok::<(), tollgate::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidPolicy`] when `scope` is not one scope token: empty, or holding a
+    /// space, a `"`, a `\` or a character that is not visible ASCII (RFC 6749 §3.3).
+    pub fn scope(scope: &str) -> Result<Self, ConfigError> {
+        if !is_scope_token(scope) {
+            return Err(ConfigError::InvalidPolicy {
+                input: scope.to_owned(),
+                reason: "a scope is one token of visible ASCII other than `\"` and `\\`",
+            });
+        }
+        let scope: Arc<str> = Arc::from(scope);
+        Ok(Self::from_node(
+            Node::Scope(Arc::clone(&scope)),
+            Some(scope),
+        ))
     }
 
     /// Require a role: `role` must be one of the token's `roles`.
@@ -360,13 +405,7 @@ impl Policy {
     /// [`ConfigError::InvalidPolicy`] when `scope` is empty or is not a space-separated list of
     /// scope tokens (visible ASCII other than `"` and `\`, RFC 6749 §3.3).
     pub fn challenge_scope(self, scope: &str) -> Result<Self, ConfigError> {
-        let valid = !scope.is_empty()
-            && scope.split(' ').all(|token| {
-                !token.is_empty()
-                    && token
-                        .bytes()
-                        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-            });
+        let valid = !scope.is_empty() && scope.split(' ').all(is_scope_token);
         if !valid {
             return Err(ConfigError::InvalidPolicy {
                 input: scope.to_owned(),
@@ -437,6 +476,10 @@ impl Policy {
         let result = match &self.inner.node {
             Node::Authenticated => Ok(()),
             Node::Permission(permission) => met(source.is_granted(claims, permission)),
+            Node::Scope(scope) => met(claims
+                .scope
+                .as_deref()
+                .is_some_and(|held| held.split(' ').any(|token| token == &**scope))),
             Node::Role(role) => met(claims.roles.iter().any(|held| **held == **role)),
             Node::AnyOf(parts) => met(parts
                 .iter()
@@ -462,6 +505,14 @@ impl Policy {
         // A scope set on this part replaces the one its unmet part names.
         result.map_err(|scope| if self.inner.scope_set { own } else { scope })
     }
+}
+
+/// Whether `token` is one OAuth scope token (RFC 6749 §3.3): visible ASCII but `"` and `\`.
+fn is_scope_token(token: &str) -> bool {
+    !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
 }
 
 /// An empty request head, `GET /` without headers. Allocates nothing.
@@ -544,6 +595,7 @@ impl fmt::Debug for Policy {
         match &self.inner.node {
             Node::Authenticated => f.write_str("authenticated"),
             Node::Permission(permission) => write!(f, "permission({:?})", permission.as_str()),
+            Node::Scope(scope) => write!(f, "scope({scope:?})"),
             Node::Role(role) => write!(f, "role({role:?})"),
             Node::AnyOf(parts) => list(f, "any_of", parts),
             Node::AllOf(parts) => list(f, "all_of", parts),

@@ -914,3 +914,48 @@ async fn service_accessors_and_readiness() {
     assert_eq!(response.status(), StatusCode::OK);
     let _inner = service.into_inner();
 }
+
+#[test]
+fn scopes_match_exactly_whatever_their_form() {
+    let claims = StandardClaims {
+        scope: Some("openid  User.Read read:messages customer:*".to_owned()),
+        perms: vec!["customer:read".to_owned()],
+        ..StandardClaims::default()
+    };
+    // (required scope, met)
+    let table = [
+        ("openid", true),
+        ("User.Read", true),
+        ("read:messages", true),
+        ("customer:*", true),
+        // No wildcard, no case folding, no prefix: exact tokens only.
+        ("customer:read", false),
+        ("user.read", false),
+        ("open", false),
+        ("Mail.Send", false),
+    ];
+    for (scope, met) in table {
+        let policy = Policy::scope(scope).unwrap();
+        let result = Authorizer::new().check_claims(&policy, &claims);
+        assert_eq!(result.is_ok(), met, "{scope}");
+        if let Err(denied) = result {
+            assert_eq!(denied.scope(), Some(scope));
+        }
+    }
+    let none = StandardClaims::default();
+    assert!(
+        Authorizer::new()
+            .check_claims(&Policy::scope("openid").unwrap(), &none)
+            .is_err()
+    );
+    for bad in ["", "a b", "a\"b", "a\\b", "é"] {
+        assert!(
+            matches!(Policy::scope(bad), Err(ConfigError::InvalidPolicy { .. })),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        format!("{:?}", Policy::scope("openid").unwrap()),
+        r#"scope("openid")"#
+    );
+}

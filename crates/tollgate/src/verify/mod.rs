@@ -67,6 +67,14 @@
 //! - **Header `typ`.** [`header_typ`](Verifier::header_typ) (for example `at+jwt`, RFC 9068)
 //!   refuses tokens whose header says `typ: "JWT"` or nothing: set it only for an issuer that
 //!   writes the explicit type.
+//!
+//! # Tokens from identity providers
+//!
+//! The claims are read as [`StandardClaims`](crate::StandardClaims) through the verifier's
+//! [`ClaimMapping`] ([`Verifier::claim_mapping`]): where the subject, organization, roles,
+//! permissions, scopes, audience and token type are, by claim name or [`ClaimPath`] into
+//! nested objects. Presets read what Keycloak, Auth0, Entra ID, Okta, Cognito and Django's
+//! simplejwt write; `docs/interop.md` has a sample token of each.
 
 #[cfg(feature = "verify-cache")]
 mod cache;
@@ -82,6 +90,7 @@ mod unverified;
 mod validate;
 mod verifier;
 
+pub use crate::claims::{ClaimMapping, ClaimPath, MAX_CLAIM_VALUES};
 #[cfg(feature = "verify-cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "verify-cache")))]
 pub use cache::VerifiedCache;

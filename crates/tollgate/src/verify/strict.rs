@@ -8,7 +8,7 @@
 //! member is read as strictly as any other value, in the same pass: a document that is not
 //! strict JSON anywhere is an error, and a strict one costs nothing more than before.
 
-use std::fmt;
+use std::{fmt, marker::PhantomData};
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -22,12 +22,22 @@ use crate::error::AuthErrorKind;
 pub(crate) fn from_slice<'de, T: de::Deserialize<'de>>(
     bytes: &'de [u8],
 ) -> Result<T, AuthErrorKind> {
+    from_slice_seed(bytes, PhantomData)
+}
+
+/// [`from_slice`], with a seed that carries what reading needs (a claim mapping).
+pub(crate) fn from_slice_seed<'de, S: DeserializeSeed<'de>>(
+    bytes: &'de [u8],
+    seed: S,
+) -> Result<S::Value, AuthErrorKind> {
     // serde would also read a struct from an array.
     if bytes.trim_ascii_start().first() != Some(&b'{') {
         return Err(AuthErrorKind::Malformed);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = T::deserialize(Strict(&mut deserializer)).map_err(|_| AuthErrorKind::Malformed)?;
+    let value = seed
+        .deserialize(Strict(&mut deserializer))
+        .map_err(|_| AuthErrorKind::Malformed)?;
     deserializer.end().map_err(|_| AuthErrorKind::Malformed)?;
     Ok(value)
 }

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::{issuer::TrustedIssuer, jws::typ_matches};
-use crate::{claims::StandardClaims, error::AuthErrorKind};
+use crate::{
+    claims::{ClaimMapping, StandardClaims},
+    error::AuthErrorKind,
+};
 
 /// The checks on a verified token's claims, with the settings a
 /// [`Verifier`](super::Verifier) was built with.
@@ -102,28 +105,37 @@ impl Validation {
     }
 
     /// The required claims: each present in `claims`, or (for a claim [`StandardClaims`]
-    /// does not hold) in the JSON `payload`, with any value but `null`.
+    /// does not hold under that name through `mapping`) in the JSON `payload`, with any value
+    /// but `null`.
     pub(super) fn check_required(
         &self,
         claims: &StandardClaims,
         payload: &[u8],
+        mapping: &ClaimMapping,
     ) -> Result<(), AuthErrorKind> {
         let mut generic: Option<BTreeMap<String, serde_json::Value>> = None;
         for name in &self.required {
-            let present = match &**name {
-                "iss" => claims.iss.is_some(),
-                "sub" => claims.sub.is_some(),
-                "aud" => !claims.aud.is_empty(),
-                "exp" => claims.exp.is_some(),
-                "nbf" => claims.nbf.is_some(),
-                "iat" => claims.iat.is_some(),
-                "jti" => claims.jti.is_some(),
-                "sid" => claims.sid.is_some(),
-                "org" => claims.org.is_some(),
-                "ver" => claims.ver.is_some(),
-                "token_type" => claims.token_type.is_some(),
-                "scope" => claims.scope.is_some(),
-                other => {
+            let name = &**name;
+            let known = match name {
+                "iss" => Some(claims.iss.is_some()),
+                "sub" => Some(claims.sub.is_some()),
+                "aud" => Some(!claims.aud.is_empty()),
+                "exp" => Some(claims.exp.is_some()),
+                "nbf" => Some(claims.nbf.is_some()),
+                "iat" => Some(claims.iat.is_some()),
+                "jti" => Some(claims.jti.is_some()),
+                "sid" => Some(claims.sid.is_some()),
+                "org" => Some(claims.org.is_some()),
+                "ver" => Some(claims.ver.is_some()),
+                "token_type" => Some(claims.token_type.is_some()),
+                "scope" => Some(claims.scope.is_some()),
+                _ => None,
+            };
+            // A standard claim the mapping reads from elsewhere is looked up by its name.
+            let mapped = matches!(name, "sub" | "aud" | "org" | "token_type" | "ver" | "scope");
+            let present = match known {
+                Some(present) if !mapped || mapping.reads_own_name(name) => present,
+                _ => {
                     if generic.is_none() {
                         generic = Some(
                             serde_json::from_slice(payload)
@@ -132,7 +144,7 @@ impl Validation {
                     }
                     generic
                         .as_ref()
-                        .and_then(|map| map.get(other))
+                        .and_then(|map| map.get(name))
                         .is_some_and(|value| !value.is_null())
                 }
             };

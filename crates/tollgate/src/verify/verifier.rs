@@ -2,6 +2,7 @@
 
 use std::{
     any::Any,
+    cell::Cell,
     fmt,
     ops::Deref,
     sync::Arc,
@@ -22,7 +23,7 @@ use super::{
 #[cfg(feature = "jwks-remote")]
 use crate::key::remote::RemoteJwks;
 use crate::{
-    claims::{Claims, StandardClaims},
+    claims::{ClaimMapping, Claims, ClaimsSeed, StandardClaims},
     error::{AuthError, AuthErrorKind, ConfigError},
     key::{algorithm::Algorithm, set::KeySet, source::SourceKind},
 };
@@ -39,7 +40,9 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 /// What it checks, in order: the length (before decoding), three strict base64url segments,
 /// the header (`alg` within the keys' algorithms, no `crit`), the key (by `kid`, bound to
 /// one algorithm), the signature, then `typ`, `token_type`, `exp`, `nbf`, `iat`, `iss`, `aud`
-/// and the required claims. The header and the claims set must be strict JSON objects (RFC
+/// and the required claims. The claims are read through the verifier's [`ClaimMapping`]
+/// ([`claim_mapping`](Self::claim_mapping)); a claim of the wrong type makes the token
+/// malformed, with an [`AuthError::detail`] naming it. The header and the claims set must be strict JSON objects (RFC
 /// 7519 §7.2, RFC 8259) throughout, in members nothing reads too: bytes that are not UTF-8, a
 /// lone surrogate escape or a number beyond `f64` anywhere make the token malformed.
 ///
@@ -60,6 +63,8 @@ struct Inner {
     max_token_len: usize,
     /// The checks on the claims, with their settings.
     validation: Validation,
+    /// Where the standard claims are read from.
+    mapping: ClaimMapping,
     clock: fn() -> SystemTime,
     /// The header segments the configured keys' tokens usually carry, parsed in advance.
     known_headers: Vec<KnownHeader>,
@@ -125,6 +130,8 @@ pub(crate) enum Outcome<C> {
 
 enum Step {
     Reject(AuthErrorKind),
+    /// A rejection with a precise reason.
+    RejectWith(AuthError),
     #[cfg(feature = "jwks-remote")]
     Refresh(RemoteJwks),
 }
@@ -187,6 +194,7 @@ impl Verifier {
                 issuers: vec![issuer],
                 max_token_len: DEFAULT_MAX_TOKEN_LEN,
                 validation: Validation::new(),
+                mapping: ClaimMapping::new(),
                 clock: SystemTime::now,
                 #[cfg(feature = "verify-cache")]
                 cache: None,
@@ -295,10 +303,11 @@ impl Verifier {
         Ok(self)
     }
 
-    /// Require the `token_type` claim (in the payload) to be exactly `token_type` (e.g.
+    /// Require the token-type claim (in the payload) to be exactly `token_type` (e.g.
     /// `access`), so that a refresh token is never accepted as an access token. A token
-    /// without the claim is refused. The JOSE header's `typ` is checked by
-    /// [`header_typ`](Self::header_typ).
+    /// without the claim is refused. The claim is `token_type` unless the
+    /// [`ClaimMapping`] names another ([`ClaimMapping::token_type`]; Cognito's `token_use`).
+    /// The JOSE header's `typ` is checked by [`header_typ`](Self::header_typ).
     ///
     /// # Errors
     ///
@@ -311,6 +320,19 @@ impl Verifier {
         }
         self.inner_mut().validation.token_type = Some(token_type.into());
         Ok(self)
+    }
+
+    /// Read the standard claims through `mapping` (default [`ClaimMapping::new`]: `sub`,
+    /// `org`, `token_type`, `aud`, `roles`, `perms`, `scope`), for tokens as an identity
+    /// provider writes them: Keycloak's `realm_access.roles`, Entra ID's `scp`, a simplejwt
+    /// integer `user_id`, ... See [`ClaimMapping`] and its presets.
+    ///
+    /// The claims are still read in the one strict pass, and the other layers see the mapped
+    /// values in `Claims<StandardClaims>`.
+    #[must_use]
+    pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
+        self.inner_mut().mapping = mapping;
+        self
     }
 
     /// Require the claim `name` to be present (any JSON value but `null`).
@@ -401,6 +423,7 @@ impl Verifier {
                 }
                 Outcome::Verified(checked.verified)
             }
+            Err(Step::RejectWith(error)) => Outcome::Rejected(error),
             Err(Step::Reject(kind)) => {
                 let error = AuthError::new(kind);
                 Outcome::Rejected(if kind == AuthErrorKind::KeySourceUnavailable {
@@ -488,13 +511,24 @@ impl Verifier {
         let kid = key.kid_arc();
 
         // The claims set is a JSON object (RFC 7519 §7.2), strict JSON throughout: the
-        // claims no type reads included.
-        let standard: StandardClaims = strict::from_slice(&payload)?;
+        // claims no type reads included. Read through the claim mapping, in the same pass.
+        let detail = Cell::new(None);
+        let seed = ClaimsSeed {
+            mapping: &inner.mapping,
+            detail: &detail,
+        };
+        let standard: StandardClaims =
+            strict::from_slice_seed(&payload, seed).map_err(|kind| match detail.take() {
+                Some(detail) => Step::RejectWith(AuthError::new(kind).with_detail(detail)),
+                None => Step::Reject(kind),
+            })?;
         inner
             .validation
             .validate(header.typ, &standard, issuer, self.now())?;
         if !inner.validation.required.is_empty() {
-            inner.validation.check_required(&standard, &payload)?;
+            inner
+                .validation
+                .check_required(&standard, &payload, &inner.mapping)?;
         }
 
         let standard = Claims::new(standard);
@@ -569,7 +603,8 @@ impl fmt::Debug for Verifier {
             .field("require_exp", &inner.validation.require_exp)
             .field("typ", &inner.validation.typ)
             .field("token_type", &inner.validation.token_type)
-            .field("required", &inner.validation.required);
+            .field("required", &inner.validation.required)
+            .field("mapping", &inner.mapping);
         #[cfg(feature = "verify-cache")]
         f.field("cache", &inner.cache);
         f.finish_non_exhaustive()

@@ -274,7 +274,10 @@ async fn claims_of_the_wrong_json_type() {
         ("iss", json!({"a": 1})),
         ("sub", json!(42)),
         ("ver", json!(-1)),
-        ("roles", json!("admin")),
+        // A list is an array of strings or one space-separated string, nothing else.
+        ("roles", json!({"admin": true})),
+        ("perms", json!([1])),
+        ("scope", json!(["openid profile"])),
     ] {
         let mut payload = claims();
         payload[claim] = value;

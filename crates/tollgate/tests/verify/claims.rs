@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tollgate::{
-    AuthErrorKind, ConfigError, StandardClaims, key::Algorithm, verify::TrustedIssuer,
-    verify::Verifier,
+    AuthErrorKind, ConfigError, StandardClaims, key::Algorithm, verify::ClaimMapping,
+    verify::TrustedIssuer, verify::Verifier,
 };
 
 use crate::support::{AUDIENCE, ISSUER, TestKey, claims, now};
@@ -258,6 +258,37 @@ async fn required_claims() {
     no_jti.as_object_mut().unwrap().remove("jti");
     assert_eq!(
         check(&verifier, &key, &no_jti).await,
+        Err(AuthErrorKind::MissingClaim)
+    );
+}
+
+/// Required claims are JSON claim names, whatever the claim mapping reads into the standard
+/// claims of the same name.
+#[tokio::test]
+async fn required_claims_are_claim_names_under_a_mapping() {
+    let key = TestKey::new(Algorithm::HS256);
+    let verifier = key
+        .verifier()
+        .claim_mapping(ClaimMapping::simplejwt().organization("tenant").unwrap())
+        .require_claim("user_id")
+        .unwrap()
+        .require_claim("org")
+        .unwrap();
+    let mut payload = with("user_id", json!(42));
+    payload["tenant"] = json!(7);
+    // `sub` and `org` are in the payload; `user_id` too.
+    assert_eq!(check(&verifier, &key, &payload).await, Ok(()));
+    // `org` is read from `tenant` into the standard claims, but the claim `org` is required.
+    payload.as_object_mut().unwrap().remove("org");
+    assert_eq!(
+        check(&verifier, &key, &payload).await,
+        Err(AuthErrorKind::MissingClaim)
+    );
+    // `user_id` is read into `sub`: without it the required claim is missing.
+    let mut payload = with("user_id", Value::Null);
+    payload["tenant"] = json!(7);
+    assert_eq!(
+        check(&verifier, &key, &payload).await,
         Err(AuthErrorKind::MissingClaim)
     );
 }

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
+use serde::Deserialize;
 
 use super::{Key, algorithm::Algorithm};
 use crate::error::ConfigError;
@@ -55,15 +56,23 @@ impl KeySet {
     /// [`ConfigError::InvalidJwks`] when the document is not a JWK Set,
     /// [`ConfigError::DuplicateKid`] when two usable keys share a `kid`.
     pub fn from_jwks(json: &[u8], rsa_default: Option<Algorithm>) -> Result<Self, ConfigError> {
-        let set: JwkSet =
-            serde_json::from_slice(json).map_err(|error| ConfigError::InvalidJwks {
-                reason: error.to_string(),
-            })?;
+        let invalid = |error: serde_json::Error| ConfigError::InvalidJwks {
+            reason: error.to_string(),
+        };
+        let set: JwkSet = serde_json::from_slice(json).map_err(invalid)?;
+        // `Jwk` reads any `alg` it has no variant for (ES512 among them) as unknown: the
+        // `alg` texts are read again here, to bind such keys to what they declare.
+        let algs: AlgTexts = serde_json::from_slice(json).map_err(invalid)?;
         let mut keys = Self::new();
-        for jwk in &set.keys {
+        for (jwk, declared) in set.keys.iter().zip(&algs.keys) {
             let key = match (&jwk.algorithm, jwk.common.key_algorithm, rsa_default) {
                 (AlgorithmParameters::RSA(_), None, Some(alg)) => {
                     Key::from_jwk_with_algorithm(jwk, alg)
+                }
+                (_, Some(KeyAlgorithm::UNKNOWN_ALGORITHM), _)
+                    if declared.alg.as_deref() == Some(Algorithm::ES512.as_str()) =>
+                {
+                    Key::from_jwk_with_algorithm(jwk, Algorithm::ES512)
                 }
                 _ => Key::from_jwk(jwk),
             };
@@ -111,6 +120,17 @@ impl KeySet {
     pub fn supports(&self, algorithm: Algorithm) -> bool {
         self.keys.iter().any(|key| key.algorithm == algorithm)
     }
+}
+
+/// The `alg` text of each key of a JWK Set, in order.
+#[derive(Deserialize)]
+struct AlgTexts {
+    keys: Vec<AlgText>,
+}
+
+#[derive(Deserialize)]
+struct AlgText {
+    alg: Option<String>,
 }
 
 impl fmt::Debug for KeySet {

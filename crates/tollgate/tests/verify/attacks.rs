@@ -142,6 +142,7 @@ async fn stripped_and_all_zero_signatures() {
     for (algorithm, len) in [
         (Algorithm::HS256, 32),
         (Algorithm::ES256, 64),
+        (Algorithm::ES512, 132),
         (Algorithm::EdDSA, 64),
         (Algorithm::RS256, 256),
     ] {

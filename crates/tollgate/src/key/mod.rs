@@ -100,9 +100,7 @@ impl Key {
             | Algorithm::PS256
             | Algorithm::PS384
             | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem),
-            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
-                DecodingKey::from_ec_pem(pem)
-            }
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => DecodingKey::from_ec_pem(pem),
             Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
                 return Err(invalid(None, "use Key::hmac for HMAC secrets".to_owned()));

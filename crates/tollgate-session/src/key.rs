@@ -146,6 +146,7 @@ impl SigningKey {
     /// [`ConfigError::Empty`] for an empty `kid`.
     pub fn generate(kid: impl Into<Arc<str>>, algorithm: Algorithm) -> Result<Self, ConfigError> {
         let kid = non_empty_kid(kid)?;
+        jwt_algorithm(&kid, algorithm)?;
         let rng = SystemRandom::new();
         let random_failed = |kid: &str| invalid(kid, "the random source failed".to_owned());
         match algorithm {
@@ -671,6 +672,21 @@ mod tests {
         ));
         assert!(SigningKey::from_pem("k", Algorithm::ES256, b"not a pem").is_err());
         assert!(SigningKey::from_pem("k", Algorithm::HS256, b"").is_err());
+    }
+
+    /// ES512 is verified by tollgate, but jsonwebtoken, which signs here, has no ES512: every
+    /// constructor says so, rather than failing later or naming another cause.
+    #[test]
+    fn es512_keys_are_refused_by_name() {
+        let expected = "invalid key `k`: ES512 keys are verified by tollgate, but not signed or published here";
+        let errors = [
+            SigningKey::generate("k", Algorithm::ES512).unwrap_err(),
+            SigningKey::from_pem("k", Algorithm::ES512, b"").unwrap_err(),
+            VerificationKey::from_public_pem("k", Algorithm::ES512, b"").unwrap_err(),
+        ];
+        for error in errors {
+            assert_eq!(error.to_string(), expected);
+        }
     }
 
     #[test]

@@ -206,6 +206,26 @@ async fn rfc7515_a4_es512() {
     text_vector_verifies_and_fails_on_change(&verifier, A4_ES512).await;
 }
 
+/// The same key from PEM (SubjectPublicKeyInfo) verifies the same vector.
+#[tokio::test]
+async fn rfc7515_a4_es512_with_the_key_from_pem() {
+    let key = Key::from_pem(
+        tollgate::key::Algorithm::ES512,
+        &crate::support::fixture("p521.pub.pem"),
+    )
+    .unwrap();
+    let verifier = Verifier::new(TrustedIssuer::new("joe", key));
+    text_vector_verifies_and_fails_on_change(&verifier, A4_ES512).await;
+    // A P-256 key is not a P-521 key.
+    assert!(
+        Key::from_pem(
+            tollgate::key::Algorithm::ES512,
+            &crate::support::fixture("p256.pub.pem")
+        )
+        .is_err()
+    );
+}
+
 /// RFC 7520 §4.3: ES512 over a text, with a `kid`; the key comes from a JWK Set that names
 /// `"alg": "ES512"`.
 #[tokio::test]

@@ -170,4 +170,35 @@ mod tests {
         assert!(set.get("s").is_some());
         assert!(KeySet::from_jwks(b"{}", None).is_err());
     }
+
+    /// jsonwebtoken reads every `alg` it has no name for as one unknown value: a P-521 key
+    /// declared for ES512 is bound to ES512, one declared for anything else (key agreement
+    /// for encryption, a made-up name) is skipped, never taken as a signature key.
+    #[test]
+    fn p521_keys_are_bound_to_the_alg_they_declare() {
+        let p521 = |kid: &str, alg: &str| {
+            format!(
+                r#"{{"kty":"EC","crv":"P-521","kid":"{kid}",{alg}"x":"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk","y":"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2"}}"#
+            )
+        };
+        let jwks = format!(
+            r#"{{"keys":[{},{},{},{}]}}"#,
+            p521("declared", r#""alg":"ES512","#),
+            p521("implied", ""),
+            p521("agreement", r#""alg":"ECDH-ES","#),
+            p521("made-up", r#""alg":"ES512X","#),
+        );
+        let set = KeySet::from_jwks(jwks.as_bytes(), None).unwrap();
+        let kids: Vec<_> = set.iter().map(|key| key.kid().unwrap()).collect();
+        assert_eq!(kids, ["declared", "implied"]);
+        assert!(set.iter().all(|key| key.algorithm() == Algorithm::ES512));
+
+        // One JWK: `from_jwk` cannot tell ES512 from other unknown names, the caller can.
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_str(&p521("declared", r#""alg":"ES512","#)).unwrap();
+        assert!(Key::from_jwk(&jwk).is_err());
+        let key = Key::from_jwk_with_algorithm(&jwk, Algorithm::ES512).unwrap();
+        assert_eq!(key.algorithm(), Algorithm::ES512);
+        assert!(Key::from_jwk_with_algorithm(&jwk, Algorithm::ES384).is_err());
+    }
 }

@@ -302,7 +302,7 @@ pub(super) fn check_url(url: &str, allow_http: bool) -> Result<Url, &'static str
         "https" => Ok(parsed),
         "http" if allow_http || is_loopback(host) => Ok(parsed),
         "http" => Err(
-            "plain http is refused except to loopback addresses: use https (or RemoteJwks::builder_allow_http)",
+            "plain http is refused except to loopback addresses: use https (or RemoteJwks::builder_allow_http, discovery_builder_allow_http)",
         ),
         _ => Err("the scheme is neither https nor http"),
     }

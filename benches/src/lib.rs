@@ -144,6 +144,14 @@ impl Keys {
         }
     }
 
+    /// The algorithm as jsonwebtoken names it: [`Keys::new`] has no ES512 key, the one
+    /// algorithm jsonwebtoken does not implement.
+    fn jsonwebtoken_algorithm(&self) -> jsonwebtoken::Algorithm {
+        self.algorithm
+            .to_jsonwebtoken()
+            .expect("Keys::new makes no ES512 key")
+    }
+
     /// A token with [`claims`] and `jti`, signed with this key, header `{"alg":..,"typ":"JWT"}`.
     ///
     /// # Panics
@@ -151,7 +159,7 @@ impl Keys {
     /// If signing fails.
     #[must_use]
     pub fn token(&self, jti: &str) -> String {
-        let header = Header::new(self.algorithm.to_jsonwebtoken());
+        let header = Header::new(self.jsonwebtoken_algorithm());
         jsonwebtoken::encode(&header, &claims(jti), &self.encoding).unwrap()
     }
 
@@ -164,7 +172,7 @@ impl Keys {
     /// `jsonwebtoken`'s validation with the same checks (issuer, audience, `exp`).
     #[must_use]
     pub fn validation(&self) -> jsonwebtoken::Validation {
-        let mut validation = jsonwebtoken::Validation::new(self.algorithm.to_jsonwebtoken());
+        let mut validation = jsonwebtoken::Validation::new(self.jsonwebtoken_algorithm());
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.leeway = 0;

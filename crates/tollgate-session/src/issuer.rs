@@ -124,7 +124,7 @@ impl Issuer {
         signing_key: SigningKey,
     ) -> Self {
         let header = |typ: &str| {
-            let mut header = Header::new(signing_key.algorithm().to_jsonwebtoken());
+            let mut header = Header::new(signing_key.jwt_algorithm());
             header.typ = Some(typ.to_owned());
             header.kid = Some(signing_key.kid().to_owned());
             header

@@ -29,7 +29,9 @@ use crate::issuer::{IssueError, IssueErrorKind};
 /// and its one algorithm.
 ///
 /// The public half is derived when the key is built, so a key that cannot sign is refused
-/// there, never at the first login. `Debug` never prints key material.
+/// there, never at the first login. `Debug` never prints key material. Every algorithm of
+/// [`Algorithm`] but `ES512` signs here: tollgate verifies ES512 tokens from other issuers,
+/// and every constructor refuses an ES512 key with [`ConfigError::InvalidKey`].
 ///
 /// See [Key rotation](#key-rotation) below for an example.
 ///
@@ -64,6 +66,8 @@ use crate::issuer::{IssueError, IssueErrorKind};
 #[derive(Clone)]
 pub struct SigningKey {
     encoding: EncodingKey,
+    /// The algorithm as jsonwebtoken, which signs, names it.
+    jwt_algorithm: jsonwebtoken::Algorithm,
     verification: VerificationKey,
 }
 
@@ -86,6 +90,7 @@ impl SigningKey {
         let verification = VerificationKey::hmac(kid, algorithm, secret)?;
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
+            jwt_algorithm: jwt_algorithm(verification.kid(), algorithm)?,
             verification,
         })
     }
@@ -104,6 +109,7 @@ impl SigningKey {
         pem: &[u8],
     ) -> Result<Self, ConfigError> {
         let kid = non_empty_kid(kid)?;
+        jwt_algorithm(&kid, algorithm)?;
         let encoding = if algorithm.is_rsa() {
             EncodingKey::from_rsa_pem(pem)
         } else {
@@ -140,6 +146,7 @@ impl SigningKey {
     /// [`ConfigError::Empty`] for an empty `kid`.
     pub fn generate(kid: impl Into<Arc<str>>, algorithm: Algorithm) -> Result<Self, ConfigError> {
         let kid = non_empty_kid(kid)?;
+        jwt_algorithm(&kid, algorithm)?;
         let rng = SystemRandom::new();
         let random_failed = |kid: &str| invalid(kid, "the random source failed".to_owned());
         match algorithm {
@@ -303,7 +310,7 @@ impl SigningKey {
             }
             Err(error) => return Err(IssueError::new(IssueErrorKind::InvalidClaims, error)),
         };
-        let mut header = Header::new(self.algorithm().to_jsonwebtoken());
+        let mut header = Header::new(self.jwt_algorithm);
         header.kid = Some(self.kid().to_owned());
         header.typ = typ.map(ToOwned::to_owned);
         jsonwebtoken::encode(&header, &claims, &self.encoding)
@@ -364,6 +371,7 @@ impl SigningKey {
         let verification = VerificationKey::from_jwk(&jwk)?;
         Ok(Self {
             encoding,
+            jwt_algorithm: jwt_algorithm(&kid, algorithm)?,
             verification,
         })
     }
@@ -390,6 +398,11 @@ impl SigningKey {
 
     pub(crate) fn encoding_key(&self) -> &EncodingKey {
         &self.encoding
+    }
+
+    /// The algorithm as jsonwebtoken names it, for the headers this key signs.
+    pub(crate) fn jwt_algorithm(&self) -> jsonwebtoken::Algorithm {
+        self.jwt_algorithm
     }
 }
 
@@ -467,6 +480,7 @@ impl VerificationKey {
         pem: &[u8],
     ) -> Result<Self, ConfigError> {
         let kid = non_empty_kid(kid)?;
+        jwt_algorithm(&kid, algorithm)?;
         let decoding = if algorithm.is_rsa() {
             DecodingKey::from_rsa_pem(pem)
         } else {
@@ -487,7 +501,7 @@ impl VerificationKey {
                 format!("PEM does not hold a {algorithm} public key: {error}"),
             )
         })?;
-        let mut jwk = Jwk::from_decoding_key(&decoding, Some(algorithm.to_jsonwebtoken()))
+        let mut jwk = Jwk::from_decoding_key(&decoding, algorithm.to_jsonwebtoken())
             .map_err(|error| invalid(&kid, format!("cannot describe the key as a JWK: {error}")))?;
         jwk.common.key_id = Some(kid.to_string());
         Self::from_jwk(&jwk)
@@ -529,6 +543,17 @@ impl fmt::Debug for VerificationKey {
     }
 }
 
+/// The algorithm as jsonwebtoken (which signs and writes the JWKS here) names it: every
+/// algorithm but ES512, which tollgate verifies and jsonwebtoken does not implement.
+fn jwt_algorithm(kid: &str, algorithm: Algorithm) -> Result<jsonwebtoken::Algorithm, ConfigError> {
+    algorithm.to_jsonwebtoken().ok_or_else(|| {
+        invalid(
+            kid,
+            format!("{algorithm} keys are verified by tollgate, but not signed or published here"),
+        )
+    })
+}
+
 fn ecdsa_signing(algorithm: Algorithm) -> &'static EcdsaSigningAlgorithm {
     if algorithm == Algorithm::ES384 {
         &ECDSA_P384_SHA384_FIXED_SIGNING
@@ -542,7 +567,7 @@ fn public_jwk(
     algorithm: Algorithm,
     parameters: AlgorithmParameters,
 ) -> Result<Jwk, ConfigError> {
-    let key_algorithm = KeyAlgorithm::from(algorithm.to_jsonwebtoken());
+    let key_algorithm = KeyAlgorithm::from(jwt_algorithm(kid, algorithm)?);
     let parameters = match parameters {
         // Keep only the public members of a key that may have come with more.
         AlgorithmParameters::OctetKey(_) => {
@@ -647,6 +672,21 @@ mod tests {
         ));
         assert!(SigningKey::from_pem("k", Algorithm::ES256, b"not a pem").is_err());
         assert!(SigningKey::from_pem("k", Algorithm::HS256, b"").is_err());
+    }
+
+    /// ES512 is verified by tollgate, but jsonwebtoken, which signs here, has no ES512: every
+    /// constructor says so, rather than failing later or naming another cause.
+    #[test]
+    fn es512_keys_are_refused_by_name() {
+        let expected = "invalid key `k`: ES512 keys are verified by tollgate, but not signed or published here";
+        let errors = [
+            SigningKey::generate("k", Algorithm::ES512).unwrap_err(),
+            SigningKey::from_pem("k", Algorithm::ES512, b"").unwrap_err(),
+            VerificationKey::from_public_pem("k", Algorithm::ES512, b"").unwrap_err(),
+        ];
+        for error in errors {
+            assert_eq!(error.to_string(), expected);
+        }
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub enum AuthErrorKind {
     NotYetValid,
     /// `iat` is in the future (beyond the leeway).
     IssuedInFuture,
+    /// `iat` is older than the verifier's maximum token age (beyond the leeway), whatever
+    /// `exp` says. See [`Verifier::max_age`](crate::verify::Verifier::max_age).
+    TooOld,
     /// A required claim is absent.
     MissingClaim,
     /// `iss` is absent or not a trusted issuer.
@@ -116,6 +119,7 @@ impl AuthErrorKind {
             Self::Expired => "token_expired",
             Self::NotYetValid => "token_not_yet_valid",
             Self::IssuedInFuture => "token_issued_in_future",
+            Self::TooOld => "token_too_old",
             Self::MissingClaim => "missing_claim",
             Self::InvalidIssuer => "invalid_issuer",
             Self::InvalidAudience => "invalid_audience",
@@ -145,6 +149,7 @@ impl AuthErrorKind {
             Self::Expired => "the token has expired",
             Self::NotYetValid => "the token is not valid yet",
             Self::IssuedInFuture => "the token was issued in the future",
+            Self::TooOld => "the token was issued too long ago",
             Self::MissingClaim => "the token lacks a required claim",
             Self::InvalidIssuer => "the token's issuer is not trusted",
             Self::InvalidAudience => "the token is not meant for this audience",

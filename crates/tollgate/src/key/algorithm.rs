@@ -39,13 +39,15 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384.
     ES384,
+    /// ECDSA on P-521 with SHA-512.
+    ES512,
     /// EdDSA on Ed25519.
     EdDSA,
 }
 
 impl Algorithm {
     /// Every algorithm, in a stable order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::HS256,
         Self::HS384,
         Self::HS512,
@@ -57,6 +59,7 @@ impl Algorithm {
         Self::PS512,
         Self::ES256,
         Self::ES384,
+        Self::ES512,
         Self::EdDSA,
     ];
 
@@ -75,6 +78,7 @@ impl Algorithm {
             Self::PS512 => "PS512",
             Self::ES256 => "ES256",
             Self::ES384 => "ES384",
+            Self::ES512 => "ES512",
             Self::EdDSA => "EdDSA",
         }
     }
@@ -94,11 +98,12 @@ impl Algorithm {
         )
     }
 
-    /// The same algorithm as `jsonwebtoken` names it, for signing with that crate.
+    /// The same algorithm as `jsonwebtoken` names it, for signing with that crate; `None` for
+    /// [`ES512`](Self::ES512), which that crate does not implement.
     #[must_use]
-    pub const fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
+    pub const fn to_jsonwebtoken(self) -> Option<jsonwebtoken::Algorithm> {
         use jsonwebtoken::Algorithm as J;
-        match self {
+        Some(match self {
             Self::HS256 => J::HS256,
             Self::HS384 => J::HS384,
             Self::HS512 => J::HS512,
@@ -111,7 +116,8 @@ impl Algorithm {
             Self::ES256 => J::ES256,
             Self::ES384 => J::ES384,
             Self::EdDSA => J::EdDSA,
-        }
+            Self::ES512 => return None,
+        })
     }
 }
 

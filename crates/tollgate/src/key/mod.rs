@@ -32,7 +32,7 @@ use std::{fmt, sync::Arc};
 use aws_lc_rs::{hmac, signature as sig};
 use jsonwebtoken::{
     DecodingKey, DecodingKeyKind,
-    jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse},
+    jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse},
 };
 
 use crate::error::ConfigError;
@@ -100,7 +100,7 @@ impl Key {
             | Algorithm::PS256
             | Algorithm::PS384
             | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem),
-            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => DecodingKey::from_ec_pem(pem),
             Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
                 return Err(invalid(None, "use Key::hmac for HMAC secrets".to_owned()));
@@ -118,7 +118,7 @@ impl Key {
     /// A key from a JWK (RFC 7517), bound to the JWK's `alg`.
     ///
     /// Without `alg`, the algorithm follows from the key where that is unambiguous: `EC` P-256
-    /// is ES256, P-384 is ES384, `OKP` Ed25519 is EdDSA. An `RSA` or `oct` JWK without `alg`
+    /// is ES256, P-384 is ES384, P-521 is ES512, `OKP` Ed25519 is EdDSA. An `RSA` or `oct` JWK without `alg`
     /// needs [`Key::from_jwk_with_algorithm`]. The JWK's `kid` becomes the key's `kid`.
     ///
     /// # Errors
@@ -129,6 +129,13 @@ impl Key {
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, ConfigError> {
         let kid = jwk.common.key_id.as_deref();
         let algorithm = match jwk.common.key_algorithm {
+            Some(KeyAlgorithm::UNKNOWN_ALGORITHM) => {
+                return Err(invalid(
+                    kid,
+                    "the JWK's `alg` is unknown to the JWK parser (for ES512, name it with from_jwk_with_algorithm)"
+                        .to_owned(),
+                ));
+            }
             Some(alg) => alg
                 .to_string()
                 .parse::<Algorithm>()
@@ -137,6 +144,7 @@ impl Key {
                 AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
                     EllipticCurve::P256 => Algorithm::ES256,
                     EllipticCurve::P384 => Algorithm::ES384,
+                    EllipticCurve::P521 => Algorithm::ES512,
                     _ => return Err(invalid(kid, "unsupported curve".to_owned())),
                 },
                 AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
@@ -154,6 +162,11 @@ impl Key {
 
     /// A key from a JWK, bound to `algorithm`.
     ///
+    /// `jsonwebtoken`'s [`Jwk`] has no name for `ES512`: it reads `"alg": "ES512"` as
+    /// [`KeyAlgorithm::UNKNOWN_ALGORITHM`], which [`Key::from_jwk`] refuses. Name the
+    /// algorithm here (`Algorithm::ES512`) for such a JWK; [`KeySet::from_jwks`] reads the
+    /// `alg` text itself and does this for you.
+    ///
     /// # Errors
     ///
     /// [`ConfigError::InvalidKey`] as for [`Key::from_jwk`], and when the JWK's own `alg`
@@ -162,6 +175,7 @@ impl Key {
         let kid = jwk.common.key_id.as_deref();
         if let Some(alg) = jwk.common.key_algorithm
             && alg.to_string() != algorithm.as_str()
+            && !(alg == KeyAlgorithm::UNKNOWN_ALGORITHM && algorithm == Algorithm::ES512)
         {
             return Err(invalid(
                 kid,
@@ -202,6 +216,8 @@ impl Key {
                 if ec.curve == EllipticCurve::P256 => {}
             (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES384)
                 if ec.curve == EllipticCurve::P384 => {}
+            (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES512)
+                if ec.curve == EllipticCurve::P521 => {}
             (AlgorithmParameters::OctetKeyPair(okp), Algorithm::EdDSA)
                 if okp.curve == EllipticCurve::Ed25519 => {}
             _ => {
@@ -301,6 +317,7 @@ fn public_key(
         Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
         Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
         Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+        Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
         Algorithm::EdDSA => &sig::ED25519,
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
             return Err(invalid(kid, "an HMAC algorithm needs a secret".to_owned()));

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
+use serde::Deserialize;
 
 use super::{Key, algorithm::Algorithm};
 use crate::error::ConfigError;
@@ -55,15 +56,23 @@ impl KeySet {
     /// [`ConfigError::InvalidJwks`] when the document is not a JWK Set,
     /// [`ConfigError::DuplicateKid`] when two usable keys share a `kid`.
     pub fn from_jwks(json: &[u8], rsa_default: Option<Algorithm>) -> Result<Self, ConfigError> {
-        let set: JwkSet =
-            serde_json::from_slice(json).map_err(|error| ConfigError::InvalidJwks {
-                reason: error.to_string(),
-            })?;
+        let invalid = |error: serde_json::Error| ConfigError::InvalidJwks {
+            reason: error.to_string(),
+        };
+        let set: JwkSet = serde_json::from_slice(json).map_err(invalid)?;
+        // `Jwk` reads any `alg` it has no variant for (ES512 among them) as unknown: the
+        // `alg` texts are read again here, to bind such keys to what they declare.
+        let algs: AlgTexts = serde_json::from_slice(json).map_err(invalid)?;
         let mut keys = Self::new();
-        for jwk in &set.keys {
+        for (jwk, declared) in set.keys.iter().zip(&algs.keys) {
             let key = match (&jwk.algorithm, jwk.common.key_algorithm, rsa_default) {
                 (AlgorithmParameters::RSA(_), None, Some(alg)) => {
                     Key::from_jwk_with_algorithm(jwk, alg)
+                }
+                (_, Some(KeyAlgorithm::UNKNOWN_ALGORITHM), _)
+                    if declared.alg.as_deref() == Some(Algorithm::ES512.as_str()) =>
+                {
+                    Key::from_jwk_with_algorithm(jwk, Algorithm::ES512)
                 }
                 _ => Key::from_jwk(jwk),
             };
@@ -113,6 +122,17 @@ impl KeySet {
     }
 }
 
+/// The `alg` text of each key of a JWK Set, in order.
+#[derive(Deserialize)]
+struct AlgTexts {
+    keys: Vec<AlgText>,
+}
+
+#[derive(Deserialize)]
+struct AlgText {
+    alg: Option<String>,
+}
+
 impl fmt::Debug for KeySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(&self.keys).finish()
@@ -149,5 +169,36 @@ mod tests {
         assert_eq!(set.len(), 1);
         assert!(set.get("s").is_some());
         assert!(KeySet::from_jwks(b"{}", None).is_err());
+    }
+
+    /// jsonwebtoken reads every `alg` it has no name for as one unknown value: a P-521 key
+    /// declared for ES512 is bound to ES512, one declared for anything else (key agreement
+    /// for encryption, a made-up name) is skipped, never taken as a signature key.
+    #[test]
+    fn p521_keys_are_bound_to_the_alg_they_declare() {
+        let p521 = |kid: &str, alg: &str| {
+            format!(
+                r#"{{"kty":"EC","crv":"P-521","kid":"{kid}",{alg}"x":"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk","y":"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2"}}"#
+            )
+        };
+        let jwks = format!(
+            r#"{{"keys":[{},{},{},{}]}}"#,
+            p521("declared", r#""alg":"ES512","#),
+            p521("implied", ""),
+            p521("agreement", r#""alg":"ECDH-ES","#),
+            p521("made-up", r#""alg":"ES512X","#),
+        );
+        let set = KeySet::from_jwks(jwks.as_bytes(), None).unwrap();
+        let kids: Vec<_> = set.iter().map(|key| key.kid().unwrap()).collect();
+        assert_eq!(kids, ["declared", "implied"]);
+        assert!(set.iter().all(|key| key.algorithm() == Algorithm::ES512));
+
+        // One JWK: `from_jwk` cannot tell ES512 from other unknown names, the caller can.
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_str(&p521("declared", r#""alg":"ES512","#)).unwrap();
+        assert!(Key::from_jwk(&jwk).is_err());
+        let key = Key::from_jwk_with_algorithm(&jwk, Algorithm::ES512).unwrap();
+        assert_eq!(key.algorithm(), Algorithm::ES512);
+        assert!(Key::from_jwk_with_algorithm(&jwk, Algorithm::ES384).is_err());
     }
 }

@@ -42,6 +42,22 @@ impl TrustedIssuer {
         }
     }
 
+    /// The OpenID Connect issuer `issuer`: its tokens must carry exactly this `iss`, and its
+    /// keys are found through its configuration document
+    /// ([`RemoteJwks::discover`](crate::key::RemoteJwks::discover), with the default
+    /// settings; build the [`RemoteJwks`](crate::key::RemoteJwks) yourself and pass it to
+    /// [`TrustedIssuer::new`] with the same `issuer` to change them).
+    ///
+    /// # Errors
+    ///
+    /// As [`RemoteJwks::discover`](crate::key::RemoteJwks::discover).
+    #[cfg(feature = "jwks-remote")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks-remote")))]
+    pub fn discover(issuer: &str) -> Result<Self, crate::ConfigError> {
+        let keys = crate::key::RemoteJwks::discover(issuer)?;
+        Ok(Self::new(issuer, keys))
+    }
+
     /// An issuer without a name: the `iss` claim is not checked. It must be the only issuer
     /// of its verifier.
     pub fn any_issuer(keys: impl Into<KeySource>) -> Self {

@@ -106,7 +106,7 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = Arc::clone(&self.config);
-        let token = match config.source.extract(request.headers()) {
+        let token = match config.source.extract_request(&request) {
             Ok(Some(token)) => token,
             Ok(None) if config.optional => {
                 request.extensions_mut().insert(Anonymous);
@@ -115,7 +115,7 @@ where
             Ok(None) => return refuse(AuthErrorKind::MissingToken.into(), request, config),
             Err(kind) => return refuse(kind.into(), request, config),
         };
-        match config.verifier.attempt::<C>(token, false) {
+        match config.verifier.attempt::<C>(&token, false) {
             Outcome::Verified(verified) => {
                 insert_claims(&mut request, verified);
                 self.pass(request, config)
@@ -123,7 +123,7 @@ where
             Outcome::Rejected(error) => refuse(error, request, config),
             #[cfg(feature = "jwks-remote")]
             Outcome::NeedsRefresh(remote) => {
-                let token = token.to_owned();
+                let token = token.into_owned();
                 // The ready service goes into the future; a fresh clone stays here.
                 let clone = self.inner.clone();
                 let mut inner = mem::replace(&mut self.inner, clone);

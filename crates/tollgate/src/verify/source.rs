@@ -1,10 +1,10 @@
 //! Where the token is read from: the `Authorization: Bearer` header, a cookie, another
-//! header, or a function of your own.
+//! header, a query parameter, or a function of your own.
 
-use std::{fmt, sync::Arc};
+use std::{borrow::Cow, fmt, sync::Arc};
 
 use http::{
-    HeaderMap,
+    HeaderMap, Request, Uri,
     header::{AUTHORIZATION, COOKIE, HeaderName},
 };
 
@@ -17,7 +17,8 @@ type ExtractFn = dyn for<'a> Fn(&'a HeaderMap) -> Option<&'a str> + Send + Sync;
 /// Sources can be chained with [`or`](TokenSource::or): the first one that finds a token
 /// wins. The default is [`TokenSource::bearer`].
 ///
-/// Cookies carry a CSRF risk that bearer headers do not: see `docs/security.md`.
+/// Cookies carry a CSRF risk that bearer headers do not, and a token in a query parameter
+/// ends up in logs: see `docs/security.md`.
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue};
@@ -38,6 +39,7 @@ enum Source {
     Bearer,
     Header(HeaderName),
     Cookie(Box<str>),
+    Query(Box<str>),
     Custom(Arc<ExtractFn>),
 }
 
@@ -60,6 +62,41 @@ impl TokenSource {
     #[must_use]
     pub fn cookie(name: impl Into<Box<str>>) -> Self {
         Self::one(Source::Cookie(name.into()))
+    }
+
+    /// The query parameter `name` (e.g. `access_token` in `/ws?access_token=...`), for the
+    /// requests that cannot carry a header: a browser's WebSocket upgrade
+    /// (`new WebSocket(url)` sends no `Authorization`), a link that opens a download.
+    ///
+    /// The value is decoded as an HTML form does (`application/x-www-form-urlencoded`:
+    /// percent escapes, and `+` for a space) in one pass over the query, then must be a
+    /// `b64token` like every other source's, and is bounded like every token by the
+    /// verifier's [`max_token_len`](crate::verify::Verifier::max_token_len). The parameter
+    /// given twice, or a value that is not a token, is [`AuthErrorKind::Malformed`]; a
+    /// parameter without a value (`?access_token`) counts as an empty, malformed one.
+    ///
+    /// **Risk**: a URL is written to access logs, proxy logs, browser history and `Referer`
+    /// headers, where a header is not. Read tokens from the query only on the routes that
+    /// need it (a WebSocket endpoint), give those tokens a short life (a minute, or a
+    /// single-use ticket minted for the upgrade), and keep request URIs out of your logs there.
+    /// The query is read by [`extract_request`](Self::extract_request), which
+    /// [`VerifyLayer`](crate::VerifyLayer) calls; [`extract`](Self::extract) sees headers
+    /// only, and finds nothing in this source.
+    ///
+    /// ```
+    /// use http::Request;
+    /// use tollgate::verify::TokenSource;
+    ///
+    /// let source = TokenSource::bearer().or(TokenSource::query("access_token"));
+    /// let request = Request::get("/ws?room=7&access_token=abc.def%2Eghi").body(())?;
+    /// assert_eq!(source.extract_request(&request), Ok(Some("abc.def.ghi".into())));
+    /// let twice = Request::get("/ws?access_token=a.b.c&access_token=d.e.f").body(())?;
+    /// assert!(source.extract_request(&twice).is_err());
+    /// # Ok::<(), http::Error>(())
+    /// ```
+    #[must_use]
+    pub fn query(name: impl Into<Box<str>>) -> Self {
+        Self::one(Source::Query(name.into()))
     }
 
     /// A function of your own, returning the token found in the request headers, if any.
@@ -91,7 +128,8 @@ impl TokenSource {
     }
 
     /// The token in `headers`: `Ok(None)` when there is none, an error when what is there
-    /// is malformed.
+    /// is malformed. A [`query`](Self::query) source finds nothing here: it needs the request
+    /// URI, read by [`extract_request`](Self::extract_request).
     ///
     /// # Errors
     ///
@@ -99,14 +137,30 @@ impl TokenSource {
     /// not a valid token.
     pub fn extract<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, AuthErrorKind> {
         for source in self.sources.iter() {
+            if let Some(found) = from_headers(source, headers)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The token in `request` (its headers, and its URI for a [`query`](Self::query)
+    /// source): `Ok(None)` when there is none, an error when what is there is malformed.
+    /// Borrowed from the request, unless a query value had to be percent-decoded.
+    /// [`VerifyLayer`](crate::VerifyLayer) reads tokens with this.
+    ///
+    /// # Errors
+    ///
+    /// As [`extract`](Self::extract), and [`AuthErrorKind::Malformed`] for a query parameter
+    /// given twice or whose value is not a valid token.
+    pub fn extract_request<'a, B>(
+        &self,
+        request: &'a Request<B>,
+    ) -> Result<Option<Cow<'a, str>>, AuthErrorKind> {
+        for source in self.sources.iter() {
             let found = match source {
-                Source::Bearer => bearer(headers)?,
-                Source::Header(name) => match headers.get(name) {
-                    Some(value) => Some(token_chars(value.as_bytes())?),
-                    None => None,
-                },
-                Source::Cookie(name) => cookie(headers, name)?,
-                Source::Custom(f) => f(headers),
+                Source::Query(name) => query(request.uri(), name)?,
+                other => from_headers(other, request.headers())?.map(Cow::Borrowed),
             };
             if found.is_some() {
                 return Ok(found);
@@ -114,6 +168,47 @@ impl TokenSource {
         }
         Ok(None)
     }
+}
+
+/// What one source finds in the headers: nothing for a query source.
+fn from_headers<'a>(
+    source: &Source,
+    headers: &'a HeaderMap,
+) -> Result<Option<&'a str>, AuthErrorKind> {
+    Ok(match source {
+        Source::Bearer => bearer(headers)?,
+        Source::Header(name) => match headers.get(name) {
+            Some(value) => Some(token_chars(value.as_bytes())?),
+            None => None,
+        },
+        Source::Cookie(name) => cookie(headers, name)?,
+        Source::Query(_) => None,
+        Source::Custom(f) => f(headers),
+    })
+}
+
+/// The query parameter `name`, decoded as an HTML form does: once at most, a `b64token`.
+fn query<'a>(uri: &'a Uri, name: &str) -> Result<Option<Cow<'a, str>>, AuthErrorKind> {
+    let Some(query) = uri.query() else {
+        return Ok(None);
+    };
+    let mut found = None;
+    // Names and values are decoded (percent escapes, `+` for a space; bytes that are not
+    // UTF-8 become U+FFFD, which no token contains), borrowed when nothing needs decoding.
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key != name {
+            continue;
+        }
+        if found.is_some() {
+            return Err(AuthErrorKind::Malformed);
+        }
+        found = Some(value);
+    }
+    let Some(value) = found else {
+        return Ok(None);
+    };
+    token_chars(value.as_bytes())?;
+    Ok(Some(value))
 }
 
 impl Default for TokenSource {
@@ -200,6 +295,7 @@ impl fmt::Debug for TokenSource {
                 Source::Bearer => list.entry(&"bearer"),
                 Source::Header(name) => list.entry(name),
                 Source::Cookie(name) => list.entry(&format_args!("cookie {name}")),
+                Source::Query(name) => list.entry(&format_args!("query {name}")),
                 Source::Custom(_) => list.entry(&"<fn>"),
             };
         }
@@ -292,6 +388,67 @@ mod tests {
         );
         let h = headers(&[("cookie", b"at=bad value")]);
         assert_eq!(source.extract(&h), Err(AuthErrorKind::Malformed));
+    }
+
+    fn request(uri: &str) -> Request<()> {
+        Request::get(uri).body(()).unwrap()
+    }
+
+    #[test]
+    fn query_parameters_are_form_decoded() {
+        let source = TokenSource::query("access_token");
+        let found = |uri: &str| {
+            source
+                .extract_request(&request(uri))
+                .map(|token| token.map(Cow::into_owned))
+        };
+        assert_eq!(
+            found("/ws?access_token=a.b.c"),
+            Ok(Some("a.b.c".to_owned()))
+        );
+        assert_eq!(
+            found("/ws?x=1&access%5Ftoken=a%2Eb.c%3D%3D&y"),
+            Ok(Some("a.b.c==".to_owned()))
+        );
+        assert_eq!(
+            found("/ws?access_token=a.b.c=="),
+            Ok(Some("a.b.c==".to_owned()))
+        );
+        assert_eq!(found("/ws"), Ok(None));
+        assert_eq!(found("/ws?other=a.b.c&access_token_x=a"), Ok(None));
+        for malformed in [
+            "/ws?access_token=a.b.c&access_token=a.b.c",
+            "/ws?access_token",
+            "/ws?access_token=",
+            "/ws?access_token=a+b.c",
+            "/ws?access_token=a%20b.c",
+            "/ws?access_token=a.b%FF.c",
+            "/ws?access_token=a.b.c%",
+        ] {
+            assert_eq!(
+                found(malformed),
+                Err(AuthErrorKind::Malformed),
+                "{malformed}"
+            );
+        }
+        // Borrowed from the URI when nothing needed decoding.
+        let plain = request("/ws?access_token=a.b.c");
+        assert!(matches!(
+            source.extract_request(&plain),
+            Ok(Some(Cow::Borrowed("a.b.c")))
+        ));
+    }
+
+    #[test]
+    fn the_query_is_read_from_the_request_only() {
+        let source = TokenSource::query("t").or(TokenSource::cookie("t"));
+        let mut with_both = request("/ws?t=q.q.q");
+        with_both
+            .headers_mut()
+            .insert(COOKIE, HeaderValue::from_static("t=c.c.c"));
+        assert_eq!(source.extract_request(&with_both), Ok(Some("q.q.q".into())));
+        assert_eq!(source.extract(with_both.headers()), Ok(Some("c.c.c")));
+        assert_eq!(format!("{source:?}"), "[query t, cookie t]");
     }
 
     #[test]

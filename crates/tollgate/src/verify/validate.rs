@@ -16,6 +16,8 @@ pub(super) struct Validation {
     /// Clock-skew allowance for `exp`, `nbf` and `iat`, in seconds.
     pub(super) leeway: i64,
     pub(super) require_exp: bool,
+    /// The oldest a token may be, from its `iat`, in seconds; `iat` is required when set.
+    pub(super) max_age: Option<i64>,
     /// The header `typ` required, normalized.
     pub(super) typ: Option<Box<str>>,
     /// The `token_type` claim required.
@@ -30,6 +32,7 @@ impl Validation {
         Self {
             leeway: 0,
             require_exp: true,
+            max_age: None,
             typ: None,
             token_type: None,
             required: Vec::new(),
@@ -77,7 +80,8 @@ impl Validation {
         Ok(())
     }
 
-    /// The checks that depend on the time: `exp`, `nbf`, `iat`.
+    /// The checks that depend on the time: `exp`, `nbf`, `iat` (not in the future, and not
+    /// older than the maximum age).
     pub(super) fn validate_times(
         &self,
         claims: &StandardClaims,
@@ -100,6 +104,15 @@ impl Validation {
             .is_some_and(|iat| iat > now.saturating_add(leeway))
         {
             return Err(AuthErrorKind::IssuedInFuture);
+        }
+        if let Some(max_age) = self.max_age {
+            match claims.iat {
+                None => return Err(AuthErrorKind::MissingClaim),
+                Some(iat) if now.saturating_sub(iat) > max_age.saturating_add(leeway) => {
+                    return Err(AuthErrorKind::TooOld);
+                }
+                Some(_) => {}
+            }
         }
         Ok(())
     }

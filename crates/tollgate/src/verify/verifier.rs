@@ -259,6 +259,31 @@ impl Verifier {
         Ok(self)
     }
 
+    /// The oldest token accepted, from its `iat` (issued at): a token issued more than
+    /// `max_age` ago (beyond the [`leeway`](Self::leeway)) is refused with
+    /// [`AuthErrorKind::TooOld`] (code `token_too_old`), whatever its `exp` says. Once this is
+    /// set, a token without `iat` is refused with [`AuthErrorKind::MissingClaim`]. Default:
+    /// no maximum, `exp` alone bounds a token's life.
+    ///
+    /// Use it against issuers that mint long-lived tokens, or to bound the age of the
+    /// authentication behind a sensitive route. Whole seconds count (the claims' precision).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::OutOfRange`] outside 1 second to 366 days.
+    pub fn max_age(mut self, max_age: Duration) -> Result<Self, ConfigError> {
+        if !(Duration::from_secs(1)..=Duration::from_secs(366 * 24 * 3600)).contains(&max_age) {
+            return Err(ConfigError::OutOfRange {
+                setting: "max_age",
+                expected: "1 second to 366 days",
+            });
+        }
+        #[allow(clippy::cast_possible_wrap)]
+        let seconds = max_age.as_secs() as i64;
+        self.inner_mut().validation.max_age = Some(seconds);
+        Ok(self)
+    }
+
     /// The longest token accepted, in bytes, checked before anything is decoded
     /// (default [`DEFAULT_MAX_TOKEN_LEN`]).
     ///

@@ -5,8 +5,12 @@
 //! - the key source down with no cached key: 503 `key_source_unavailable`, never 401;
 //! - the key source down with a cached key: tokens still accepted, and a token whose `kid`
 //!   no cached key fits is 503 (the source may have published it), not 401;
-//! - tokens with made-up `kid`s: 401 `unknown_key`, one fetch per cool-down.
+//! - tokens with made-up `kid`s: 401 `unknown_key`, one fetch per cool-down;
+//! - OpenID Connect discovery (`discovery.rs`): the same through the issuer's configuration
+//!   document.
 #![cfg(feature = "jwks-remote")]
+
+mod discovery;
 
 use std::{
     collections::BTreeMap,
@@ -68,6 +72,10 @@ impl SigningKey {
     }
 
     fn token(&self, sub: &str) -> String {
+        self.token_from(ISSUER, sub)
+    }
+
+    fn token_from(&self, iss: &str, sub: &str) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -75,18 +83,22 @@ impl SigningKey {
         let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(self.kid.clone());
         let claims = json!({
-            "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + 600,
+            "iss": iss, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + 600,
         });
         jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap()
     }
 }
 
-/// The identity provider's JWKS endpoint.
+/// The identity provider's JWKS endpoint, and its OpenID configuration document.
 #[derive(Clone)]
 struct Idp {
     addr: SocketAddr,
     hits: Arc<AtomicUsize>,
     jwks: Arc<Mutex<String>>,
+    /// The body served at `/.well-known/openid-configuration`.
+    configuration: Arc<Mutex<String>>,
+    configuration_hits: Arc<AtomicUsize>,
+    /// Both endpoints answer 500.
     down: Arc<AtomicBool>,
 }
 
@@ -97,11 +109,17 @@ impl Idp {
             addr: listener.local_addr().unwrap(),
             hits: Arc::default(),
             jwks: Arc::default(),
+            configuration: Arc::default(),
+            configuration_hits: Arc::default(),
             down: Arc::default(),
         };
         idp.publish(keys);
         let app = Router::new()
             .route("/jwks.json", get(jwks_endpoint))
+            .route(
+                "/.well-known/openid-configuration",
+                get(configuration_endpoint),
+            )
             .with_state(idp.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         idp
@@ -136,13 +154,27 @@ async fn jwks_endpoint(State(idp): State<Idp>) -> axum::response::Response {
         .into_response()
 }
 
+async fn configuration_endpoint(State(idp): State<Idp>) -> axum::response::Response {
+    idp.configuration_hits.fetch_add(1, Ordering::SeqCst);
+    if idp.down.load(Ordering::SeqCst) {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let body = idp.configuration.lock().unwrap().clone();
+    ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 async fn me(Extension(claims): Extension<Claims<StandardClaims>>) -> String {
     claims.sub.clone().unwrap_or_default()
 }
 
 /// The protected app, served on loopback.
 async fn serve_app(jwks: RemoteJwks) -> SocketAddr {
-    let verifier = Verifier::new(TrustedIssuer::new(ISSUER, jwks).add_audience(AUDIENCE));
+    serve_issuer(TrustedIssuer::new(ISSUER, jwks)).await
+}
+
+/// The protected app trusting `issuer` (for [`AUDIENCE`]), served on loopback.
+async fn serve_issuer(issuer: TrustedIssuer) -> SocketAddr {
+    let verifier = Verifier::new(issuer.add_audience(AUDIENCE));
     let app = Router::new()
         .route("/me", get(me))
         .route_layer(VerifyLayer::new(verifier));

@@ -63,6 +63,16 @@ impl TestKey {
                 EncodingKey::from_ec_pem(&fixture("p384.pem")).unwrap(),
                 Key::from_pem(algorithm, &fixture("p384.pub.pem")).unwrap(),
             ),
+            Algorithm::ES512 => {
+                let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(json!({
+                    "kty": "EC", "crv": "P-521", "x": P521_X, "y": P521_Y,
+                }))
+                .unwrap();
+                (
+                    EncodingKey::from_ec_der(p521_pkcs8().as_ref()),
+                    Key::from_jwk(&jwk).unwrap(),
+                )
+            }
             Algorithm::EdDSA => (
                 EncodingKey::from_ed_pem(&fixture("ed25519.pem")).unwrap(),
                 Key::from_pem(algorithm, &fixture("ed25519.pub.pem")).unwrap(),
@@ -85,7 +95,18 @@ impl TestKey {
 
     /// Sign `claims` with a header carrying this key's `alg` and `kid`, and `typ`.
     pub fn sign_typ(&self, typ: Option<&str>, claims: &Value) -> String {
-        let mut header = Header::new(self.algorithm.to_jsonwebtoken());
+        let Some(algorithm) = self.algorithm.to_jsonwebtoken() else {
+            // ES512, which jsonwebtoken does not sign.
+            let mut header = json!({"alg": self.algorithm.as_str()});
+            if let Some(kid) = &self.kid {
+                header["kid"] = json!(kid);
+            }
+            if let Some(typ) = typ {
+                header["typ"] = json!(typ);
+            }
+            return es512_token(&header, claims);
+        };
+        let mut header = Header::new(algorithm);
         header.kid = self.kid.clone();
         header.typ = typ.map(ToOwned::to_owned);
         jsonwebtoken::encode(&header, claims, &self.encoding).unwrap()
@@ -142,4 +163,45 @@ pub fn hs256_raw(header: &[u8], payload: &[u8]) -> String {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET);
     let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
+
+/// The P-521 key of RFC 7515 Appendix A.4.
+pub const P521_X: &str =
+    "AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk";
+pub const P521_Y: &str =
+    "ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2";
+const P521_D: &str =
+    "AY5pb7A0UFiB3RELSD64fTLOSV_jazdF7fLYyuTw8lOfRhWg6Y6rUrPAxerEzgdRhajnu0ferB0d53vM9mE15j2C";
+
+fn p521_pair() -> aws_lc_rs::signature::EcdsaKeyPair {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    let decode = |value: &str| URL_SAFE_NO_PAD.decode(value).unwrap();
+    let mut public = vec![0x04];
+    public.extend(decode(P521_X));
+    public.extend(decode(P521_Y));
+    aws_lc_rs::signature::EcdsaKeyPair::from_private_key_and_public_key(
+        &aws_lc_rs::signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+        &decode(P521_D),
+        &public,
+    )
+    .unwrap()
+}
+
+fn p521_pkcs8() -> aws_lc_rs::pkcs8::Document {
+    p521_pair().to_pkcs8v1().unwrap()
+}
+
+/// A compact JWS over `header` and `claims`, signed ES512 with the RFC 7515 A.4 key
+/// (jsonwebtoken does not sign ES512: aws-lc-rs does, directly).
+pub fn es512_token(header: &Value, claims: &Value) -> String {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = p521_pair()
+        .sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes())
+        .unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
 }

@@ -51,6 +51,7 @@ async fn hs256_signed_with_the_public_key_as_secret() {
     for (algorithm, public) in [
         (Algorithm::RS256, "rsa2048.pub.pem"),
         (Algorithm::ES256, "p256.pub.pem"),
+        (Algorithm::ES512, "p521.pub.pem"),
         (Algorithm::EdDSA, "ed25519.pub.pem"),
     ] {
         let rsa = TestKey::new(algorithm).with_kid("k1");
@@ -142,6 +143,7 @@ async fn stripped_and_all_zero_signatures() {
     for (algorithm, len) in [
         (Algorithm::HS256, 32),
         (Algorithm::ES256, 64),
+        (Algorithm::ES512, 132),
         (Algorithm::EdDSA, 64),
         (Algorithm::RS256, 256),
     ] {

@@ -454,3 +454,146 @@ async fn an_error_a_handler_returns_is_rendered_by_the_layers_responder() {
     let response = request.send().await.unwrap();
     assert_eq!(response.headers()["grpc-status"], "7");
 }
+
+/// A maximum token age over HTTP: a token issued longer ago than `max_age` is a 401
+/// `token_too_old` even with a valid `exp`, one without `iat` a 401 `missing_claim`, a
+/// recent one passes.
+#[tokio::test]
+async fn max_age_refuses_old_tokens_whatever_their_exp() {
+    let key = TestKey::new(Algorithm::HS256);
+    let verifier = key
+        .verifier()
+        .max_age(std::time::Duration::from_secs(600))
+        .unwrap();
+    let addr = serve(
+        Router::new()
+            .route("/me", get(me))
+            .route_layer(VerifyLayer::new(verifier)),
+    )
+    .await;
+    let mut old = claims();
+    old["iat"] = json!(now() - 3600);
+    old["nbf"] = json!(now() - 3600);
+    old["exp"] = json!(now() + 3600);
+    let mut just_young_enough = claims();
+    just_young_enough["iat"] = json!(now() - 590);
+    let mut no_iat = claims();
+    no_iat.as_object_mut().unwrap().remove("iat");
+
+    let answer = get_with(addr, "/me", &bearer(&key.sign(&just_young_enough))).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, "user-1");
+    for (token, code, detail) in [
+        (
+            key.sign(&old),
+            "token_too_old",
+            "the token was issued too long ago",
+        ),
+        (
+            key.sign(&no_iat),
+            "missing_claim",
+            "the token lacks a required claim",
+        ),
+    ] {
+        let answer = get_with(addr, "/me", &bearer(&token)).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{code}");
+        assert_eq!(
+            answer.challenge.as_deref(),
+            Some(r#"Bearer error="invalid_token""#)
+        );
+        let problem = answer.problem();
+        assert_eq!(problem["code"], code);
+        assert_eq!(problem["detail"], detail);
+    }
+    // Without the setting, the old token is fine: its `exp` is in the future.
+    let addr = serve(app(&key)).await;
+    assert_eq!(
+        get_with(addr, "/me", &bearer(&key.sign(&old))).await.status,
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn max_age_is_validated_where_it_is_given() {
+    let verifier = TestKey::new(Algorithm::HS256).verifier();
+    for bad in [
+        std::time::Duration::ZERO,
+        std::time::Duration::from_millis(999),
+        std::time::Duration::from_secs(367 * 24 * 3600),
+    ] {
+        assert!(matches!(
+            verifier.clone().max_age(bad),
+            Err(tollgate::ConfigError::OutOfRange {
+                setting: "max_age",
+                ..
+            })
+        ));
+    }
+}
+
+/// A token in a query parameter over HTTP, as a browser's WebSocket upgrade sends it:
+/// found (percent-encoded or not), the header still preferred, a bad or repeated value a
+/// 401 `malformed_token`, none a bare 401.
+#[tokio::test]
+async fn query_source_reads_a_token_from_the_url() {
+    let key = TestKey::new(Algorithm::ES256);
+    let verifier = key.verifier();
+    let addr = serve(
+        Router::new().route("/ws", get(me)).route_layer(
+            VerifyLayer::new(verifier)
+                .source(TokenSource::bearer().or(TokenSource::query("access_token"))),
+        ),
+    )
+    .await;
+    let token = key.sign(&claims());
+    let encoded: String = token
+        .bytes()
+        .map(|b| match b {
+            b'.' => "%2E".to_owned(),
+            other => char::from(other).to_string(),
+        })
+        .collect();
+    for path in [
+        format!("/ws?access_token={token}"),
+        format!("/ws?room=7&access_token={encoded}&x=%20"),
+    ] {
+        let answer = get_with(addr, &path, &[]).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert_eq!(answer.body, "user-1");
+    }
+    let mut other_claims = claims();
+    other_claims["sub"] = json!("from-header");
+    let answer = get_with(
+        addr,
+        &format!("/ws?access_token={token}"),
+        &bearer(&key.sign(&other_claims)),
+    )
+    .await;
+    assert_eq!(answer.body, "from-header", "the first source wins");
+
+    for path in [
+        format!("/ws?access_token={token}&access_token={token}"),
+        "/ws?access_token=not%20a%20token".to_owned(),
+        "/ws?access_token=a.b%FF.c".to_owned(),
+    ] {
+        let answer = get_with(addr, &path, &[]).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(answer.problem()["code"], "malformed_token", "{path}");
+        assert!(
+            !answer.body.contains(&token),
+            "the body never echoes the token"
+        );
+    }
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 10);
+    let answer = get_with(
+        addr,
+        &format!("/ws?access_token={}", key.sign(&expired)),
+        &[],
+    )
+    .await;
+    assert_eq!(answer.problem()["code"], "token_expired");
+    let answer = get_with(addr, "/ws?room=7", &[]).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.challenge.as_deref(), Some("Bearer"));
+}

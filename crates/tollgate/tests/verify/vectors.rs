@@ -1,5 +1,5 @@
-//! Published vectors: RFC 7515 Appendix A.1 (HS256), A.2 (RS256), A.3 (ES256), and
-//! RFC 8037 Appendix A (Ed25519). Each verifies with its published key and fails when any
+//! Published vectors: RFC 7515 Appendix A.1 (HS256), A.2 (RS256), A.3 (ES256), A.4
+//! (ES512), RFC 7520 §4.3 (ES512) and RFC 8037 Appendix A (Ed25519). Each verifies with its published key and fails when any
 //! one byte changes (A.4 signs a text, not a claims set: its published key also signs a
 //! claims set here, for the same checks). The RFC 7515 tokens expired in 2011, so their verifier's clock is set
 //! to before that expiry.
@@ -28,6 +28,13 @@ const A3_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHM
 const ED25519: &str = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
 const ED25519_JWK: &str =
     r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+
+const A4_ES512: &str = "eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA.AdwMgeerwtHoh-l192l60hp9wAHZFVJbLfD_UxMi70cwnZOYaRI1bKPWROc-mZZqwqT2SI-KGDKB34XO0aw_7XdtAG8GaSwFKdCAPZgoXD2YBJZCPEX3xKpRwcdOO8KpEHwJjyqOgzDO7iKvU8vcnwNrmxYbSW9ERBXukOXolLzeO_Jn";
+const A4_JWK: &str = r#"{"kty":"EC","crv":"P-521","x":"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk","y":"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2"}"#;
+
+const RFC7520_ES512: &str = "eyJhbGciOiJFUzUxMiIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZSJ9.SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4.AE_R_YZCChjn4791jSQCrdPZCNYqHXCTZH0-JZGYNlaAjP2kqaluUIIUnC9qvbu9Plon7KRTzoNEuT4Va2cmL1eJAQy3mtPBu_u_sDDyYjnAMDxXPn7XrT0lw-kvAD890jl8e2puQens_IEKBpHABlsbEPX6sFY8OcGDqoRuBomu9xQ2";
+/// RFC 7520 §3.1, as a JWK Set publishes it (with the `alg` §4.3 signs with).
+const RFC7520_JWKS: &str = r#"{"keys":[{"kty":"EC","kid":"bilbo.baggins@hobbiton.example","use":"sig","alg":"ES512","crv":"P-521","x":"AHKZLLOsCOzz5cY97ewNUajB957y-C-U88c3v13nmGZx6sYl_oJXu9A5RkTKqjqvjyekWF-7ytDyRXYgCF5cj0Kt","y":"AdymlHvOiLxXkEhayXQnNCvDX4h9htZaCJN34kfmC6pV5OhQHiraVySsUdaQkAgDPrwQrJmbnX9cwlGfP-HqHZR1"}]}"#;
 
 fn before_2011_expiry() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_300_819_000)
@@ -163,6 +170,82 @@ async fn rfc8037_key_signs_a_claims_set_that_fails_on_any_change() {
     )
     .unwrap();
     let verifier = verifier(ED25519_JWK);
+    verify(&verifier, &token).await.unwrap();
+    every_single_byte_change_is_refused(&verifier, &token).await;
+}
+
+/// A vector that signs a text, not a claims set: the signature verifies (the verifier gets
+/// past it to the payload, which is not a JSON object, so the token is malformed as a JWT),
+/// while a change to the signature or the payload fails as a signature.
+async fn text_vector_verifies_and_fails_on_change(verifier: &Verifier, token: &str) {
+    assert_eq!(verify(verifier, token).await, Err(AuthErrorKind::Malformed));
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    for i in [2, signature.len() / 2, signature.len() - 2] {
+        let mut sig = signature.as_bytes().to_vec();
+        sig[i] = if sig[i] == b'A' { b'B' } else { b'A' };
+        let changed = format!("{input}.{}", String::from_utf8(sig).unwrap());
+        assert_eq!(
+            verify(verifier, &changed).await,
+            Err(AuthErrorKind::InvalidSignature),
+            "signature changed at {i}"
+        );
+    }
+    let (header, _) = input.split_once('.').unwrap();
+    let other_payload = format!("{header}.UGF5bG9hZQ.{signature}");
+    assert_eq!(
+        verify(verifier, &other_payload).await,
+        Err(AuthErrorKind::InvalidSignature)
+    );
+}
+
+/// RFC 7515 A.4: ES512 (ECDSA P-521 SHA-512) over the text "Payload"; the JWK has no `alg`,
+/// so its P-521 curve makes it an ES512 key.
+#[tokio::test]
+async fn rfc7515_a4_es512() {
+    let verifier = verifier(A4_JWK);
+    text_vector_verifies_and_fails_on_change(&verifier, A4_ES512).await;
+}
+
+/// The same key from PEM (SubjectPublicKeyInfo) verifies the same vector.
+#[tokio::test]
+async fn rfc7515_a4_es512_with_the_key_from_pem() {
+    let key = Key::from_pem(
+        tollgate::key::Algorithm::ES512,
+        &crate::support::fixture("p521.pub.pem"),
+    )
+    .unwrap();
+    let verifier = Verifier::new(TrustedIssuer::new("joe", key));
+    text_vector_verifies_and_fails_on_change(&verifier, A4_ES512).await;
+    // A P-256 key is not a P-521 key.
+    assert!(
+        Key::from_pem(
+            tollgate::key::Algorithm::ES512,
+            &crate::support::fixture("p256.pub.pem")
+        )
+        .is_err()
+    );
+}
+
+/// RFC 7520 §4.3: ES512 over a text, with a `kid`; the key comes from a JWK Set that names
+/// `"alg": "ES512"`.
+#[tokio::test]
+async fn rfc7520_4_3_es512_from_a_jwk_set() {
+    let keys = tollgate::key::KeySet::from_jwks(RFC7520_JWKS.as_bytes(), None).unwrap();
+    let key = keys.get("bilbo.baggins@hobbiton.example").unwrap();
+    assert_eq!(key.algorithm(), tollgate::key::Algorithm::ES512);
+    let verifier = Verifier::new(TrustedIssuer::new("joe", keys));
+    text_vector_verifies_and_fails_on_change(&verifier, RFC7520_ES512).await;
+}
+
+/// RFC 7515 A.4's published private key (`d`) signs a claims set: it verifies with the
+/// published public key, and fails when any one byte changes.
+#[tokio::test]
+async fn rfc7515_a4_key_signs_a_claims_set_that_fails_on_any_change() {
+    let token = crate::support::es512_token(
+        &serde_json::json!({"alg": "ES512"}),
+        &serde_json::json!({"iss": "joe", "exp": 1_300_819_380, "http://example.com/is_root": true}),
+    );
+    let verifier = verifier(A4_JWK);
     verify(&verifier, &token).await.unwrap();
     every_single_byte_change_is_refused(&verifier, &token).await;
 }

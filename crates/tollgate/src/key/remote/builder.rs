@@ -4,7 +4,7 @@ use std::{fmt, net::IpAddr, sync::Arc, time::Duration};
 
 use reqwest::{Client, Url, redirect};
 
-use super::{RemoteJwks, fetch::Inner};
+use super::{RemoteJwks, discovery::Discovery, fetch::Inner};
 use crate::{error::ConfigError, key::algorithm::Algorithm};
 
 const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5 * 60);
@@ -25,6 +25,8 @@ const USER_AGENT: &str = concat!("tollgate/", env!("CARGO_PKG_VERSION"));
 #[must_use]
 pub struct RemoteJwksBuilder {
     url: Url,
+    /// With OpenID Connect discovery: the issuer, whose configuration document `url` is.
+    discovery: Option<Discovery>,
     config: Config,
     client: Option<Client>,
 }
@@ -42,24 +44,40 @@ pub(super) struct Config {
 
 impl RemoteJwksBuilder {
     pub(super) fn new(url: &str, allow_http: bool) -> Result<Self, ConfigError> {
-        let invalid = |reason| ConfigError::InvalidUrl {
+        let parsed = check_url(url, allow_http).map_err(|reason| ConfigError::InvalidUrl {
             url: url.to_owned(),
             reason,
+        })?;
+        Ok(Self::with_url(parsed, None))
+    }
+
+    /// A builder for the keys of `issuer`, found through its OpenID configuration document.
+    pub(super) fn discover(issuer: &str, allow_http: bool) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::InvalidUrl {
+            url: issuer.to_owned(),
+            reason,
         };
-        let parsed = Url::parse(url).map_err(|_| invalid("not an absolute URL"))?;
-        let host = parsed.host_str().ok_or_else(|| invalid("no host"))?;
-        match parsed.scheme() {
-            "https" => {}
-            "http" if allow_http || is_loopback(host) => {}
-            "http" => {
-                return Err(invalid(
-                    "plain http is refused except to loopback addresses: use https (or RemoteJwks::builder_allow_http)",
-                ));
-            }
-            _ => return Err(invalid("the scheme is neither https nor http")),
+        let parsed = check_url(issuer, allow_http).map_err(invalid)?;
+        // OpenID Connect Discovery 1.0 §2 and §4: an https URL with no query or fragment; the
+        // document is at the issuer with any trailing `/` removed, plus the well-known path.
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(invalid("an issuer has no query or fragment"));
         }
-        Ok(Self {
-            url: parsed,
+        let document = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let document = check_url(&document, allow_http).map_err(invalid)?;
+        Ok(Self::with_url(
+            document,
+            Some(Discovery::new(issuer, allow_http)),
+        ))
+    }
+
+    fn with_url(url: Url, discovery: Option<Discovery>) -> Self {
+        Self {
+            url,
+            discovery,
             config: Config {
                 refresh_interval: DEFAULT_REFRESH_INTERVAL,
                 min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
@@ -69,7 +87,7 @@ impl RemoteJwksBuilder {
                 rsa_default: None,
             },
             client: None,
-        })
+        }
     }
 
     /// How often the background task fetches the key set (default 5 minutes).
@@ -245,7 +263,7 @@ impl RemoteJwksBuilder {
                 })?,
         };
         Ok(RemoteJwks {
-            inner: Arc::new(Inner::new(self.url, client, self.config)),
+            inner: Arc::new(Inner::new(self.url, self.discovery, client, self.config)),
         })
     }
 }
@@ -254,6 +272,7 @@ impl fmt::Debug for RemoteJwksBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RemoteJwksBuilder")
             .field("url", &self.url.as_str())
+            .field("discovery", &self.discovery)
             .field("config", &self.config)
             .field("custom_client", &self.client.is_some())
             .finish()
@@ -271,6 +290,21 @@ fn check_range(
         Ok(())
     } else {
         Err(ConfigError::OutOfRange { setting, expected })
+    }
+}
+
+/// `url`, parsed, when tollgate may fetch from it: `https`, or `http` to a loopback address
+/// (to any host with `allow_http`); otherwise what is wrong with it.
+pub(super) fn check_url(url: &str, allow_http: bool) -> Result<Url, &'static str> {
+    let parsed = Url::parse(url).map_err(|_| "not an absolute URL")?;
+    let host = parsed.host_str().ok_or("no host")?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if allow_http || is_loopback(host) => Ok(parsed),
+        "http" => Err(
+            "plain http is refused except to loopback addresses: use https (or RemoteJwks::builder_allow_http, discovery_builder_allow_http)",
+        ),
+        _ => Err("the scheme is neither https nor http"),
     }
 }
 

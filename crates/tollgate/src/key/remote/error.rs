@@ -10,6 +10,8 @@ use http::StatusCode;
 #[derive(Clone, Debug)]
 pub struct JwksError {
     kind: JwksErrorKind,
+    /// The failure was in fetching the OpenID configuration document.
+    discovery: bool,
     status: Option<StatusCode>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
@@ -34,6 +36,13 @@ pub enum JwksErrorKind {
     InvalidJwks,
     /// The JWK Set holds no key that can verify signatures.
     NoUsableKeys,
+    /// The OpenID configuration document is not valid: not a JSON object with string
+    /// `issuer` and `jwks_uri` members, or a `jwks_uri` tollgate refuses to fetch from (not
+    /// `https`, and not `http` to a loopback address or with the allow-http builder).
+    InvalidDiscovery,
+    /// The OpenID configuration document names another `issuer` than the configured one
+    /// (OpenID Connect Discovery 1.0 §4.3: they must be identical).
+    IssuerMismatch,
     /// The fetch could not run to its end: no Tokio runtime, or the runtime shut down.
     Interrupted,
 }
@@ -42,9 +51,16 @@ impl JwksError {
     pub(super) fn new(kind: JwksErrorKind) -> Self {
         Self {
             kind,
+            discovery: false,
             status: None,
             source: None,
         }
+    }
+
+    /// Mark the error as one of the fetch of the OpenID configuration document.
+    pub(super) fn in_discovery(mut self) -> Self {
+        self.discovery = true;
+        self
     }
 
     pub(super) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
@@ -74,6 +90,14 @@ impl JwksError {
         self.kind
     }
 
+    /// Whether the failure was in fetching the OpenID configuration document (of a
+    /// [`RemoteJwks::discover`](super::RemoteJwks::discover) key source) rather than the JWK
+    /// Set itself.
+    #[must_use]
+    pub fn is_discovery(&self) -> bool {
+        self.discovery
+    }
+
     /// The HTTP status of the response, for [`JwksErrorKind::Status`] and
     /// [`JwksErrorKind::Redirect`].
     #[must_use]
@@ -84,21 +108,36 @@ impl JwksError {
 
 impl fmt::Display for JwksError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (endpoint, response) = if self.discovery {
+            (
+                "the OpenID configuration endpoint",
+                "the OpenID configuration",
+            )
+        } else {
+            ("the JWKS endpoint", "the JWKS response")
+        };
         match (self.kind, self.status) {
-            (JwksErrorKind::Unreachable, _) => f.write_str("cannot reach the JWKS endpoint"),
-            (JwksErrorKind::Timeout, _) => f.write_str("the JWKS endpoint did not answer in time"),
+            (JwksErrorKind::Unreachable, _) => write!(f, "cannot reach {endpoint}"),
+            (JwksErrorKind::Timeout, _) => write!(f, "{endpoint} did not answer in time"),
             (JwksErrorKind::Status, Some(status)) => {
-                write!(f, "the JWKS endpoint answered with status {status}")
+                write!(f, "{endpoint} answered with status {status}")
             }
             (JwksErrorKind::Status, None) => {
-                f.write_str("the JWKS endpoint answered with an error status")
+                write!(f, "{endpoint} answered with an error status")
             }
-            (JwksErrorKind::Redirect, _) => f.write_str(
-                "the JWKS endpoint answered with a redirect, and redirects are not followed",
+            (JwksErrorKind::Redirect, _) => write!(
+                f,
+                "{endpoint} answered with a redirect, and redirects are not followed"
             ),
             (JwksErrorKind::TooLarge, _) => {
-                f.write_str("the JWKS response is larger than the configured maximum")
+                write!(f, "{response} is larger than the configured maximum")
             }
+            (JwksErrorKind::InvalidDiscovery, _) => f.write_str(
+                "the OpenID configuration is not valid: it needs an `issuer` and an https `jwks_uri`",
+            ),
+            (JwksErrorKind::IssuerMismatch, _) => f.write_str(
+                "the OpenID configuration names another issuer than the one configured",
+            ),
             (JwksErrorKind::InvalidJwks, _) => f.write_str("the JWKS response is not a JWK set"),
             (JwksErrorKind::NoUsableKeys, _) => {
                 f.write_str("the JWK set holds no key that can verify signatures")

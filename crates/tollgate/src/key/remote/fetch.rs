@@ -4,6 +4,7 @@
 
 use std::{
     error::Error as StdError,
+    mem,
     sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak},
     time::{Duration, Instant},
 };
@@ -18,6 +19,7 @@ use tokio::{
 
 use super::{
     builder::Config,
+    discovery::Discovery,
     error::{JwksError, JwksErrorKind},
 };
 use crate::key::set::KeySet;
@@ -28,7 +30,9 @@ const ACCEPT: &str = "application/jwk-set+json, application/json";
 pub(super) type Outcome = Option<Result<(), JwksError>>;
 
 pub(super) struct Inner {
+    /// The URL fetched first: the JWK Set's, or with discovery the configuration document's.
     pub(super) url: Url,
+    pub(super) discovery: Option<Discovery>,
     client: Client,
     pub(super) config: Config,
     keys: RwLock<Option<Loaded>>,
@@ -75,9 +79,15 @@ struct Fetched {
 }
 
 impl Inner {
-    pub(super) fn new(url: Url, client: Client, config: Config) -> Self {
+    pub(super) fn new(
+        url: Url,
+        discovery: Option<Discovery>,
+        client: Client,
+        config: Config,
+    ) -> Self {
         Self {
             url,
+            discovery,
             client,
             config,
             keys: RwLock::new(None),
@@ -172,15 +182,33 @@ impl Inner {
     }
 
     async fn fetch(&self) -> Result<Fetched, JwksError> {
+        let Some(discovery) = &self.discovery else {
+            return self.fetch_jwks(&self.url).await;
+        };
+        let url = discovery.resolve(self).await?;
+        let fetched = self.fetch_jwks(&url).await;
+        if fetched.is_err() {
+            // The issuer may have moved its keys: read its configuration again next time.
+            discovery.forget();
+        }
+        fetched
+    }
+
+    /// GET `url`: no redirect, a 2xx status, the body read up to `max_response_bytes`.
+    pub(super) async fn get(
+        &self,
+        url: &Url,
+        accept: &'static str,
+    ) -> Result<(Vec<u8>, HeaderMap), JwksError> {
         let mut response = self
             .client
-            .get(self.url.clone())
-            .header(header::ACCEPT, ACCEPT)
+            .get(url.clone())
+            .header(header::ACCEPT, accept)
             .send()
             .await
             .map_err(JwksError::transport)?;
         let status = response.status();
-        if status.is_redirection() || *response.url() != self.url {
+        if status.is_redirection() || response.url() != url {
             return Err(JwksError::new(JwksErrorKind::Redirect).with_status(status));
         }
         if !status.is_success() {
@@ -199,6 +227,11 @@ impl Inner {
             }
             body.extend_from_slice(&chunk);
         }
+        Ok((body, mem::take(response.headers_mut())))
+    }
+
+    async fn fetch_jwks(&self, url: &Url) -> Result<Fetched, JwksError> {
+        let (body, headers) = self.get(url, ACCEPT).await?;
         let mut keys = KeySet::from_jwks(&body, self.config.rsa_default)
             .map_err(|error| JwksError::new(JwksErrorKind::InvalidJwks).with_source(error))?;
         // A fetched set is public: a shared secret in it is known to whoever can fetch it and
@@ -218,7 +251,7 @@ impl Inner {
         }
         Ok(Fetched {
             keys,
-            max_age: max_age(response.headers()),
+            max_age: max_age(&headers),
         })
     }
 

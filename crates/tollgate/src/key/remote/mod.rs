@@ -4,6 +4,7 @@
 //! the fetch and refresh engine behind it in `fetch.rs`.
 
 pub(crate) mod builder;
+mod discovery;
 pub(crate) mod error;
 mod fetch;
 #[cfg(test)]
@@ -45,6 +46,14 @@ use crate::{error::ConfigError, key::set::KeySet};
 ///   [`max_stale`](RemoteJwksBuilder::max_stale) (1 hour by default) past the time it was due
 ///   for refresh; after that no key is served, and requests get 503 (key source
 ///   unavailable), never 401.
+/// - **OpenID Connect discovery.** [`RemoteJwks::discover`] takes an issuer URL instead:
+///   the key set's URL is the `jwks_uri` of the issuer's configuration document
+///   (`<issuer>/.well-known/openid-configuration`), whose `issuer` must equal the configured
+///   one exactly. The document is read before the first fetch, and read again before the
+///   next fetch whenever a fetch of the key set fails (the issuer may have moved its keys);
+///   the fetch of the document and of the key set together are one fetch for the timeout,
+///   the size bound, the refresh, the cool-down and `max_stale`. A document that cannot be
+///   fetched, or is not valid, is a failed fetch like any other.
 /// - **Safety.** Redirects are not followed, the response body is read incrementally and
 ///   refused past [`max_response_bytes`](RemoteJwksBuilder::max_response_bytes) (256 KiB),
 ///   every fetch is bounded by a [`timeout`](RemoteJwksBuilder::timeout) (10 seconds),
@@ -115,6 +124,64 @@ impl RemoteJwks {
         RemoteJwksBuilder::new(url, true)
     }
 
+    /// The keys of the OpenID Connect issuer `issuer` (an `https` URL, such as
+    /// `https://idp.example.com/realms/main`), found through its configuration document, with
+    /// the default settings. The verifier's expected `iss` is the same string:
+    /// [`TrustedIssuer::discover`](crate::verify::TrustedIssuer::discover) builds both.
+    ///
+    /// Nothing is fetched yet. See [`RemoteJwks`] for when the document is read.
+    ///
+    /// ```
+    /// use tollgate::{key::RemoteJwks, verify::{TrustedIssuer, Verifier}};
+    ///
+    /// let jwks = RemoteJwks::discover("https://idp.example.com/realms/main")?;
+    /// assert_eq!(jwks.issuer(), Some("https://idp.example.com/realms/main"));
+    /// assert_eq!(
+    ///     jwks.url(),
+    ///     "https://idp.example.com/realms/main/.well-known/openid-configuration"
+    /// );
+    /// // The same, with the issuer the verifier expects in `iss`:
+    /// let verifier = Verifier::new(
+    ///     TrustedIssuer::discover("https://idp.example.com/realms/main")?.add_audience("crm-api"),
+    /// );
+    /// // An issuer is https, with no query or fragment.
+    /// assert!(RemoteJwks::discover("http://idp.example.com").is_err());
+    /// assert!(RemoteJwks::discover("https://idp.example.com/?tenant=1").is_err());
+    /// # drop(verifier);
+    /// # Ok::<(), tollgate::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`RemoteJwks::discovery_builder`] and [`RemoteJwksBuilder::build`].
+    pub fn discover(issuer: &str) -> Result<Self, ConfigError> {
+        Self::discovery_builder(issuer)?.build()
+    }
+
+    /// A builder for the keys of the OpenID Connect issuer `issuer`, found through its
+    /// configuration document; the settings are those of any [`RemoteJwks`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidUrl`] when `issuer` does not parse, has no host, has a query or
+    /// a fragment, or is neither `https` nor `http` to a loopback address. Use
+    /// [`RemoteJwks::discovery_builder_allow_http`] for plain `http` to other hosts.
+    pub fn discovery_builder(issuer: &str) -> Result<RemoteJwksBuilder, ConfigError> {
+        RemoteJwksBuilder::discover(issuer, false)
+    }
+
+    /// A builder for the keys of the OpenID Connect issuer `issuer`, which (like the
+    /// document's `jwks_uri`) may be plain `http` to any host. The warning of
+    /// [`RemoteJwks::builder_allow_http`] applies.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidUrl`] when `issuer` does not parse, has no host, has a query or
+    /// a fragment, or is neither `http` nor `https`.
+    pub fn discovery_builder_allow_http(issuer: &str) -> Result<RemoteJwksBuilder, ConfigError> {
+        RemoteJwksBuilder::discover(issuer, true)
+    }
+
     /// Fetch the key set now, and wait for the result.
     ///
     /// Call it at startup to fail fast when the key source is unreachable. When a fetch is
@@ -156,10 +223,33 @@ impl RemoteJwks {
         self.inner.lock().last_error.is_some()
     }
 
-    /// The URL the key set is fetched from.
+    /// The URL fetched first: the key set's, or with discovery the issuer's configuration
+    /// document's.
     #[must_use]
     pub fn url(&self) -> &str {
         self.inner.url.as_str()
+    }
+
+    /// The issuer whose configuration document names the key set's URL, for a key source
+    /// built with [`RemoteJwks::discover`]; `None` otherwise.
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner
+            .discovery
+            .as_ref()
+            .map(|discovery| discovery.issuer())
+    }
+
+    /// The key set's URL as the issuer's configuration document names it (its `jwks_uri`),
+    /// once the document is read, for a key source built with [`RemoteJwks::discover`];
+    /// `None` before, after a failed fetch, and without discovery.
+    #[must_use]
+    pub fn jwks_uri(&self) -> Option<String> {
+        self.inner
+            .discovery
+            .as_ref()
+            .and_then(|discovery| discovery.jwks_uri())
+            .map(String::from)
     }
 
     /// The key set in use, if one is loaded and not stale beyond `max_stale`.
@@ -200,6 +290,7 @@ impl fmt::Debug for RemoteJwks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RemoteJwks")
             .field("url", &self.inner.url.as_str())
+            .field("discovery", &self.inner.discovery)
             .field("config", &self.inner.config)
             .field("keys", &self.inner.current().map(|keys| keys.len()))
             .finish_non_exhaustive()

@@ -152,6 +152,7 @@ pub mod extract;
 #[cfg(feature = "tonic")]
 mod grpc;
 mod middleware;
+mod telemetry;
 
 pub use claims::{Audience, Claims, StandardClaims};
 pub use error::{AuthError, AuthErrorKind, ConfigError};

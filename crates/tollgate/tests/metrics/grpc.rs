@@ -42,10 +42,16 @@ fn a_tonic_service_counts_the_decisions_of_each_layer() {
         let mut revoked = claims();
         revoked["jti"] = serde_json::json!("revoked-jti");
         let revoked = key.sign(&revoked);
-        store.revoke_token("revoked-jti", now() + 600).await.unwrap();
+        store
+            .revoke_token("revoked-jti", now() + 600)
+            .await
+            .unwrap();
         store.run_pending_tasks();
 
-        assert_eq!(grpc::call(addr, "Get", Some(&token)).await.unwrap(), "user-1");
+        assert_eq!(
+            grpc::call(addr, "Get", Some(&token)).await.unwrap(),
+            "user-1"
+        );
         let status = grpc::call(addr, "Get", None).await.unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated);
         let status = grpc::call(addr, "Get", Some(&revoked)).await.unwrap_err();

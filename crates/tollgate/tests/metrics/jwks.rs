@@ -23,7 +23,7 @@ use tollgate::{
     verify::{TrustedIssuer, Verifier},
 };
 
-use crate::{expect, get, run, serve, support::fixture};
+use crate::{call, expect, run, serve, support::fixture};
 
 /// The identity provider's ES256 signing key.
 fn signing_key() -> EncodingKey {
@@ -82,7 +82,9 @@ fn fetches_keys_and_the_last_good_fetch_are_recorded_per_url() {
             Some(1.0)
         );
         let at = taken
-            .gauge(&format!("tollgate_jwks_last_refresh_timestamp_seconds{labels}"))
+            .gauge(&format!(
+                "tollgate_jwks_last_refresh_timestamp_seconds{labels}"
+            ))
             .unwrap();
         assert!(before <= at && at <= unix_now(), "{before} <= {at}");
 
@@ -97,7 +99,9 @@ fn fetches_keys_and_the_last_good_fetch_are_recorded_per_url() {
             expect(&[(failed.as_str(), 1)])
         );
         assert_eq!(
-            taken.gauge(&format!("tollgate_jwks_last_refresh_timestamp_seconds{labels}")),
+            taken.gauge(&format!(
+                "tollgate_jwks_last_refresh_timestamp_seconds{labels}"
+            )),
             Some(0.0),
             "not set again (the snapshot reset it)"
         );
@@ -127,7 +131,7 @@ fn a_key_source_that_cannot_be_reached_is_a_key_source_unavailable_refusal() {
         )
         .unwrap();
 
-        assert_eq!(get(addr, "/me", Some(&token)).await, 503);
+        assert_eq!(call(addr, "/me", Some(&token)).await, 503);
         let taken = metrics.take();
         assert_eq!(
             taken.counters("tollgate_decisions_total"),

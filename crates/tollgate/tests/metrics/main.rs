@@ -27,6 +27,7 @@ use axum::Router;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 /// What the recorder holds, taken (counters and gauges start again from zero).
+#[derive(Debug)]
 pub struct Metrics(Snapshotter);
 
 /// One snapshot: each series as `name{label=value,...}` (labels sorted) and its value.
@@ -126,7 +127,7 @@ pub async fn serve(app: Router) -> SocketAddr {
 }
 
 /// `GET http://{addr}{path}` with an optional bearer token: the status.
-pub async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
+pub async fn call(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
     let mut request = reqwest::Client::new().get(format!("http://{addr}{path}"));
     if let Some(token) = token {
         request = request.bearer_auth(token);

@@ -178,7 +178,10 @@ async fn each_layer_is_a_span_with_its_outcome_and_never_the_token() {
     let mut revoked = claims();
     revoked["jti"] = json!("revoked-jti");
     let revoked = key.sign(&revoked);
-    store.revoke_token("revoked-jti", now() + 600).await.unwrap();
+    store
+        .revoke_token("revoked-jti", now() + 600)
+        .await
+        .unwrap();
     store.run_pending_tasks();
     let mut expired = claims();
     expired["exp"] = json!(now() - 60);

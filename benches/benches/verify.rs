@@ -5,14 +5,27 @@
 //! stack buffers), the bare signature operation with aws-lc-rs on a key prepared once, and
 //! parsing the claims into the same typed struct (`StandardClaims`).
 //!
-//! Run with `cargo bench -p tollgate-benches --bench verify`.
+//! `stack` is the three layers around a service that answers at once, per request: what the
+//! spans and (with `--features metrics`) the metrics cost on the request path.
+//!
+//! Run with `cargo bench -p tollgate-benches --bench verify`; the stack alone with
+//! `cargo bench -p tollgate-benches --bench verify -- stack`, and with the `metrics` feature
+//! with `cargo bench -p tollgate-benches --features metrics --bench verify -- stack`.
 
-use std::hint::black_box;
+use std::{convert::Infallible, future::ready, hint::black_box};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};
-use tollgate::{StandardClaims, verify::VerifiedCache};
+use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
+use tollgate::{
+    RequirePolicyLayer, RevocationLayer, StandardClaims, VerifyLayer,
+    key::Algorithm,
+    policy::{Authorizer, Policy},
+    revocation::MemoryRevocationStore,
+    verify::VerifiedCache,
+};
 use tollgate_benches::{ALGORITHMS, Keys, RawKey, now_or_never};
+use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
 /// The floor: decode, verify the signature, parse the claims.
 fn floor(token: &str, key: &RawKey) -> StandardClaims {
@@ -107,5 +120,83 @@ fn floor_parts(c: &mut Criterion, token: &str, key: &RawKey) {
     group.finish();
 }
 
-criterion_group!(benches, per_algorithm);
+/// Verify (HS256, uncached), revocation (the in-process store) and policy (a permission of the
+/// `perms` claim) around a service that answers at once: one request, through all three.
+fn stack(c: &mut Criterion) {
+    let keys = Keys::new(Algorithm::HS256);
+    let bearer = HeaderValue::try_from(format!(
+        "Bearer {}",
+        keys.token("0f8fad5b-d9cb-469f-a165-70867728950e")
+    ))
+    .unwrap();
+    let authorizer = Authorizer::new();
+    let service = ServiceBuilder::new()
+        .layer(VerifyLayer::new(keys.verifier()))
+        .layer(RevocationLayer::new(MemoryRevocationStore::new()))
+        .layer(RequirePolicyLayer::new(
+            &authorizer,
+            Policy::permission("customer:read").unwrap(),
+        ))
+        .service(service_fn(|_: Request<()>| {
+            ready(Ok::<_, Infallible>(Response::new(())))
+        }));
+    let call = move || {
+        let mut service = service.clone();
+        let request = Request::get("/customers")
+            .header(AUTHORIZATION, bearer.clone())
+            .body(())
+            .unwrap();
+        let ready = now_or_never(service.ready()).unwrap().unwrap();
+        now_or_never(ready.call(black_box(request)))
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(call().status(), http::StatusCode::OK);
+
+    let mut group = c.benchmark_group("stack");
+    group.bench_function("no-recorder-no-subscriber", |b| b.iter(&call));
+    // A subscriber that keeps `DEBUG` off, as a service logging at `INFO` has it.
+    let info = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::sink)
+        .finish();
+    tracing::subscriber::with_default(info, || {
+        group.bench_function("subscriber-at-info", |b| b.iter(&call));
+    });
+    #[cfg(feature = "metrics")]
+    {
+        // The recorder an application installs, without its HTTP listener.
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        metrics::with_local_recorder(&recorder, || {
+            group.bench_function("prometheus-recorder", |b| b.iter(&call));
+        });
+        assert!(
+            recorder
+                .handle()
+                .render()
+                .contains(r#"tollgate_decisions_total{layer="policy",outcome="allowed"}"#)
+        );
+    }
+    // The three spans alone, with no subscriber: created, given their outcome, dropped.
+    group.bench_function("three-spans-alone", |b| {
+        b.iter(|| {
+            for (target, name) in [
+                ("verify", "verify"),
+                ("revocation", "revocation"),
+                ("policy", "policy"),
+            ] {
+                let span = match black_box(target) {
+                    "verify" => tracing::debug_span!(target: "tollgate::verify", "verify", outcome = tracing::field::Empty),
+                    "revocation" => tracing::debug_span!(target: "tollgate::revocation", "revocation", outcome = tracing::field::Empty, status = tracing::field::Empty),
+                    _ => tracing::debug_span!(target: "tollgate::policy", "policy", outcome = tracing::field::Empty),
+                };
+                span.in_scope(|| black_box(name));
+                span.record("outcome", "allowed");
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_algorithm, stack);
 criterion_main!(benches);

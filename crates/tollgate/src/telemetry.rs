@@ -280,6 +280,8 @@ impl JwksTelemetry {
 /// The names, label values and static keys (feature `metrics`).
 #[cfg(feature = "metrics")]
 mod imp {
+    use std::mem::ManuallyDrop;
+
     use metrics::{Key, Label, Level, Metadata};
 
     use super::{Decision, Layer};
@@ -385,7 +387,8 @@ mod imp {
     /// `refused` set per error kind.
     type DecisionLabels = [[Label; 3]; KINDS.len() + 2];
 
-    /// A label to fill an array with before it is written (const evaluation cannot drop).
+    /// A label to fill an array with before it is written (const evaluation cannot drop, so the
+    /// blanks are replaced without being dropped: they own nothing).
     const BLANK: Label = Label::from_static_parts("", "");
 
     const fn decision_labels(layer: Layer) -> DecisionLabels {
@@ -420,7 +423,8 @@ mod imp {
         let mut i = 0;
         while i < 3 {
             let (key, value) = parts[i];
-            std::mem::forget(std::mem::replace(
+            // The blank replaced owns nothing (static strings); a const fn cannot drop it.
+            let _ = ManuallyDrop::new(std::mem::replace(
                 &mut slot[i],
                 Label::from_static_parts(key, value),
             ));
@@ -441,7 +445,7 @@ mod imp {
         let mut i = 0;
         while i < keys.len() {
             let (used, _) = labels[i].split_at(if i < 2 { 2 } else { 3 });
-            std::mem::forget(std::mem::replace(
+            let _ = ManuallyDrop::new(std::mem::replace(
                 &mut keys[i],
                 Key::from_static_parts(DECISIONS, used),
             ));

@@ -27,7 +27,7 @@ use crate::{
     response::{DefaultResponder, Responder},
     telemetry::{
         self,
-        Decision::{Allowed, Anonymous as Anonymous_, Refused},
+        Decision::{Allowed, Refused},
         Layer,
     },
 };
@@ -184,7 +184,7 @@ where
         Ok(Some(token)) => token,
         Ok(None) if config.optional => {
             request.extensions_mut().insert(Anonymous);
-            return Step::Pass(Anonymous_);
+            return Step::Pass(telemetry::Decision::Anonymous);
         }
         Ok(None) => return Step::Refuse(AuthErrorKind::MissingToken.into()),
         Err(kind) => return Step::Refuse(kind.into()),

@@ -176,6 +176,52 @@ fn stack(c: &mut Criterion) {
                 .render()
                 .contains(r#"tollgate_decisions_total{layer="policy",outcome="allowed"}"#)
         );
+        // What the stack records per request, alone: the three decisions, the check's status
+        // and its duration, as tollgate records them (static keys, the recorder asked for each
+        // handle), with no recorder and with the Prometheus one.
+        let records = || {
+            use metrics::{Key, Label, Level, Metadata};
+            static METADATA: Metadata<'static> =
+                Metadata::new("tollgate", Level::INFO, Some("tollgate"));
+            static LABELS: [[Label; 2]; 3] = [
+                [
+                    Label::from_static_parts("layer", "verify"),
+                    Label::from_static_parts("outcome", "allowed"),
+                ],
+                [
+                    Label::from_static_parts("layer", "revocation"),
+                    Label::from_static_parts("outcome", "allowed"),
+                ],
+                [
+                    Label::from_static_parts("layer", "policy"),
+                    Label::from_static_parts("outcome", "allowed"),
+                ],
+            ];
+            static DECISIONS: [Key; 3] = [
+                Key::from_static_parts("tollgate_decisions_total", &LABELS[0]),
+                Key::from_static_parts("tollgate_decisions_total", &LABELS[1]),
+                Key::from_static_parts("tollgate_decisions_total", &LABELS[2]),
+            ];
+            static STATUS_LABELS: [Label; 1] = [Label::from_static_parts("status", "active")];
+            static STATUS: Key =
+                Key::from_static_parts("tollgate_revocation_checks_total", &STATUS_LABELS);
+            static DURATION: Key =
+                Key::from_static_name("tollgate_revocation_check_duration_seconds");
+            let started = std::time::Instant::now();
+            metrics::with_recorder(|recorder| {
+                for key in &DECISIONS {
+                    recorder.register_counter(key, &METADATA).increment(1);
+                }
+                recorder.register_counter(&STATUS, &METADATA).increment(1);
+                recorder
+                    .register_histogram(&DURATION, &METADATA)
+                    .record(started.elapsed().as_secs_f64());
+            });
+        };
+        group.bench_function("records-alone-no-recorder", |b| b.iter(records));
+        metrics::with_local_recorder(&recorder, || {
+            group.bench_function("records-alone-prometheus-recorder", |b| b.iter(records));
+        });
     }
     // The three spans alone, with no subscriber: created, given their outcome, dropped.
     group.bench_function("three-spans-alone", |b| {

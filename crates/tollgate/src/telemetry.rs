@@ -157,6 +157,7 @@ impl CheckTimer {
     }
 
     /// The store answered (or failed): record how long it took.
+    #[cfg_attr(not(feature = "metrics"), allow(clippy::unused_self))]
     pub(crate) fn stop(&self) {
         #[cfg(feature = "metrics")]
         metrics::with_recorder(|recorder| {
@@ -528,7 +529,7 @@ mod imp {
 
     #[cfg(test)]
     mod tests {
-        use super::*;
+        use super::{super::CheckStatus, *};
 
         #[test]
         fn kinds_are_listed_in_declaration_order() {
@@ -561,7 +562,18 @@ mod imp {
                 labels(key),
                 "layer=policy,outcome=refused,reason=insufficient_scope"
             );
-            assert_eq!(labels(&CHECK_KEYS[5]), "status=error");
+            for status in [
+                CheckStatus::Active,
+                CheckStatus::Revoked,
+                CheckStatus::SessionEnded,
+                CheckStatus::CutOff,
+                CheckStatus::Stale,
+                CheckStatus::Error,
+            ] {
+                let key = &CHECK_KEYS[status as usize];
+                assert_eq!(key.name(), "tollgate_revocation_checks_total");
+                assert_eq!(labels(key), format!("status={}", status.as_str()));
+            }
         }
     }
 }

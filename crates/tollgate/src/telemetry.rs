@@ -214,6 +214,7 @@ pub(crate) struct JwksTelemetry {
 }
 
 #[cfg(feature = "jwks-remote")]
+#[cfg_attr(not(feature = "metrics"), allow(clippy::unused_self))]
 impl JwksTelemetry {
     /// The metrics of the JWK Set at `url` (the configured URL).
     pub(crate) fn new(url: &str) -> Self {

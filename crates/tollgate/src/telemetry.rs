@@ -7,10 +7,12 @@
 //!
 //! Recording does not allocate on the request path: the keys of the per-request metrics
 //! (decisions, revocation checks, cache look-ups) are `static`s built at compile time, names
-//! and labels included, their hashes too; the recorder is asked for the handle of a key on each
-//! record, which is the look-up an application's recorder does for the `metrics` macros. Only
-//! the key-source metrics, recorded once per fetch of a JWK Set, carry a label built at run
-//! time (the URL, shared, not copied).
+//! and labels included, their hashes too. The handles of a layer's decisions and of its
+//! revocation checks are asked of the recorder at the layer's first record of each series and
+//! kept in the layer's configuration ([`LayerMetrics`]), so a request's records are atomic
+//! adds; the rarer records (cache look-ups, store failures, key-set fetches) ask the recorder
+//! each time, as the `metrics` macros do. Only the key-source metrics, recorded once per fetch
+//! of a JWK Set, carry a label built at run time (the URL, shared, not copied).
 
 use tracing::Span;
 
@@ -93,21 +95,41 @@ pub(crate) fn span(layer: Layer) -> Span {
     }
 }
 
+/// The handles of one layer's per-request metrics (feature `metrics`; empty without it).
+///
+/// Each handle is asked of the recorder at the layer's first record of its series, then kept
+/// (in the layer's configuration, shared by its services): a record is then an atomic add,
+/// without the recorder's look-up of the series. The recorder must therefore be installed
+/// before the layer serves its first request.
+#[derive(Clone, Default)]
+pub(crate) struct LayerMetrics {
+    #[cfg(feature = "metrics")]
+    handles: std::sync::Arc<imp::Handles>,
+}
+
+impl std::fmt::Debug for LayerMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerMetrics").finish_non_exhaustive()
+    }
+}
+
 /// Record a layer's decision: the span's `outcome` field, and `tollgate_decisions_total`.
-pub(crate) fn decided(span: &Span, layer: Layer, decision: Decision) {
+pub(crate) fn decided(span: &Span, metrics: &LayerMetrics, layer: Layer, decision: Decision) {
     span.record("outcome", decision.as_field());
     #[cfg(feature = "metrics")]
-    imp::counter(imp::decision_key(layer, decision));
+    metrics.handles.decision(layer, decision).increment(1);
     #[cfg(not(feature = "metrics"))]
-    let _ = layer;
+    let _ = (metrics, layer);
 }
 
 /// Record a revocation store's answer: the span's `status` field, and
 /// `tollgate_revocation_checks_total`.
-pub(crate) fn revocation_checked(span: &Span, status: CheckStatus) {
+pub(crate) fn revocation_checked(span: &Span, metrics: &LayerMetrics, status: CheckStatus) {
     span.record("status", status.as_str());
     #[cfg(feature = "metrics")]
-    imp::counter(&imp::CHECK_KEYS[status as usize]);
+    metrics.handles.check(status).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = metrics;
 }
 
 /// A failed revocation check: `tollgate_revocation_store_errors_total` by kind, and
@@ -158,13 +180,14 @@ impl CheckTimer {
 
     /// The store answered (or failed): record how long it took.
     #[cfg_attr(not(feature = "metrics"), allow(clippy::unused_self))]
-    pub(crate) fn stop(&self) {
+    pub(crate) fn stop(&self, metrics: &LayerMetrics) {
         #[cfg(feature = "metrics")]
-        metrics::with_recorder(|recorder| {
-            recorder
-                .register_histogram(&imp::CHECK_DURATION_KEY, &imp::METADATA)
-                .record(self.started.elapsed().as_secs_f64());
-        });
+        metrics
+            .handles
+            .check_duration()
+            .record(self.started.elapsed().as_secs_f64());
+        #[cfg(not(feature = "metrics"))]
+        let _ = metrics;
     }
 }
 
@@ -282,11 +305,11 @@ impl JwksTelemetry {
 /// The names, label values and static keys (feature `metrics`).
 #[cfg(feature = "metrics")]
 mod imp {
-    use std::mem::ManuallyDrop;
+    use std::{mem::ManuallyDrop, sync::OnceLock};
 
-    use metrics::{Key, Label, Level, Metadata};
+    use metrics::{Counter, Histogram, Key, Label, Level, Metadata};
 
-    use super::{Decision, Layer};
+    use super::{CheckStatus, Decision, Layer};
     use crate::{error::AuthErrorKind, revocation::RevocationStoreErrorKind};
 
     /// Every request a layer decided (`layer`, `outcome`, `reason` on refusals).
@@ -467,10 +490,15 @@ mod imp {
             Layer::Revocation => &REVOCATION_KEYS,
             Layer::Policy => &POLICY_KEYS,
         };
+        &keys[decision_index(decision)]
+    }
+
+    /// Where `decision` is in a layer's keys and handles.
+    const fn decision_index(decision: Decision) -> usize {
         match decision {
-            Decision::Allowed => &keys[0],
-            Decision::Anonymous => &keys[1],
-            Decision::Refused(kind) => &keys[kind_index(kind) + 2],
+            Decision::Allowed => 0,
+            Decision::Anonymous => 1,
+            Decision::Refused(kind) => kind_index(kind) + 2,
         }
     }
 
@@ -523,6 +551,51 @@ mod imp {
         });
     }
 
+    /// One layer's handles, each taken from the recorder at its first use.
+    pub(super) struct Handles {
+        /// By the index of [`decision_key`]: `allowed`, `anonymous`, then the refusals.
+        decisions: [OnceLock<Counter>; KINDS.len() + 2],
+        /// By `CheckStatus as usize`.
+        checks: [OnceLock<Counter>; 6],
+        check_duration: OnceLock<Histogram>,
+    }
+
+    impl Default for Handles {
+        fn default() -> Self {
+            Self {
+                decisions: [const { OnceLock::new() }; KINDS.len() + 2],
+                checks: [const { OnceLock::new() }; 6],
+                check_duration: OnceLock::new(),
+            }
+        }
+    }
+
+    impl Handles {
+        pub(super) fn decision(&self, layer: Layer, decision: Decision) -> &Counter {
+            self.decisions[decision_index(decision)].get_or_init(|| {
+                metrics::with_recorder(|recorder| {
+                    recorder.register_counter(decision_key(layer, decision), &METADATA)
+                })
+            })
+        }
+
+        pub(super) fn check(&self, status: CheckStatus) -> &Counter {
+            self.checks[status as usize].get_or_init(|| {
+                metrics::with_recorder(|recorder| {
+                    recorder.register_counter(&CHECK_KEYS[status as usize], &METADATA)
+                })
+            })
+        }
+
+        pub(super) fn check_duration(&self) -> &Histogram {
+            self.check_duration.get_or_init(|| {
+                metrics::with_recorder(|recorder| {
+                    recorder.register_histogram(&CHECK_DURATION_KEY, &METADATA)
+                })
+            })
+        }
+    }
+
     /// Add one to the counter `key`.
     pub(super) fn counter(key: &'static Key) {
         metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(1));
@@ -530,7 +603,7 @@ mod imp {
 
     #[cfg(test)]
     mod tests {
-        use super::{super::CheckStatus, *};
+        use super::*;
 
         #[test]
         fn kinds_are_listed_in_declaration_order() {

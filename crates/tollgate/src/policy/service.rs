@@ -90,6 +90,7 @@ where
         });
         telemetry::decided(
             &span,
+            &config.metrics,
             Layer::Policy,
             match &outcome {
                 Ok(()) => Decision::Allowed,

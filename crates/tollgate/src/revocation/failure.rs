@@ -47,12 +47,13 @@ pub(super) fn verdict<St, R>(
     let status = match answer {
         Ok(status) => status,
         Err(error) => {
-            telemetry::revocation_checked(span, CheckStatus::Error);
+            telemetry::revocation_checked(span, &config.recorded, CheckStatus::Error);
             return failed(error, config);
         }
     };
     telemetry::revocation_checked(
         span,
+        &config.recorded,
         match status {
             RevocationStatus::Active => CheckStatus::Active,
             RevocationStatus::Revoked => CheckStatus::Revoked,

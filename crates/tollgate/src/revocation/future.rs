@@ -118,19 +118,25 @@ where
         let judged = {
             let _entered = span.enter();
             let answer = ready!(this.check.poll(cx));
-            this.timer.stop();
+            this.timer.stop(&this.config.recorded);
             verdict(answer, this.config, span)
         };
         let (mut inner, mut request) = this.call.take().expect(POLLED_AFTER_COMPLETION);
         Poll::Ready(match judged {
             Ok(()) => {
-                telemetry::decided(span, Layer::Revocation, telemetry::Decision::Allowed);
+                telemetry::decided(
+                    span,
+                    &this.config.recorded,
+                    Layer::Revocation,
+                    telemetry::Decision::Allowed,
+                );
                 let content_type = content_type(request.headers());
                 Decision::Call(inner.call(request), content_type)
             }
             Err(error) => {
                 telemetry::decided(
                     span,
+                    &this.config.recorded,
                     Layer::Revocation,
                     telemetry::Decision::Refused(error.kind()),
                 );

@@ -85,7 +85,7 @@ where
                         let timer = CheckTimer::start();
                         match config.store.check_now(&token) {
                             Some(answer) => {
-                                timer.stop();
+                                timer.stop(&config.recorded);
                                 verdict(answer, &config, &span).map(|()| None)
                             }
                             None => Ok(Some((config.store.check(&token), timer))),
@@ -97,7 +97,12 @@ where
         let future = match step {
             // Answered at once: the inner service was driven to readiness, call it now.
             Ok(None) => {
-                telemetry::decided(&span, Layer::Revocation, Decision::Allowed);
+                telemetry::decided(
+                    &span,
+                    &config.recorded,
+                    Layer::Revocation,
+                    Decision::Allowed,
+                );
                 let content_type = content_type(request.headers());
                 LayerFuture::call(self.inner.call(request), content_type, config)
             }
@@ -111,7 +116,12 @@ where
             }
             Err(error) => {
                 let error: AuthError = error;
-                telemetry::decided(&span, Layer::Revocation, Decision::Refused(error.kind()));
+                telemetry::decided(
+                    &span,
+                    &config.recorded,
+                    Layer::Revocation,
+                    Decision::Refused(error.kind()),
+                );
                 let rejection = Rejection::new(error, mem::take(request.headers_mut()));
                 LayerFuture::reject(rejection, config)
             }

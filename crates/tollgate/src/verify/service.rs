@@ -116,11 +116,11 @@ where
         let span = telemetry::span(Layer::Verify);
         match span.in_scope(|| decide::<C, _, _>(&config, &mut request)) {
             Step::Pass(decision) => {
-                telemetry::decided(&span, Layer::Verify, decision);
+                telemetry::decided(&span, &config.metrics, Layer::Verify, decision);
                 self.pass(request, config)
             }
             Step::Refuse(error) => {
-                telemetry::decided(&span, Layer::Verify, Refused(error.kind()));
+                telemetry::decided(&span, &config.metrics, Layer::Verify, Refused(error.kind()));
                 refuse(error, request, config)
             }
             #[cfg(feature = "jwks-remote")]
@@ -129,6 +129,7 @@ where
                 let clone = self.inner.clone();
                 let mut inner = mem::replace(&mut self.inner, clone);
                 let verifier = config.verifier.clone();
+                let layer = Arc::clone(&config);
                 let refresh = Box::pin(async move {
                     let judged = async {
                         remote.refresh_on_miss().await;
@@ -145,12 +146,17 @@ where
                     .await;
                     match judged {
                         Ok(()) => {
-                            telemetry::decided(&span, Layer::Verify, Allowed);
+                            telemetry::decided(&span, &layer.metrics, Layer::Verify, Allowed);
                             let content_type = content_type(request.headers());
                             crate::middleware::Decision::Call(inner.call(request), content_type)
                         }
                         Err(error) => {
-                            telemetry::decided(&span, Layer::Verify, Refused(error.kind()));
+                            telemetry::decided(
+                                &span,
+                                &layer.metrics,
+                                Layer::Verify,
+                                Refused(error.kind()),
+                            );
                             crate::middleware::Decision::Reject(Rejection::new(
                                 error,
                                 mem::take(request.headers_mut()),

@@ -230,6 +230,20 @@ fn stack(c: &mut Criterion) {
         group.bench_function("records-alone-no-recorder", |b| b.iter(records));
         metrics::with_local_recorder(&recorder, || {
             group.bench_function("records-alone-prometheus-recorder", |b| b.iter(records));
+            // The same with the handles kept, as the layers keep them.
+            let counters: Vec<metrics::Counter> = (0..4)
+                .map(|i| metrics::counter!("tollgate_bench_kept_total", "i" => i.to_string()))
+                .collect();
+            let histogram = metrics::histogram!("tollgate_bench_kept_seconds");
+            group.bench_function("records-alone-prometheus-handles-kept", |b| {
+                b.iter(|| {
+                    let started = std::time::Instant::now();
+                    for counter in &counters {
+                        counter.increment(1);
+                    }
+                    histogram.record(started.elapsed().as_secs_f64());
+                })
+            });
         });
     }
     // The three spans alone, with no subscriber: created, given their outcome, dropped.

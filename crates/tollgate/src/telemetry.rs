@@ -10,8 +10,9 @@
 //! and labels included, their hashes too. The handles of a layer's decisions and of its
 //! revocation checks are asked of the recorder at the layer's first record of each series and
 //! kept in the layer's configuration ([`LayerMetrics`]), so a request's records are atomic
-//! adds; the rarer records (cache look-ups, store failures, key-set fetches) ask the recorder
-//! each time, as the `metrics` macros do. Only the key-source metrics, recorded once per fetch
+//! adds (the verified-token cache keeps its look-up counters the same way); the rarer records
+//! (store failures, cache entries, key-set fetches) ask the recorder each time, as the
+//! `metrics` macros do. Only the key-source metrics, recorded once per fetch
 //! of a JWK Set, carry a label built at run time (the URL, shared, not copied).
 
 use tracing::Span;
@@ -197,17 +198,31 @@ impl std::fmt::Debug for CheckTimer {
     }
 }
 
+/// The handles of a verified-token cache's look-up counters, kept as [`LayerMetrics`] keeps a
+/// layer's (feature `metrics`; empty without it).
+#[cfg(feature = "verify-cache")]
+#[derive(Clone, Default)]
+pub(crate) struct CacheMetrics {
+    #[cfg(feature = "metrics")]
+    lookups: std::sync::Arc<[std::sync::OnceLock<metrics::Counter>; 2]>,
+}
+
 /// A look-up in the verified-token cache: `tollgate_verify_cache_requests_total`.
 #[cfg(feature = "verify-cache")]
-pub(crate) fn verify_cache_lookup(hit: bool) {
+pub(crate) fn verify_cache_lookup(metrics: &CacheMetrics, hit: bool) {
     #[cfg(feature = "metrics")]
-    imp::counter(if hit {
-        &imp::CACHE_HIT_KEY
-    } else {
-        &imp::CACHE_MISS_KEY
-    });
+    metrics.lookups[usize::from(hit)]
+        .get_or_init(|| {
+            let key = if hit {
+                &imp::CACHE_HIT_KEY
+            } else {
+                &imp::CACHE_MISS_KEY
+            };
+            metrics::with_recorder(|recorder| recorder.register_counter(key, &imp::METADATA))
+        })
+        .increment(1);
     #[cfg(not(feature = "metrics"))]
-    let _ = hit;
+    let _ = (metrics, hit);
 }
 
 /// A token entered the verified-token cache: `tollgate_verify_cache_entries` goes up.

@@ -121,6 +121,8 @@ pub(crate) struct Entry {
 pub(crate) struct TokenCache {
     settings: VerifiedCache,
     entries: Cache<Box<str>, Arc<Entry>, TailHash>,
+    /// The handles of the hit and miss counters.
+    metrics: telemetry::CacheMetrics,
 }
 
 impl TokenCache {
@@ -130,7 +132,11 @@ impl TokenCache {
             .expire_after(EntryExpiry);
         let entries =
             telemetry::count_cache_entries(builder).build_with_hasher(TailHash(RandomState::new()));
-        Self { settings, entries }
+        Self {
+            settings,
+            entries,
+            metrics: telemetry::CacheMetrics::default(),
+        }
     }
 
     /// A new, empty cache with the same settings.
@@ -164,7 +170,7 @@ impl TokenCache {
         C: Send + Sync + 'static,
     {
         let found = self.look_up(verifier, token);
-        telemetry::verify_cache_lookup(found.is_some());
+        telemetry::verify_cache_lookup(&self.metrics, found.is_some());
         found
     }
 

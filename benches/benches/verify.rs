@@ -5,14 +5,27 @@
 //! stack buffers), the bare signature operation with aws-lc-rs on a key prepared once, and
 //! parsing the claims into the same typed struct (`StandardClaims`).
 //!
-//! Run with `cargo bench -p tollgate-benches --bench verify`.
+//! `stack` is the three layers around a service that answers at once, per request: what the
+//! spans and (with `--features metrics`) the metrics cost on the request path.
+//!
+//! Run with `cargo bench -p tollgate-benches --bench verify`; the stack alone with
+//! `cargo bench -p tollgate-benches --bench verify -- stack`, and with the `metrics` feature
+//! with `cargo bench -p tollgate-benches --features metrics --bench verify -- stack`.
 
-use std::hint::black_box;
+use std::{convert::Infallible, future::ready, hint::black_box};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};
-use tollgate::{StandardClaims, verify::VerifiedCache};
+use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
+use tollgate::{
+    RequirePolicyLayer, RevocationLayer, StandardClaims, VerifyLayer,
+    key::Algorithm,
+    policy::{Authorizer, Policy},
+    revocation::MemoryRevocationStore,
+    verify::VerifiedCache,
+};
 use tollgate_benches::{ALGORITHMS, Keys, RawKey, now_or_never};
+use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
 /// The floor: decode, verify the signature, parse the claims.
 fn floor(token: &str, key: &RawKey) -> StandardClaims {
@@ -107,5 +120,152 @@ fn floor_parts(c: &mut Criterion, token: &str, key: &RawKey) {
     group.finish();
 }
 
-criterion_group!(benches, per_algorithm);
+/// Verify (HS256, uncached), revocation (the in-process store) and policy (a permission of the
+/// `perms` claim) around a service that answers at once: one request, through all three.
+fn stack(c: &mut Criterion) {
+    let keys = Keys::new(Algorithm::HS256);
+    let bearer = HeaderValue::try_from(format!(
+        "Bearer {}",
+        keys.token("0f8fad5b-d9cb-469f-a165-70867728950e")
+    ))
+    .unwrap();
+    // A new stack for each variant: a layer takes its metric handles from the recorder in
+    // place at its first request.
+    let new_call = || {
+        let authorizer = Authorizer::new();
+        let service = ServiceBuilder::new()
+            .layer(VerifyLayer::new(keys.verifier()))
+            .layer(RevocationLayer::new(MemoryRevocationStore::new()))
+            .layer(RequirePolicyLayer::new(
+                &authorizer,
+                Policy::permission("customer:read").unwrap(),
+            ))
+            .service(service_fn(|_: Request<()>| {
+                ready(Ok::<_, Infallible>(Response::new(())))
+            }));
+        let bearer = bearer.clone();
+        move || {
+            let mut service = service.clone();
+            let request = Request::get("/customers")
+                .header(AUTHORIZATION, bearer.clone())
+                .body(())
+                .unwrap();
+            let ready = now_or_never(service.ready()).unwrap().unwrap();
+            now_or_never(ready.call(black_box(request)))
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(new_call()().status(), http::StatusCode::OK);
+
+    let mut group = c.benchmark_group("stack");
+    let call = new_call();
+    group.bench_function("no-recorder-no-subscriber", |b| b.iter(&call));
+    // A subscriber that keeps `DEBUG` off, as a service logging at `INFO` has it.
+    let info = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::sink)
+        .finish();
+    let call = new_call();
+    tracing::subscriber::with_default(info, || {
+        group.bench_function("subscriber-at-info", |b| b.iter(&call));
+    });
+    #[cfg(feature = "metrics")]
+    {
+        // The recorder an application installs, without its HTTP listener.
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let call = new_call();
+        metrics::with_local_recorder(&recorder, || {
+            group.bench_function("prometheus-recorder", |b| b.iter(&call));
+        });
+        assert!(
+            recorder
+                .handle()
+                .render()
+                .contains(r#"tollgate_decisions_total{layer="policy",outcome="allowed"}"#)
+        );
+        // What the stack would record per request if it asked the recorder for each handle
+        // (as the `metrics` macros do) instead of keeping them: the three decisions, the
+        // check's status and its duration, with static keys; with no recorder and with the
+        // Prometheus one.
+        let records = || {
+            use metrics::{Key, Label, Level, Metadata};
+            static METADATA: Metadata<'static> =
+                Metadata::new("tollgate", Level::INFO, Some("tollgate"));
+            static LABELS: [[Label; 2]; 3] = [
+                [
+                    Label::from_static_parts("layer", "verify"),
+                    Label::from_static_parts("outcome", "allowed"),
+                ],
+                [
+                    Label::from_static_parts("layer", "revocation"),
+                    Label::from_static_parts("outcome", "allowed"),
+                ],
+                [
+                    Label::from_static_parts("layer", "policy"),
+                    Label::from_static_parts("outcome", "allowed"),
+                ],
+            ];
+            static DECISIONS: [Key; 3] = [
+                Key::from_static_parts("tollgate_decisions_total", &LABELS[0]),
+                Key::from_static_parts("tollgate_decisions_total", &LABELS[1]),
+                Key::from_static_parts("tollgate_decisions_total", &LABELS[2]),
+            ];
+            static STATUS_LABELS: [Label; 1] = [Label::from_static_parts("status", "active")];
+            static STATUS: Key =
+                Key::from_static_parts("tollgate_revocation_checks_total", &STATUS_LABELS);
+            static DURATION: Key =
+                Key::from_static_name("tollgate_revocation_check_duration_seconds");
+            let started = std::time::Instant::now();
+            metrics::with_recorder(|recorder| {
+                for key in &DECISIONS {
+                    recorder.register_counter(key, &METADATA).increment(1);
+                }
+                recorder.register_counter(&STATUS, &METADATA).increment(1);
+                recorder
+                    .register_histogram(&DURATION, &METADATA)
+                    .record(started.elapsed().as_secs_f64());
+            });
+        };
+        group.bench_function("records-alone-no-recorder", |b| b.iter(records));
+        metrics::with_local_recorder(&recorder, || {
+            group.bench_function("records-alone-prometheus-recorder", |b| b.iter(records));
+            // The same with the handles kept, as the layers keep them.
+            let counters: Vec<metrics::Counter> = (0..4)
+                .map(|i| metrics::counter!("tollgate_bench_kept_total", "i" => i.to_string()))
+                .collect();
+            let histogram = metrics::histogram!("tollgate_bench_kept_seconds");
+            group.bench_function("records-alone-prometheus-handles-kept", |b| {
+                b.iter(|| {
+                    let started = std::time::Instant::now();
+                    for counter in &counters {
+                        counter.increment(1);
+                    }
+                    histogram.record(started.elapsed().as_secs_f64());
+                })
+            });
+        });
+    }
+    // The three spans alone, with no subscriber: created, given their outcome, dropped.
+    group.bench_function("three-spans-alone", |b| {
+        b.iter(|| {
+            for (target, name) in [
+                ("verify", "verify"),
+                ("revocation", "revocation"),
+                ("policy", "policy"),
+            ] {
+                let span = match black_box(target) {
+                    "verify" => tracing::debug_span!(target: "tollgate::verify", "verify", outcome = tracing::field::Empty),
+                    "revocation" => tracing::debug_span!(target: "tollgate::revocation", "revocation", outcome = tracing::field::Empty, status = tracing::field::Empty),
+                    _ => tracing::debug_span!(target: "tollgate::policy", "policy", outcome = tracing::field::Empty),
+                };
+                span.in_scope(|| black_box(name));
+                span.record("outcome", "allowed");
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_algorithm, stack);
 criterion_main!(benches);

@@ -122,7 +122,12 @@
 //! | `jwks-remote` | `key::RemoteJwks`: a JWK Set fetched over HTTPS and kept fresh |
 //! | `memory-store` (default) | `revocation::MemoryRevocationStore`: the in-process revocation store (moka) |
 //! | `verify-cache` | `verify::VerifiedCache`: a repeated token skips parsing and the signature check (moka) |
+//! | `metrics` | counters, gauges and histograms of every decision, revocation check, key-set fetch and cache look-up, through the [`metrics`](https://docs.rs/metrics) facade: the application installs a recorder (`docs/observability.md` names them all) |
 //! | `full` | all of the above |
+//!
+//! Whatever the features, each layer's work on a request is a `tracing` span at `DEBUG`
+//! (`verify`, `revocation`, `policy`, targets `tollgate::<layer>`) with its `outcome` as a
+//! field, never the token or its claims.
 //!
 //! `axum` and `memory-store` are on by default, so that an axum application needs no feature
 //! (without `axum`, handlers that take `Claims` fail to compile with an opaque `Handler`
@@ -153,6 +158,7 @@ pub mod extract;
 #[cfg(feature = "tonic")]
 mod grpc;
 mod middleware;
+mod telemetry;
 
 pub use claims::{Audience, Claims, StandardClaims};
 pub use error::{AuthError, AuthErrorKind, ConfigError};

@@ -8,6 +8,7 @@ use super::{authorizer::Authorizer, rule::Policy, service::RequirePolicy};
 use crate::{
     middleware::LayerConfig,
     response::{DefaultResponder, Responder},
+    telemetry::LayerMetrics,
 };
 
 /// Requires a [`Policy`] of the claims [`VerifyLayer`](crate::VerifyLayer) put into the
@@ -33,6 +34,8 @@ pub(crate) struct RequirePolicyConfig<R> {
     pub(super) policy: Policy,
     pub(super) authorizer: Authorizer,
     pub(super) responder: R,
+    /// The handles of the layer's per-request metrics.
+    pub(super) metrics: LayerMetrics,
 }
 
 impl<R: Responder> LayerConfig for RequirePolicyConfig<R> {
@@ -54,6 +57,7 @@ impl RequirePolicyLayer {
                 policy,
                 authorizer: authorizer.clone(),
                 responder: DefaultResponder::new(),
+                metrics: LayerMetrics::default(),
             }),
         }
     }
@@ -70,13 +74,17 @@ impl<R: Clone> RequirePolicyLayer<R> {
     /// Render rejections with `responder` instead of [`DefaultResponder`].
     pub fn with_responder<R2>(self, responder: R2) -> RequirePolicyLayer<R2> {
         let RequirePolicyConfig {
-            policy, authorizer, ..
+            policy,
+            authorizer,
+            metrics,
+            ..
         } = Arc::unwrap_or_clone(self.config);
         RequirePolicyLayer {
             config: Arc::new(RequirePolicyConfig {
                 policy,
                 authorizer,
                 responder,
+                metrics,
             }),
         }
     }

@@ -21,6 +21,7 @@ use crate::{
     error::{AuthError, AuthErrorKind},
     middleware::{LayerFuture, Rejection, content_type, inner_service_accessors},
     response::{DefaultResponder, Responder},
+    telemetry::{self, Decision, Layer},
 };
 
 /// Requires a [`Policy`] of the verified claims before calling the inner service.
@@ -79,13 +80,23 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let config = Arc::clone(&self.config);
         let (mut parts, body) = request.into_parts();
-        let outcome = match parts.extensions.get::<Claims<StandardClaims>>() {
+        let span = telemetry::span(Layer::Policy);
+        let outcome = span.in_scope(|| match parts.extensions.get::<Claims<StandardClaims>>() {
             Some(claims) => config
                 .authorizer
                 .settings()
                 .check(&config.policy, claims, &parts),
             None => Err(AuthError::new(AuthErrorKind::MissingToken)),
-        };
+        });
+        telemetry::decided(
+            &span,
+            &config.metrics,
+            Layer::Policy,
+            match &outcome {
+                Ok(()) => Decision::Allowed,
+                Err(error) => Decision::Refused(error.kind()),
+            },
+        );
         let future = match outcome {
             Ok(()) => {
                 let content_type = content_type(&parts.headers);

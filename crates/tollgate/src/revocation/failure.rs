@@ -5,7 +5,12 @@ use super::{
     layer::RevocationConfig,
     store::{RevocationStatus, RevocationStoreError},
 };
-use crate::error::{AuthError, AuthErrorKind};
+use tracing::Span;
+
+use crate::{
+    error::{AuthError, AuthErrorKind},
+    telemetry::{self, CheckStatus},
+};
 
 /// What a [`RevocationLayer`](crate::RevocationLayer) does with a request when its store
 /// cannot answer (an error or a timeout).
@@ -31,17 +36,34 @@ pub enum FailurePolicy {
 }
 
 /// What the store's answer means for the request: pass (`Ok`) or the rejection. Counts
-/// store failures, and logs an outage at its start and at its end (see
-/// [`RevocationMetrics`](super::metrics::RevocationMetrics)).
+/// store failures, logs an outage at its start and at its end (see
+/// [`RevocationMetrics`](super::metrics::RevocationMetrics)), and records the answer on the
+/// layer's `span` and in the metrics.
 pub(super) fn verdict<St, R>(
     answer: Result<RevocationStatus, RevocationStoreError>,
     config: &RevocationConfig<St, R>,
+    span: &Span,
 ) -> Result<(), AuthError> {
     let status = match answer {
         Ok(status) => status,
-        Err(error) => return failed(error, config),
+        Err(error) => {
+            telemetry::revocation_checked(span, &config.recorded, CheckStatus::Error);
+            return failed(error, config);
+        }
     };
+    telemetry::revocation_checked(
+        span,
+        &config.recorded,
+        match status {
+            RevocationStatus::Active => CheckStatus::Active,
+            RevocationStatus::Revoked => CheckStatus::Revoked,
+            RevocationStatus::SessionEnded => CheckStatus::SessionEnded,
+            RevocationStatus::CutOff => CheckStatus::CutOff,
+            RevocationStatus::Stale => CheckStatus::Stale,
+        },
+    );
     if let Some(failed_checks) = config.metrics.record_answer() {
+        telemetry::revocation_store_failing(false);
         tracing::info!(
             target: "tollgate::revocation",
             failed_checks,
@@ -65,6 +87,10 @@ fn failed<St, R>(
 ) -> Result<(), AuthError> {
     let policy = config.failure_policy;
     let starts = config.metrics.record_store_error(policy);
+    telemetry::revocation_store_failed(error.kind(), policy == FailurePolicy::Open);
+    if starts {
+        telemetry::revocation_store_failing(true);
+    }
     let action = match policy {
         FailurePolicy::Open => "requests are let through unchecked (fail open)",
         FailurePolicy::Closed => "requests are refused with 503 (fail closed)",

@@ -11,6 +11,7 @@ use std::{
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
+use tracing::Span;
 
 use super::{
     failure::verdict,
@@ -21,6 +22,7 @@ use crate::{
     body::ResponseBody,
     middleware::{Decision, LayerFuture, POLLED_AFTER_COMPLETION, Rejection, content_type},
     response::Responder,
+    telemetry::{self, CheckTimer, Layer},
 };
 
 /// The shared future, over the store's check as the pending step.
@@ -78,6 +80,9 @@ pin_project! {
         check: C,
         call: Option<(S, Request<B>)>,
         config: Arc<RevocationConfig<St, R>>,
+        // The layer's span: entered while the store is awaited.
+        span: Span,
+        timer: CheckTimer,
     }
 }
 
@@ -87,11 +92,15 @@ impl<S, B, C, St, R> Check<S, B, C, St, R> {
         inner: S,
         request: Request<B>,
         config: Arc<RevocationConfig<St, R>>,
+        span: Span,
+        timer: CheckTimer,
     ) -> Self {
         Self {
             check,
             call: Some((inner, request)),
             config,
+            span,
+            timer,
         }
     }
 }
@@ -105,14 +114,32 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let answer = ready!(this.check.poll(cx));
+        let span = &*this.span;
+        let judged = {
+            let _entered = span.enter();
+            let answer = ready!(this.check.poll(cx));
+            this.timer.stop(&this.config.recorded);
+            verdict(answer, this.config, span)
+        };
         let (mut inner, mut request) = this.call.take().expect(POLLED_AFTER_COMPLETION);
-        Poll::Ready(match verdict(answer, this.config) {
+        Poll::Ready(match judged {
             Ok(()) => {
+                telemetry::decided(
+                    span,
+                    &this.config.recorded,
+                    Layer::Revocation,
+                    telemetry::Decision::Allowed,
+                );
                 let content_type = content_type(request.headers());
                 Decision::Call(inner.call(request), content_type)
             }
             Err(error) => {
+                telemetry::decided(
+                    span,
+                    &this.config.recorded,
+                    Layer::Revocation,
+                    telemetry::Decision::Refused(error.kind()),
+                );
                 Decision::Reject(Rejection::new(error, std::mem::take(request.headers_mut())))
             }
         })

@@ -8,6 +8,7 @@ use super::{failure::FailurePolicy, metrics::RevocationMetrics, service::Revocat
 use crate::{
     middleware::LayerConfig,
     response::{DefaultResponder, Responder},
+    telemetry::LayerMetrics,
 };
 
 /// Refuse revoked tokens: a [`Layer`] that wraps services in [`Revocation`].
@@ -46,6 +47,8 @@ pub(crate) struct RevocationConfig<St, R> {
     pub(super) retry_after: Duration,
     pub(super) metrics: RevocationMetrics,
     pub(super) responder: R,
+    /// The handles of the layer's per-request facade metrics.
+    pub(super) recorded: LayerMetrics,
 }
 
 impl<St, R: Responder> LayerConfig for RevocationConfig<St, R> {
@@ -68,6 +71,7 @@ impl<St> RevocationLayer<St> {
                 retry_after: Duration::from_secs(1),
                 metrics: RevocationMetrics::new(),
                 responder: DefaultResponder::new(),
+                recorded: LayerMetrics::default(),
             }),
         }
     }
@@ -96,6 +100,7 @@ impl<St: Clone, R: Clone> RevocationLayer<St, R> {
             failure_policy,
             retry_after,
             metrics,
+            recorded,
             ..
         } = Arc::unwrap_or_clone(self.config);
         RevocationLayer {
@@ -105,6 +110,7 @@ impl<St: Clone, R: Clone> RevocationLayer<St, R> {
                 retry_after,
                 metrics,
                 responder,
+                recorded,
             }),
         }
     }

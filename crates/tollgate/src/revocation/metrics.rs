@@ -23,7 +23,9 @@ use super::failure::FailurePolicy;
 /// Each value is a plain number or flag, read with one call, so that an exporter (a
 /// `metrics` or Prometheus registry) can publish them as they are: [`store_errors`](Self::store_errors),
 /// [`failed_open`](Self::failed_open) and [`outages`](Self::outages) are counters,
-/// [`is_store_failing`](Self::is_store_failing) is a gauge.
+/// [`is_store_failing`](Self::is_store_failing) is a gauge. With the `metrics` feature the
+/// layer also records these events, and every store answer, through the `metrics` facade
+/// (`tollgate_revocation_*`, listed in `docs/observability.md`).
 ///
 /// # Outages
 ///

@@ -21,6 +21,7 @@ use crate::{
     error::{AuthError, AuthErrorKind},
     middleware::{LayerFuture, Rejection, content_type, inner_service_accessors},
     response::{DefaultResponder, Responder},
+    telemetry::{self, CheckTimer, Decision, Layer},
 };
 
 /// The service of [`RevocationLayer`]: refuses requests whose verified token is revoked.
@@ -74,32 +75,53 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = Arc::clone(&self.config);
-        let step = match request.extensions().get::<Claims<StandardClaims>>() {
-            None => Err(AuthErrorKind::MissingToken.into()),
-            Some(claims) => match TokenRef::from_claims(claims) {
-                None => Err(AuthErrorKind::MissingJti.into()),
-                Some(token) => match config.store.check_now(&token) {
-                    Some(answer) => verdict(answer, &config).map(|()| None),
-                    None => Ok(Some(config.store.check(&token))),
+        let span = telemetry::span(Layer::Revocation);
+        let step = span.in_scope(
+            || match request.extensions().get::<Claims<StandardClaims>>() {
+                None => Err(AuthErrorKind::MissingToken.into()),
+                Some(claims) => match TokenRef::from_claims(claims) {
+                    None => Err(AuthErrorKind::MissingJti.into()),
+                    Some(token) => {
+                        let timer = CheckTimer::start();
+                        match config.store.check_now(&token) {
+                            Some(answer) => {
+                                timer.stop(&config.recorded);
+                                verdict(answer, &config, &span).map(|()| None)
+                            }
+                            None => Ok(Some((config.store.check(&token), timer))),
+                        }
+                    }
                 },
             },
-        };
+        );
         let future = match step {
             // Answered at once: the inner service was driven to readiness, call it now.
             Ok(None) => {
+                telemetry::decided(
+                    &span,
+                    &config.recorded,
+                    Layer::Revocation,
+                    Decision::Allowed,
+                );
                 let content_type = content_type(request.headers());
                 LayerFuture::call(self.inner.call(request), content_type, config)
             }
-            Ok(Some(check)) => {
+            Ok(Some((check, timer))) => {
                 // The inner service was driven to readiness, its clone was not: keep the ready
                 // one for this request, leave the clone for the next `poll_ready`.
                 let clone = self.inner.clone();
                 let inner = mem::replace(&mut self.inner, clone);
-                let check = Check::new(check, inner, request, Arc::clone(&config));
+                let check = Check::new(check, inner, request, Arc::clone(&config), span, timer);
                 LayerFuture::pending(check, config)
             }
             Err(error) => {
                 let error: AuthError = error;
+                telemetry::decided(
+                    &span,
+                    &config.recorded,
+                    Layer::Revocation,
+                    Decision::Refused(error.kind()),
+                );
                 let rejection = Rejection::new(error, mem::take(request.headers_mut()));
                 LayerFuture::reject(rejection, config)
             }

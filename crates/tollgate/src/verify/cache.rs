@@ -19,6 +19,7 @@ use crate::key::source::SourceKind;
 use crate::{
     claims::{Claims, StandardClaims},
     key::{algorithm::Algorithm, set::KeySet},
+    telemetry,
 };
 
 /// The verified-token cache of a [`Verifier`](super::Verifier) (feature `verify-cache`).
@@ -120,15 +121,22 @@ pub(crate) struct Entry {
 pub(crate) struct TokenCache {
     settings: VerifiedCache,
     entries: Cache<Box<str>, Arc<Entry>, TailHash>,
+    /// The handles of the hit and miss counters.
+    metrics: telemetry::CacheMetrics,
 }
 
 impl TokenCache {
     pub(crate) fn new(settings: VerifiedCache) -> Self {
-        let entries = Cache::builder()
+        let builder = Cache::builder()
             .max_capacity(settings.max_capacity)
-            .expire_after(EntryExpiry)
-            .build_with_hasher(TailHash(RandomState::new()));
-        Self { settings, entries }
+            .expire_after(EntryExpiry);
+        let entries =
+            telemetry::count_cache_entries(builder).build_with_hasher(TailHash(RandomState::new()));
+        Self {
+            settings,
+            entries,
+            metrics: telemetry::CacheMetrics::default(),
+        }
     }
 
     /// A new, empty cache with the same settings.
@@ -142,6 +150,7 @@ impl TokenCache {
 
     pub(crate) fn insert(&self, token: &str, entry: Entry) {
         self.entries.insert(token.into(), Arc::new(entry));
+        telemetry::verify_cache_entry_added();
     }
 
     pub(crate) fn remove(&self, token: &str) {
@@ -154,8 +163,18 @@ impl TokenCache {
 }
 
 impl TokenCache {
-    /// A cached verification of `token` by `verifier`, if there is one that is still valid.
+    /// A cached verification of `token` by `verifier`, if there is one that is still valid;
+    /// counted as a hit or a miss.
     pub(super) fn cached<C>(&self, verifier: &Verifier, token: &str) -> Option<Verified<C>>
+    where
+        C: Send + Sync + 'static,
+    {
+        let found = self.look_up(verifier, token);
+        telemetry::verify_cache_lookup(&self.metrics, found.is_some());
+        found
+    }
+
+    fn look_up<C>(&self, verifier: &Verifier, token: &str) -> Option<Verified<C>>
     where
         C: Send + Sync + 'static,
     {

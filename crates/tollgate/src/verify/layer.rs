@@ -9,6 +9,7 @@ use crate::{
     claims::StandardClaims,
     middleware::LayerConfig,
     response::{DefaultResponder, Responder},
+    telemetry::LayerMetrics,
 };
 
 /// Verifies the request's JWT and hands its claims to the inner service.
@@ -32,6 +33,8 @@ pub(crate) struct VerifyConfig<R> {
     pub(super) source: TokenSource,
     pub(super) optional: bool,
     pub(super) responder: R,
+    /// The handles of the layer's per-request metrics.
+    pub(super) metrics: LayerMetrics,
 }
 
 impl<R: Responder> LayerConfig for VerifyConfig<R> {
@@ -53,6 +56,7 @@ impl VerifyLayer {
                 source: TokenSource::bearer(),
                 optional: false,
                 responder: DefaultResponder::new(),
+                metrics: LayerMetrics::default(),
             }),
             claims: PhantomData,
         }
@@ -84,6 +88,7 @@ impl<C, R> VerifyLayer<C, R> {
             verifier,
             source,
             optional,
+            metrics,
             ..
         } = Arc::unwrap_or_clone(self.config);
         VerifyLayer {
@@ -92,6 +97,7 @@ impl<C, R> VerifyLayer<C, R> {
                 source,
                 optional,
                 responder,
+                metrics,
             }),
             claims: PhantomData,
         }

@@ -12,6 +12,8 @@ use std::{
 use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
+#[cfg(feature = "jwks-remote")]
+use tracing::Instrument;
 
 use super::{
     future::VerifyFuture,
@@ -23,6 +25,11 @@ use crate::{
     error::{AuthError, AuthErrorKind},
     middleware::{LayerFuture, Rejection, content_type, inner_service_accessors},
     response::{DefaultResponder, Responder},
+    telemetry::{
+        self,
+        Decision::{Allowed, Refused},
+        Layer,
+    },
 };
 
 /// Marks a request that passed an optional [`VerifyLayer`] without a token.
@@ -106,50 +113,96 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = Arc::clone(&self.config);
-        let token = match config.source.extract_request(&request) {
-            Ok(Some(token)) => token,
-            Ok(None) if config.optional => {
-                request.extensions_mut().insert(Anonymous);
-                return self.pass(request, config);
-            }
-            Ok(None) => return refuse(AuthErrorKind::MissingToken.into(), request, config),
-            Err(kind) => return refuse(kind.into(), request, config),
-        };
-        match config.verifier.attempt::<C>(&token, false) {
-            Outcome::Verified(verified) => {
-                insert_claims(&mut request, verified);
+        let span = telemetry::span(Layer::Verify);
+        match span.in_scope(|| decide::<C, _, _>(&config, &mut request)) {
+            Step::Pass(decision) => {
+                telemetry::decided(&span, &config.metrics, Layer::Verify, decision);
                 self.pass(request, config)
             }
-            Outcome::Rejected(error) => refuse(error, request, config),
+            Step::Refuse(error) => {
+                telemetry::decided(&span, &config.metrics, Layer::Verify, Refused(error.kind()));
+                refuse(error, request, config)
+            }
             #[cfg(feature = "jwks-remote")]
-            Outcome::NeedsRefresh(remote) => {
-                let token = token.into_owned();
+            Step::Refresh(remote, token) => {
                 // The ready service goes into the future; a fresh clone stays here.
                 let clone = self.inner.clone();
                 let mut inner = mem::replace(&mut self.inner, clone);
                 let verifier = config.verifier.clone();
+                let layer = Arc::clone(&config);
                 let refresh = Box::pin(async move {
-                    remote.refresh_on_miss().await;
-                    let error = match verifier.attempt::<C>(&token, true) {
-                        Outcome::Verified(verified) => {
-                            insert_claims(&mut request, verified);
-                            let content_type = content_type(request.headers());
-                            return crate::middleware::Decision::Call(
-                                inner.call(request),
-                                content_type,
-                            );
+                    let judged = async {
+                        remote.refresh_on_miss().await;
+                        match verifier.attempt::<C>(&token, true) {
+                            Outcome::Verified(verified) => {
+                                insert_claims(&mut request, verified);
+                                Ok(())
+                            }
+                            Outcome::Rejected(error) => Err(error),
+                            Outcome::NeedsRefresh(_) => Err(AuthErrorKind::UnknownKey.into()),
                         }
-                        Outcome::Rejected(error) => error,
-                        Outcome::NeedsRefresh(_) => AuthErrorKind::UnknownKey.into(),
-                    };
-                    crate::middleware::Decision::Reject(Rejection::new(
-                        error,
-                        mem::take(request.headers_mut()),
-                    ))
+                    }
+                    .instrument(span.clone())
+                    .await;
+                    match judged {
+                        Ok(()) => {
+                            telemetry::decided(&span, &layer.metrics, Layer::Verify, Allowed);
+                            let content_type = content_type(request.headers());
+                            crate::middleware::Decision::Call(inner.call(request), content_type)
+                        }
+                        Err(error) => {
+                            telemetry::decided(
+                                &span,
+                                &layer.metrics,
+                                Layer::Verify,
+                                Refused(error.kind()),
+                            );
+                            crate::middleware::Decision::Reject(Rejection::new(
+                                error,
+                                mem::take(request.headers_mut()),
+                            ))
+                        }
+                    }
                 });
                 VerifyFuture::new(LayerFuture::pending(refresh, config))
             }
         }
+    }
+}
+
+/// What the verify layer decided, before the inner service is called.
+enum Step {
+    /// Call the inner service (the claims, if any, are in the request extensions).
+    Pass(telemetry::Decision),
+    /// Refuse the request.
+    Refuse(AuthError),
+    /// The token names a key the remote key set does not have yet: refresh it, then decide.
+    #[cfg(feature = "jwks-remote")]
+    Refresh(crate::key::RemoteJwks, String),
+}
+
+/// The layer's own work on `request`: take the token, verify it, put the claims in.
+fn decide<C, B, R>(config: &VerifyConfig<R>, request: &mut Request<B>) -> Step
+where
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    let token = match config.source.extract_request(request) {
+        Ok(Some(token)) => token,
+        Ok(None) if config.optional => {
+            request.extensions_mut().insert(Anonymous);
+            return Step::Pass(telemetry::Decision::Anonymous);
+        }
+        Ok(None) => return Step::Refuse(AuthErrorKind::MissingToken.into()),
+        Err(kind) => return Step::Refuse(kind.into()),
+    };
+    match config.verifier.attempt::<C>(&token, false) {
+        Outcome::Verified(verified) => {
+            insert_claims(request, verified);
+            Step::Pass(Allowed)
+        }
+        Outcome::Rejected(error) => Step::Refuse(error),
+        #[cfg(feature = "jwks-remote")]
+        Outcome::NeedsRefresh(remote) => Step::Refresh(remote, token.into_owned()),
     }
 }
 

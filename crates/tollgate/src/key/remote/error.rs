@@ -47,6 +47,31 @@ pub enum JwksErrorKind {
     Interrupted,
 }
 
+impl JwksErrorKind {
+    /// A stable snake-case code, used in logs and as the `outcome` label of the
+    /// `tollgate_jwks_refreshes_total` metric (feature `metrics`).
+    ///
+    /// ```
+    /// use tollgate::key::JwksErrorKind;
+    ///
+    /// assert_eq!(JwksErrorKind::Timeout.code(), "timeout");
+    /// assert_eq!(JwksErrorKind::InvalidJwks.code(), "invalid_jwks");
+    /// ```
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Unreachable => "unreachable",
+            Self::Timeout => "timeout",
+            Self::Status => "error_status",
+            Self::Redirect => "redirect",
+            Self::TooLarge => "too_large",
+            Self::InvalidJwks => "invalid_jwks",
+            Self::NoUsableKeys => "no_usable_keys",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
 impl JwksError {
     pub(super) fn new(kind: JwksErrorKind) -> Self {
         Self {

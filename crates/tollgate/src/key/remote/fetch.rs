@@ -22,7 +22,7 @@ use super::{
     discovery::Discovery,
     error::{JwksError, JwksErrorKind},
 };
-use crate::key::set::KeySet;
+use crate::{key::set::KeySet, telemetry::JwksTelemetry};
 
 const ACCEPT: &str = "application/jwk-set+json, application/json";
 
@@ -39,6 +39,8 @@ pub(super) struct Inner {
     coord: Mutex<Coord>,
     /// Wakes the refresher early, when a miss inside the cool-down scheduled a fetch.
     wake: Arc<Notify>,
+    /// The metrics of this URL's fetches.
+    telemetry: JwksTelemetry,
 }
 
 struct Loaded {
@@ -86,6 +88,7 @@ impl Inner {
         config: Config,
     ) -> Self {
         Self {
+            telemetry: JwksTelemetry::new(url.as_str()),
             url,
             discovery,
             client,
@@ -276,6 +279,7 @@ impl Inner {
                 coord.failures = 0;
                 coord.last_error = None;
                 drop(coord);
+                self.telemetry.fetched(count);
                 tracing::debug!(target: "tollgate::jwks", url = %self.url, keys = count, "JWK set fetched");
                 Ok(())
             }
@@ -285,6 +289,7 @@ impl Inner {
                 coord.last_error = Some(error.clone());
                 let failures = coord.failures;
                 drop(coord);
+                self.telemetry.failed(error.kind());
                 let serving_stale = self.current().is_some();
                 match error.source() {
                     Some(cause) => {

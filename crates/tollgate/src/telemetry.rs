@@ -361,7 +361,7 @@ mod imp {
 
     /// Every error kind, in declaration order: `KINDS[kind as usize] == kind` (checked by a
     /// test; the `match` in `kind_index` fails to compile when a kind is added).
-    const KINDS: [AuthErrorKind; 22] = [
+    const KINDS: [AuthErrorKind; 23] = [
         AuthErrorKind::MissingToken,
         AuthErrorKind::Malformed,
         AuthErrorKind::TooLarge,
@@ -372,6 +372,7 @@ mod imp {
         AuthErrorKind::Expired,
         AuthErrorKind::NotYetValid,
         AuthErrorKind::IssuedInFuture,
+        AuthErrorKind::TooOld,
         AuthErrorKind::MissingClaim,
         AuthErrorKind::InvalidIssuer,
         AuthErrorKind::InvalidAudience,
@@ -400,6 +401,7 @@ mod imp {
             | AuthErrorKind::Expired
             | AuthErrorKind::NotYetValid
             | AuthErrorKind::IssuedInFuture
+            | AuthErrorKind::TooOld
             | AuthErrorKind::MissingClaim
             | AuthErrorKind::InvalidIssuer
             | AuthErrorKind::InvalidAudience

@@ -275,7 +275,80 @@ async fn metrics_are_scraped_in_the_prometheus_text_format() {
         .await;
     assert_eq!(brewed.status, 405);
 
+    // The libraries' events: a rotation, then the rotated refresh token presented again (reuse:
+    // the session is ended), a token that does not verify, and a sensitive route's revocation
+    // check.
+    let (access, refresh) = api.register_pair().await;
+    let post = |body: Value| {
+        api.send(
+            Method::POST,
+            "/api/auth/token/refresh",
+            HeaderMap::new(),
+            None,
+            Some(body),
+        )
+    };
+    assert_eq!(post(json!({"refresh": refresh})).await.status, 200);
+    let reused = post(json!({"refresh": refresh})).await;
+    assert_eq!(reused.status, 401, "{}", reused.text);
+    let bad = api.get("/api/customers", Some("not.a.token")).await;
+    assert_eq!(bad.status, 401, "{}", bad.text);
+    let logout = api
+        .send(
+            Method::POST,
+            "/api/auth/logout",
+            HeaderMap::new(),
+            Some(&access),
+            None,
+        )
+        .await;
+    assert_eq!(logout.status, 401, "{}", logout.text);
+
     let scrape = scrape(&metrics_url).await;
+    let decisions = metric(&scrape, "tollgate_decisions_total", Type::Counter);
+    assert!(value(decisions, &[("layer", "verify"), ("outcome", "allowed")]) >= 4.0);
+    assert_eq!(
+        value(
+            decisions,
+            &[
+                ("layer", "verify"),
+                ("outcome", "refused"),
+                ("reason", "malformed_token")
+            ]
+        ),
+        1.0
+    );
+    assert!(value(decisions, &[("layer", "policy"), ("outcome", "allowed")]) >= 3.0);
+    // The access token's session ended with the reuse: the revocation check refuses it.
+    assert_eq!(
+        value(
+            decisions,
+            &[
+                ("layer", "revocation"),
+                ("outcome", "refused"),
+                ("reason", "session_ended")
+            ]
+        ),
+        1.0
+    );
+    let checks = metric(&scrape, "tollgate_revocation_checks_total", Type::Counter);
+    assert_eq!(value(checks, &[("status", "session_ended")]), 1.0);
+    let issued = metric(&scrape, "tollgate_sessions_issued_total", Type::Counter);
+    assert_eq!(value(issued, &[]), 2.0);
+    let refreshes = metric(&scrape, "tollgate_session_refreshes_total", Type::Counter);
+    assert_eq!(value(refreshes, &[("outcome", "rotated")]), 1.0);
+    assert_eq!(
+        value(refreshes, &[("outcome", "refresh_token_reused")]),
+        1.0
+    );
+    let ended = metric(&scrape, "tollgate_sessions_ended_total", Type::Counter);
+    assert_eq!(value(ended, &[("reason", "reuse_detected")]), 1.0);
+    metric(
+        &scrape,
+        "tollgate_revocation_check_duration_seconds",
+        Type::Histogram,
+    );
+
     let requests = metric(&scrape, "http_requests_total", Type::Counter);
     let get_customer = [("method", "GET"), ("route", CUSTOMER_ROUTE)];
     assert_eq!(

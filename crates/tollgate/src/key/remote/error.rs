@@ -68,6 +68,8 @@ impl JwksErrorKind {
             Self::InvalidJwks => "invalid_jwks",
             Self::NoUsableKeys => "no_usable_keys",
             Self::Interrupted => "interrupted",
+            Self::InvalidDiscovery => "invalid_discovery",
+            Self::IssuerMismatch => "issuer_mismatch",
         }
     }
 }

@@ -2,14 +2,16 @@
 
 use std::{
     fmt,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     num::{NonZeroU32, NonZeroUsize},
     path::PathBuf,
     str::FromStr,
+    sync::Arc,
     time::Duration,
 };
 
 use clap::{Parser, ValueEnum};
+use ipnet::IpNet;
 use tollgate::revocation::FailurePolicy;
 use tracing_subscriber::filter::Targets;
 
@@ -179,6 +181,22 @@ pub struct Cli {
     #[arg(long, env = "CRM_SHUTDOWN_TIMEOUT", default_value = "10s", value_name = "DURATION", value_parser = parse_shutdown_timeout)]
     pub shutdown_timeout: Duration,
 
+    /// Comma-separated addresses or CIDR ranges of the proxies (load balancers) whose
+    /// `X-Forwarded-For` gives the client address; from any other peer it is ignored.
+    #[arg(
+        long,
+        env = "CRM_TRUSTED_PROXIES",
+        value_name = "ADDRS",
+        value_delimiter = ',',
+        value_parser = parse_trusted_proxy
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Time `/health` answers 503 `draining` after SIGTERM or ctrl-c while every other
+    /// request is still served, before the shutdown starts.
+    #[arg(long, env = "CRM_DRAIN_PERIOD", default_value = "0s", value_name = "DURATION", value_parser = parse_shutdown_timeout)]
+    pub drain_period: Duration,
+
     /// Address of a second listener serving `GET /metrics` (Prometheus text format). Unset:
     /// no listener, and no metric is recorded.
     #[arg(long, env = "CRM_METRICS_LISTEN", value_name = "ADDR")]
@@ -340,6 +358,17 @@ fn parse_shutdown_timeout(s: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
+/// An address (`10.0.0.7`, `2001:db8::1`) or a CIDR range (`10.0.0.0/8`, `2001:db8::/32`).
+fn parse_trusted_proxy(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(IpNet::from(ip));
+    }
+    s.parse::<IpNet>().map_err(|_| {
+        format!("invalid proxy `{s}`: expected an IP address or a CIDR range (10.0.0.0/8)")
+    })
+}
+
 fn parse_max_connections(s: &str) -> Result<usize, String> {
     let count: usize = s
         .trim()
@@ -482,6 +511,10 @@ pub struct Config {
     pub redis_prefix: String,
     /// How connections are served: timeouts, how many at once, the shutdown deadline.
     pub server: ServerLimits,
+    /// The proxies whose `X-Forwarded-For` gives the client address.
+    pub trusted_proxies: TrustedProxies,
+    /// Time `/health` answers 503 `draining` after the signal, before the shutdown starts.
+    pub drain_period: Duration,
     /// The address of the `/metrics` listener; `None`: no listener and no recorder.
     pub metrics_listen: Option<SocketAddr>,
 }
@@ -503,6 +536,32 @@ pub struct ServerLimits {
     /// Time the requests in flight have to finish once the shutdown starts; the connections
     /// still open then are closed.
     pub shutdown_timeout: Duration,
+}
+
+/// The proxies (load balancers) whose `X-Forwarded-For` gives the client address
+/// (`--trusted-proxies`): addresses and CIDR ranges. Cheap to clone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Arc<[IpNet]>);
+
+impl TrustedProxies {
+    /// These addresses and ranges.
+    #[must_use]
+    pub fn new(proxies: impl IntoIterator<Item = IpNet>) -> Self {
+        Self(proxies.into_iter().collect())
+    }
+
+    /// Whether there is none (`X-Forwarded-For` is never read).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is one of them (an IPv4-mapped IPv6 address as its IPv4 address).
+    #[must_use]
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
 }
 
 impl Config {
@@ -608,6 +667,8 @@ impl Config {
                 shutdown_timeout: cli.shutdown_timeout,
             },
             metrics_listen: cli.metrics_listen,
+            trusted_proxies: TrustedProxies::new(cli.trusted_proxies),
+            drain_period: cli.drain_period,
         })
     }
 }

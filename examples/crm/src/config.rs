@@ -183,14 +183,8 @@ pub struct Cli {
 
     /// Comma-separated addresses or CIDR ranges of the proxies (load balancers) whose
     /// `X-Forwarded-For` gives the client address; from any other peer it is ignored.
-    #[arg(
-        long,
-        env = "CRM_TRUSTED_PROXIES",
-        value_name = "ADDRS",
-        value_delimiter = ',',
-        value_parser = parse_trusted_proxy
-    )]
-    pub trusted_proxies: Vec<IpNet>,
+    #[arg(long, env = "CRM_TRUSTED_PROXIES", value_name = "ADDRS")]
+    pub trusted_proxies: Option<String>,
 
     /// Time `/health` answers 503 `draining` after SIGTERM or ctrl-c while every other
     /// request is still served, before the shutdown starts.
@@ -358,15 +352,30 @@ fn parse_shutdown_timeout(s: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
-/// An address (`10.0.0.7`, `2001:db8::1`) or a CIDR range (`10.0.0.0/8`, `2001:db8::/32`).
-fn parse_trusted_proxy(s: &str) -> Result<IpNet, String> {
-    let s = s.trim();
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(IpNet::from(ip));
+/// Comma-separated addresses (`10.0.0.7`, `2001:db8::1`) and CIDR ranges (`10.0.0.0/8`,
+/// `2001:db8::/32`); empty or blank: none.
+fn parse_trusted_proxies(s: &str) -> Result<TrustedProxies, StartError> {
+    if s.trim().is_empty() {
+        return Ok(TrustedProxies::default());
     }
-    s.parse::<IpNet>().map_err(|_| {
-        format!("invalid proxy `{s}`: expected an IP address or a CIDR range (10.0.0.0/8)")
-    })
+    let parse = |entry: &str| {
+        let entry = entry.trim();
+        entry
+            .parse::<IpAddr>()
+            .map(IpNet::from)
+            .or_else(|_| entry.parse::<IpNet>())
+            .map_err(|_| {
+                StartError::flag(
+                    "--trusted-proxies",
+                    format!(
+                        "invalid proxy `{entry}`: expected an IP address or a CIDR range \
+                         (10.0.0.0/8)"
+                    ),
+                )
+            })
+    };
+    let proxies = s.split(',').map(parse).collect::<Result<Vec<_>, _>>()?;
+    Ok(TrustedProxies::new(proxies))
 }
 
 fn parse_max_connections(s: &str) -> Result<usize, String> {
@@ -628,6 +637,7 @@ impl Config {
                 format!("{metrics} is also the --listen address: give /metrics its own port"),
             ));
         }
+        let trusted_proxies = parse_trusted_proxies(cli.trusted_proxies.as_deref().unwrap_or(""))?;
         if cli.access_ttl > cli.refresh_ttl {
             return Err(StartError::flag(
                 "--access-ttl",
@@ -667,7 +677,7 @@ impl Config {
                 shutdown_timeout: cli.shutdown_timeout,
             },
             metrics_listen: cli.metrics_listen,
-            trusted_proxies: TrustedProxies::new(cli.trusted_proxies),
+            trusted_proxies,
             drain_period: cli.drain_period,
         })
     }
@@ -817,6 +827,8 @@ mod tests {
         );
         assert_eq!(config.hash_queue, 32);
         assert_eq!(config.metrics_listen, None);
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.drain_period, Duration::ZERO);
         assert_eq!(
             config.server,
             ServerLimits {
@@ -945,5 +957,65 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.metrics_listen, Some("127.0.0.1:0".parse().unwrap()));
+    }
+
+    #[test]
+    fn trusted_proxies_parse_addresses_and_ranges() {
+        let config = Config::from_args([
+            "crm",
+            "--trusted-proxies",
+            "10.0.0.0/8, 192.0.2.7,2001:db8::/32,::1",
+        ])
+        .unwrap();
+        let proxies = &config.trusted_proxies;
+        for trusted in [
+            "10.1.2.3",
+            "192.0.2.7",
+            "2001:db8::5",
+            "::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(proxies.contains(trusted.parse().unwrap()), "{trusted}");
+        }
+        for other in ["11.0.0.1", "192.0.2.8", "2001:db9::1", "127.0.0.1"] {
+            assert!(!proxies.contains(other.parse().unwrap()), "{other}");
+        }
+    }
+
+    #[test]
+    fn bad_trusted_proxies_name_the_flag() {
+        for blank in ["", " "] {
+            let config = Config::from_args(["crm", "--trusted-proxies", blank]).unwrap();
+            assert!(config.trusted_proxies.is_empty());
+        }
+        for bad in [
+            "10.0.0.0/33",
+            "lb.internal",
+            "10.0.0",
+            "10.0.0.1:80",
+            "*",
+            "10.0.0.0/8,",
+        ] {
+            let Err(ConfigError::Start(error)) =
+                Config::from_args(["crm", "--trusted-proxies", bad])
+            else {
+                panic!("--trusted-proxies {bad:?} accepted");
+            };
+            assert_eq!(error.flag_name(), Some("--trusted-proxies"), "{error}");
+            assert!(error.to_string().contains("invalid proxy"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_drain_period_parses_and_refuses_what_is_out_of_range() {
+        let config = Config::from_args(["crm", "--drain-period", "15s"]).unwrap();
+        assert_eq!(config.drain_period, Duration::from_secs(15));
+        for bad in ["2h", "soon", "5 parsecs"] {
+            let Err(ConfigError::Clap(error)) = Config::from_args(["crm", "--drain-period", bad])
+            else {
+                panic!("--drain-period {bad} accepted");
+            };
+            assert!(error.to_string().contains("--drain-period"), "{error}");
+        }
     }
 }

@@ -270,7 +270,10 @@ mod tests {
             assert!(limiter.check_ip(ip).await.is_ok());
         }
         let wait = limiter.check_ip(ip).await.unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         assert!(limiter.check_ip("192.0.2.2".parse().unwrap()).await.is_ok());
         for _ in 0..3 {
             assert!(limiter.check_account(" Alice ").await.is_ok());

@@ -315,11 +315,9 @@ impl AppState {
         }
 
         let limiter = Arc::new(match &redis_connection {
-            Some(connection) => LoginLimiter::shared(
-                config.login_rate,
-                connection.clone(),
-                &config.redis_prefix,
-            ),
+            Some(connection) => {
+                LoginLimiter::shared(config.login_rate, connection.clone(), &config.redis_prefix)
+            }
             None => LoginLimiter::new(config.login_rate),
         });
         let redis_probe = redis_connection.map(RedisProbe::new);

@@ -15,11 +15,7 @@ use std::{
 
 use axum::{
     extract::{ConnectInfo, FromRef, FromRequestParts, Query},
-    http::{
-        HeaderMap, HeaderName, HeaderValue,
-        header::USER_AGENT,
-        request::Parts,
-    },
+    http::{HeaderMap, HeaderName, HeaderValue, header::USER_AGENT, request::Parts},
 };
 use serde::Deserialize;
 use tollgate::{Claims, StandardClaims, extract::ClaimsRejection};
@@ -199,8 +195,11 @@ mod tests {
         for line in lines {
             headers.append(X_FORWARDED_FOR, HeaderValue::from_str(line).unwrap());
         }
-        let trusted =
-            TrustedProxies::new(trusted.iter().map(|net| net.parse::<ipnet::IpNet>().unwrap()));
+        let trusted = TrustedProxies::new(
+            trusted
+                .iter()
+                .map(|net| net.parse::<ipnet::IpNet>().unwrap()),
+        );
         client_address(ip(peer), &headers, &trusted)
     }
 
@@ -216,7 +215,10 @@ mod tests {
     #[test]
     fn the_walk_skips_trusted_hops_from_the_right() {
         let trusted = ["10.0.0.0/8", "127.0.0.1/32"];
-        assert_eq!(walk("10.0.0.1", &["203.0.113.1"], &trusted), ip("203.0.113.1"));
+        assert_eq!(
+            walk("10.0.0.1", &["203.0.113.1"], &trusted),
+            ip("203.0.113.1")
+        );
         // The client may forge entries on the left: only the rightmost untrusted one counts.
         assert_eq!(
             walk("10.0.0.1", &["1.1.1.1, 203.0.113.1, 10.0.0.2"], &trusted),
@@ -224,13 +226,24 @@ mod tests {
         );
         // Several lines are one list, in order.
         assert_eq!(
-            walk("10.0.0.1", &["1.1.1.1", "203.0.113.1, 10.0.0.3", "10.0.0.2"], &trusted),
+            walk(
+                "10.0.0.1",
+                &["1.1.1.1", "203.0.113.1, 10.0.0.3", "10.0.0.2"],
+                &trusted
+            ),
             ip("203.0.113.1")
         );
-        assert_eq!(walk("10.0.0.1", &["10.0.0.3, 10.0.0.2"], &trusted), ip("10.0.0.3"));
+        assert_eq!(
+            walk("10.0.0.1", &["10.0.0.3, 10.0.0.2"], &trusted),
+            ip("10.0.0.3")
+        );
         assert_eq!(walk("10.0.0.1", &[], &trusted), ip("10.0.0.1"));
         assert_eq!(
-            walk("10.0.0.1", &["203.0.113.1:4711", "[2001:db8::1]:80"], &trusted),
+            walk(
+                "10.0.0.1",
+                &["203.0.113.1:4711", "[2001:db8::1]:80"],
+                &trusted
+            ),
             ip("2001:db8::1")
         );
         assert_eq!(
@@ -246,14 +259,23 @@ mod tests {
             walk("10.0.0.1", &["203.0.113.1, unknown, 10.0.0.2"], &trusted),
             ip("10.0.0.2")
         );
-        assert_eq!(walk("10.0.0.1", &["203.0.113.1,"], &trusted), ip("10.0.0.1"));
-        assert_eq!(walk("10.0.0.1", &["203.0.113.1", ""], &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            walk("10.0.0.1", &["203.0.113.1,"], &trusted),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            walk("10.0.0.1", &["203.0.113.1", ""], &trusted),
+            ip("10.0.0.1")
+        );
         let mut headers = HeaderMap::new();
         headers.append(
             X_FORWARDED_FOR,
             HeaderValue::from_bytes(b"203.0.113.1, caf\xc3\xa9").unwrap(),
         );
         let trusted = TrustedProxies::new(["10.0.0.0/8".parse().unwrap()]);
-        assert_eq!(client_address(ip("10.0.0.1"), &headers, &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &headers, &trusted),
+            ip("10.0.0.1")
+        );
     }
 }

@@ -67,6 +67,17 @@ pub struct Cli {
     )]
     pub redis_url: Option<String>,
 
+    /// The prefix of every Redis key and channel of the app: instances that share revocations,
+    /// sessions and login limits use the same one; apps on one Redis use different ones.
+    #[arg(
+        long,
+        env = "CRM_REDIS_PREFIX",
+        default_value = "crm:",
+        value_name = "PREFIX",
+        value_parser = parse_redis_prefix
+    )]
+    pub redis_prefix: String,
+
     /// HS256 secret, at least 32 bytes. Default: a random secret kept in the database.
     #[arg(
         long,
@@ -378,6 +389,17 @@ fn parse_trusted_proxies(s: &str) -> Result<TrustedProxies, StartError> {
     Ok(TrustedProxies::new(proxies))
 }
 
+/// 1 to 64 printable ASCII characters, no space.
+fn parse_redis_prefix(s: &str) -> Result<String, String> {
+    if (1..=64).contains(&s.len()) && s.bytes().all(|byte| byte.is_ascii_graphic()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "invalid prefix `{s}`: expected 1 to 64 printable ASCII characters without space"
+        ))
+    }
+}
+
 fn parse_max_connections(s: &str) -> Result<usize, String> {
     let count: usize = s
         .trim()
@@ -516,7 +538,7 @@ pub struct Config {
     pub hash_concurrency: NonZeroUsize,
     /// Requests of each kind that may wait for a password hash.
     pub hash_queue: usize,
-    /// The prefix of the app's Redis keys (not a flag: `crm:`).
+    /// The prefix of the app's Redis keys and channels.
     pub redis_prefix: String,
     /// How connections are served: timeouts, how many at once, the shutdown deadline.
     pub server: ServerLimits,
@@ -669,7 +691,7 @@ impl Config {
                 std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
             }),
             hash_queue: cli.hash_queue,
-            redis_prefix: "crm:".to_owned(),
+            redis_prefix: cli.redis_prefix,
             server: ServerLimits {
                 header_read_timeout: cli.header_read_timeout,
                 request_timeout: cli.request_timeout,
@@ -828,6 +850,7 @@ mod tests {
         assert_eq!(config.hash_queue, 32);
         assert_eq!(config.metrics_listen, None);
         assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.redis_prefix, "crm:");
         assert_eq!(config.drain_period, Duration::ZERO);
         assert_eq!(
             config.server,
@@ -987,6 +1010,7 @@ mod tests {
         for blank in ["", " "] {
             let config = Config::from_args(["crm", "--trusted-proxies", blank]).unwrap();
             assert!(config.trusted_proxies.is_empty());
+            assert_eq!(config.redis_prefix, "crm:");
         }
         for bad in [
             "10.0.0.0/33",
@@ -1003,6 +1027,20 @@ mod tests {
             };
             assert_eq!(error.flag_name(), Some("--trusted-proxies"), "{error}");
             assert!(error.to_string().contains("invalid proxy"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_redis_prefix_is_plain_and_short() {
+        let config = Config::from_args(["crm", "--redis-prefix", "crm-eu:"]).unwrap();
+        assert_eq!(config.redis_prefix, "crm-eu:");
+        let long = "p".repeat(65);
+        for bad in ["", "a b", "caf\u{e9}:", long.as_str()] {
+            let Err(ConfigError::Clap(error)) = Config::from_args(["crm", "--redis-prefix", bad])
+            else {
+                panic!("--redis-prefix {bad:?} accepted");
+            };
+            assert!(error.to_string().contains("--redis-prefix"), "{error}");
         }
     }
 

@@ -286,7 +286,12 @@ impl Env {
         let redis = self.redis.as_ref().map(Redis::url);
         let mut args: Vec<String> = vec!["crm".into(), "--database-url".into(), url];
         if let Some(redis) = redis {
+            // Keys of this test only: the login limits (kept in Redis) of parallel tests on a
+            // shared Redis would otherwise meet.
             args.extend(["--redis-url".into(), redis]);
+            if !extra.contains(&"--redis-prefix") {
+                args.extend(["--redis-prefix".into(), format!("crm-test-{}:", random())]);
+            }
         }
         if !extra.contains(&"--login-rate") {
             args.extend(["--login-rate".into(), "100000/min".into()]);

@@ -20,6 +20,7 @@ use std::{
 
 use serde_json::{Value, json};
 use support::{Database, Redis, RedisServer, process::Crm, random, within};
+use tollgate_redis::redis;
 
 /// A loopback address of this test alone (127.100.0.0 to 127.199.255.255): the peer address
 /// of a client, so that parallel tests on one Redis never share a budget.
@@ -105,7 +106,8 @@ async fn two_instances_on_one_redis_enforce_one_budget_per_client_and_per_accoun
     let b = start(&db, &shared).await;
 
     // Per client address: the attempts spread over both instances draw on one budget.
-    let client = client_from(loopback());
+    let client_ip = loopback();
+    let client = client_from(client_ip);
     for n in 0..RATE {
         let crm = if n % 2 == 0 { &a } else { &b };
         let status = attempt(&client, crm, &anyone(), &[]).await;
@@ -129,6 +131,35 @@ async fn two_instances_on_one_redis_enforce_one_budget_per_client_and_per_accoun
         attempt(&client_from(loopback()), &b, &username, &[]).await,
         429
     );
+
+    // The budgets' keys: under the prefix, the address as such, the account hashed, and
+    // each expiring within the period (when its budget is full again).
+    let redis_client = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = redis_client
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}login:*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let ip_key = format!("{prefix}login:4per60s:ip:{client_ip}");
+    assert!(keys.contains(&ip_key), "{keys:?}");
+    let account_keys = format!("{prefix}login:4per60s:account:");
+    assert!(
+        keys.iter().any(|key| key.starts_with(&account_keys)),
+        "{keys:?}"
+    );
+    for key in &keys {
+        assert!(!key.contains(&username), "{key}");
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!((1..=60_000).contains(&ttl), "{key}: {ttl}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

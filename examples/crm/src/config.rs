@@ -2,14 +2,16 @@
 
 use std::{
     fmt,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     num::{NonZeroU32, NonZeroUsize},
     path::PathBuf,
     str::FromStr,
+    sync::Arc,
     time::Duration,
 };
 
 use clap::{Parser, ValueEnum};
+use ipnet::IpNet;
 use tollgate::revocation::FailurePolicy;
 use tracing_subscriber::filter::Targets;
 
@@ -64,6 +66,17 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub redis_url: Option<String>,
+
+    /// The prefix of every Redis key and channel of the app: instances that share revocations,
+    /// sessions and login limits use the same one; apps on one Redis use different ones.
+    #[arg(
+        long,
+        env = "CRM_REDIS_PREFIX",
+        default_value = "crm:",
+        value_name = "PREFIX",
+        value_parser = parse_redis_prefix
+    )]
+    pub redis_prefix: String,
 
     /// HS256 secret, at least 32 bytes. Default: a random secret kept in the database.
     #[arg(
@@ -178,6 +191,16 @@ pub struct Cli {
     /// still open then are closed.
     #[arg(long, env = "CRM_SHUTDOWN_TIMEOUT", default_value = "10s", value_name = "DURATION", value_parser = parse_shutdown_timeout)]
     pub shutdown_timeout: Duration,
+
+    /// Comma-separated addresses or CIDR ranges of the proxies (load balancers) whose
+    /// `X-Forwarded-For` gives the client address; from any other peer it is ignored.
+    #[arg(long, env = "CRM_TRUSTED_PROXIES", value_name = "ADDRS")]
+    pub trusted_proxies: Option<String>,
+
+    /// Time `/health` answers 503 `draining` after SIGTERM or ctrl-c while every other
+    /// request is still served, before the shutdown starts.
+    #[arg(long, env = "CRM_DRAIN_PERIOD", default_value = "0s", value_name = "DURATION", value_parser = parse_shutdown_timeout)]
+    pub drain_period: Duration,
 
     /// Address of a second listener serving `GET /metrics` (Prometheus text format). Unset:
     /// no listener, and no metric is recorded.
@@ -340,6 +363,43 @@ fn parse_shutdown_timeout(s: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
+/// Comma-separated addresses (`10.0.0.7`, `2001:db8::1`) and CIDR ranges (`10.0.0.0/8`,
+/// `2001:db8::/32`); empty or blank: none.
+fn parse_trusted_proxies(s: &str) -> Result<TrustedProxies, StartError> {
+    if s.trim().is_empty() {
+        return Ok(TrustedProxies::default());
+    }
+    let parse = |entry: &str| {
+        let entry = entry.trim();
+        entry
+            .parse::<IpAddr>()
+            .map(IpNet::from)
+            .or_else(|_| entry.parse::<IpNet>())
+            .map_err(|_| {
+                StartError::flag(
+                    "--trusted-proxies",
+                    format!(
+                        "invalid proxy `{entry}`: expected an IP address or a CIDR range \
+                         (10.0.0.0/8)"
+                    ),
+                )
+            })
+    };
+    let proxies = s.split(',').map(parse).collect::<Result<Vec<_>, _>>()?;
+    Ok(TrustedProxies::new(proxies))
+}
+
+/// 1 to 64 printable ASCII characters, no space.
+fn parse_redis_prefix(s: &str) -> Result<String, String> {
+    if (1..=64).contains(&s.len()) && s.bytes().all(|byte| byte.is_ascii_graphic()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "invalid prefix `{s}`: expected 1 to 64 printable ASCII characters without space"
+        ))
+    }
+}
+
 fn parse_max_connections(s: &str) -> Result<usize, String> {
     let count: usize = s
         .trim()
@@ -478,10 +538,14 @@ pub struct Config {
     pub hash_concurrency: NonZeroUsize,
     /// Requests of each kind that may wait for a password hash.
     pub hash_queue: usize,
-    /// The prefix of the app's Redis keys (not a flag: `crm:`).
+    /// The prefix of the app's Redis keys and channels.
     pub redis_prefix: String,
     /// How connections are served: timeouts, how many at once, the shutdown deadline.
     pub server: ServerLimits,
+    /// The proxies whose `X-Forwarded-For` gives the client address.
+    pub trusted_proxies: TrustedProxies,
+    /// Time `/health` answers 503 `draining` after the signal, before the shutdown starts.
+    pub drain_period: Duration,
     /// The address of the `/metrics` listener; `None`: no listener and no recorder.
     pub metrics_listen: Option<SocketAddr>,
 }
@@ -503,6 +567,32 @@ pub struct ServerLimits {
     /// Time the requests in flight have to finish once the shutdown starts; the connections
     /// still open then are closed.
     pub shutdown_timeout: Duration,
+}
+
+/// The proxies (load balancers) whose `X-Forwarded-For` gives the client address
+/// (`--trusted-proxies`): addresses and CIDR ranges. Cheap to clone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Arc<[IpNet]>);
+
+impl TrustedProxies {
+    /// These addresses and ranges.
+    #[must_use]
+    pub fn new(proxies: impl IntoIterator<Item = IpNet>) -> Self {
+        Self(proxies.into_iter().collect())
+    }
+
+    /// Whether there is none (`X-Forwarded-For` is never read).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is one of them (an IPv4-mapped IPv6 address as its IPv4 address).
+    #[must_use]
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
 }
 
 impl Config {
@@ -569,6 +659,7 @@ impl Config {
                 format!("{metrics} is also the --listen address: give /metrics its own port"),
             ));
         }
+        let trusted_proxies = parse_trusted_proxies(cli.trusted_proxies.as_deref().unwrap_or(""))?;
         if cli.access_ttl > cli.refresh_ttl {
             return Err(StartError::flag(
                 "--access-ttl",
@@ -600,7 +691,7 @@ impl Config {
                 std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
             }),
             hash_queue: cli.hash_queue,
-            redis_prefix: "crm:".to_owned(),
+            redis_prefix: cli.redis_prefix,
             server: ServerLimits {
                 header_read_timeout: cli.header_read_timeout,
                 request_timeout: cli.request_timeout,
@@ -608,6 +699,8 @@ impl Config {
                 shutdown_timeout: cli.shutdown_timeout,
             },
             metrics_listen: cli.metrics_listen,
+            trusted_proxies,
+            drain_period: cli.drain_period,
         })
     }
 }
@@ -756,6 +849,9 @@ mod tests {
         );
         assert_eq!(config.hash_queue, 32);
         assert_eq!(config.metrics_listen, None);
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.redis_prefix, "crm:");
+        assert_eq!(config.drain_period, Duration::ZERO);
         assert_eq!(
             config.server,
             ServerLimits {
@@ -884,5 +980,80 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.metrics_listen, Some("127.0.0.1:0".parse().unwrap()));
+    }
+
+    #[test]
+    fn trusted_proxies_parse_addresses_and_ranges() {
+        let config = Config::from_args([
+            "crm",
+            "--trusted-proxies",
+            "10.0.0.0/8, 192.0.2.7,2001:db8::/32,::1",
+        ])
+        .unwrap();
+        let proxies = &config.trusted_proxies;
+        for trusted in [
+            "10.1.2.3",
+            "192.0.2.7",
+            "2001:db8::5",
+            "::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(proxies.contains(trusted.parse().unwrap()), "{trusted}");
+        }
+        for other in ["11.0.0.1", "192.0.2.8", "2001:db9::1", "127.0.0.1"] {
+            assert!(!proxies.contains(other.parse().unwrap()), "{other}");
+        }
+    }
+
+    #[test]
+    fn bad_trusted_proxies_name_the_flag() {
+        for blank in ["", " "] {
+            let config = Config::from_args(["crm", "--trusted-proxies", blank]).unwrap();
+            assert!(config.trusted_proxies.is_empty());
+            assert_eq!(config.redis_prefix, "crm:");
+        }
+        for bad in [
+            "10.0.0.0/33",
+            "lb.internal",
+            "10.0.0",
+            "10.0.0.1:80",
+            "*",
+            "10.0.0.0/8,",
+        ] {
+            let Err(ConfigError::Start(error)) =
+                Config::from_args(["crm", "--trusted-proxies", bad])
+            else {
+                panic!("--trusted-proxies {bad:?} accepted");
+            };
+            assert_eq!(error.flag_name(), Some("--trusted-proxies"), "{error}");
+            assert!(error.to_string().contains("invalid proxy"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_redis_prefix_is_plain_and_short() {
+        let config = Config::from_args(["crm", "--redis-prefix", "crm-eu:"]).unwrap();
+        assert_eq!(config.redis_prefix, "crm-eu:");
+        let long = "p".repeat(65);
+        for bad in ["", "a b", "caf\u{e9}:", long.as_str()] {
+            let Err(ConfigError::Clap(error)) = Config::from_args(["crm", "--redis-prefix", bad])
+            else {
+                panic!("--redis-prefix {bad:?} accepted");
+            };
+            assert!(error.to_string().contains("--redis-prefix"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_drain_period_parses_and_refuses_what_is_out_of_range() {
+        let config = Config::from_args(["crm", "--drain-period", "15s"]).unwrap();
+        assert_eq!(config.drain_period, Duration::from_secs(15));
+        for bad in ["2h", "soon", "5 parsecs"] {
+            let Err(ConfigError::Clap(error)) = Config::from_args(["crm", "--drain-period", bad])
+            else {
+                panic!("--drain-period {bad} accepted");
+            };
+            assert!(error.to_string().contains("--drain-period"), "{error}");
+        }
     }
 }

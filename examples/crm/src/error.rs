@@ -171,6 +171,16 @@ impl ApiError {
         error.with_member("down", down.to_vec())
     }
 
+    /// 503 `draining` for `GET /health` once the shutdown signal is received: the load
+    /// balancer takes the instance out while it still serves every other request.
+    pub fn draining() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "the instance is draining: it is shutting down and takes no new traffic",
+        )
+    }
+
     /// 503 `busy` with `Retry-After`: too many requests already wait for a password hash.
     pub fn busy() -> Self {
         tracing::debug!("password hashing queue full: request refused");

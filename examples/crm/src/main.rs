@@ -105,8 +105,18 @@ async fn run(config: Config) -> ExitCode {
     // send SIGTERM as soon as it reads the line. One signal stops both listeners.
     let signal = crm::shutdown_signal();
     let (stop, stopped) = watch::channel(false);
+    let draining = state.draining.clone();
+    let drain_period = config.drain_period;
     tokio::spawn(async move {
         signal.await;
+        if !drain_period.is_zero() {
+            draining.start();
+            tracing::info!(
+                period = ?drain_period,
+                "draining: /health answers 503 while the requests are still served"
+            );
+            tokio::time::sleep(drain_period).await;
+        }
         stop.send_replace(true);
     });
     let db = state.db.clone();

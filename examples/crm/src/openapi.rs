@@ -148,7 +148,7 @@ problems! {
     /// 500.
     InternalError = 500, "`internal_error`: a bug or an unexpected failure (the cause is logged, not sent)", [];
     /// 503 (with `Retry-After`).
-    Unavailable = 503, "`unavailable` or `revocation_store_unavailable`: a store cannot answer; `busy`: the password hashing queue is full", [("retry-after", "Seconds to wait")];
+    Unavailable = 503, "`unavailable` or `revocation_store_unavailable`: a store cannot answer; `busy`: the password hashing queue is full; `draining` (`/health` only): the instance is shutting down", [("retry-after", "Seconds to wait")];
 }
 
 /// The document's frame: info, the schemes, the shared problem answers.

@@ -323,7 +323,7 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
             tracing::error!(%error, "cannot listen for ctrl-c");
             std::future::pending::<()>().await;
         }
-        tracing::info!("shutting down: finishing the requests in flight");
+        tracing::info!("shutdown signal received");
     }
 }
 

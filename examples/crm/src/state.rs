@@ -15,7 +15,7 @@ use tollgate_session::{
 };
 
 use crate::{
-    config::{Config, StartError, redact_url},
+    config::{Config, StartError, TrustedProxies, redact_url},
     db::{self, Db, NewUser, unix_now},
     keys,
     limit::LoginLimiter,
@@ -23,7 +23,7 @@ use crate::{
     roles::SUPERUSER_ROLE,
     routes::{
         browser::{Browser, COOKIE_PATH},
-        health::{HEALTH_TIMEOUT, RedisProbe},
+        health::{Draining, HEALTH_TIMEOUT, RedisProbe},
     },
     stores::{Revocations, Sessions, UserClaims},
 };
@@ -50,6 +50,8 @@ pub struct AppState {
     pub layers: Arc<Layers>,
     /// What `GET /health` asks of Redis, with `--redis-url`.
     pub redis_probe: Option<RedisProbe>,
+    /// Whether the instance drains: `GET /health` answers 503 then.
+    pub draining: Draining,
     _background: Arc<Background>,
 }
 
@@ -64,6 +66,8 @@ pub struct Settings {
     pub revocation_failure: FailurePolicy,
     /// Origins allowed to call the API from another origin (`--allowed-origins`).
     pub allowed_origins: Vec<String>,
+    /// The proxies whose `X-Forwarded-For` gives the client address (`--trusted-proxies`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -166,6 +170,7 @@ substate!(Arc<LoginLimiter>, limiter);
 substate!(Hasher, hasher);
 substate!(Arc<Settings>, settings);
 substate!(Option<RedisProbe>, redis_probe);
+substate!(Draining, draining);
 
 /// Background upkeep: the session store's cleanup task, and (with the in-process revocation
 /// store) the purge of the revocations the database keeps for restarts. Stops when the last
@@ -235,15 +240,15 @@ impl AppState {
         let db = db.clone();
         db.migrate().await?;
 
-        let (revocations, session_store, redis_probe) = match redis {
+        let (revocations, session_store, redis_connection) = match redis {
             Some(RedisStores {
                 revocations,
                 sessions,
-                probe,
+                connection,
             }) => (
                 Revocations::Redis(revocations),
                 Sessions::Redis(sessions),
-                Some(probe),
+                Some(connection),
             ),
             None => (
                 Revocations::memory(db.clone(), config.leeway)
@@ -287,6 +292,7 @@ impl AppState {
             leeway: config.leeway,
             revocation_failure: config.revocation_failure,
             allowed_origins: config.allowed_origins.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
         };
         let layers = Layers::new(
             &sessions,
@@ -308,7 +314,13 @@ impl AppState {
             );
         }
 
-        let limiter = Arc::new(LoginLimiter::new(config.login_rate));
+        let limiter = Arc::new(match &redis_connection {
+            Some(connection) => {
+                LoginLimiter::shared(config.login_rate, connection.clone(), &config.redis_prefix)
+            }
+            None => LoginLimiter::new(config.login_rate),
+        });
+        let redis_probe = redis_connection.map(RedisProbe::new);
         limiter.spawn_housekeeping();
         let background = Background {
             _sessions: sessions.spawn_cleanup(UPKEEP_EVERY),
@@ -330,6 +342,7 @@ impl AppState {
             database = if matches!(db, Db::Sqlite(_)) { "sqlite" } else { "postgres" },
             sessions = sessions.store().describe(),
             revocations = sessions.revocation().describe(),
+            login_limits = if limiter.is_shared() { "redis" } else { "this instance" },
             algorithm = %algorithm,
             kid = %kid,
             "crm ready"
@@ -344,20 +357,22 @@ impl AppState {
             settings: Arc::new(settings),
             layers: Arc::new(layers),
             redis_probe,
+            draining: Draining::default(),
             _background: Arc::new(background),
         })
     }
 }
 
-/// What the app keeps on Redis (`--redis-url`), and the probe `GET /health` asks.
+/// What the app keeps on Redis (`--redis-url`), and the connection that `GET /health` and
+/// the login limits use.
 struct RedisStores {
     revocations: RedisRevocationStore,
     sessions: RedisSessionStore,
-    probe: RedisProbe,
+    connection: redis::aio::ConnectionManager,
 }
 
 /// Connect to Redis, check it answers PING, and build the revocation and session stores on
-/// it (keys under `crm:`), and the health probe.
+/// it (keys under `crm:`), and the connection of the health probe and the login limits.
 async fn redis_stores(url: &str, config: &Config) -> Result<RedisStores, StartError> {
     let shown = redact_url(url);
     let client = redis::Client::open(url).map_err(|error| {
@@ -396,13 +411,13 @@ async fn redis_stores(url: &str, config: &Config) -> Result<RedisStores, StartEr
         .map_err(|e| StartError::other(e.to_string()))?
         .build()
         .map_err(|error| StartError::flag("--redis-url", format!("{shown}: {error}")))?;
-    let probe_config = redis::aio::ConnectionManagerConfig::new()
+    let connection_config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(HEALTH_TIMEOUT))
         .set_response_timeout(Some(HEALTH_TIMEOUT))
         .set_max_delay(Duration::from_secs(1));
-    let probe = tokio::time::timeout(
+    let connection = tokio::time::timeout(
         Duration::from_secs(3),
-        redis::aio::ConnectionManager::new_with_config(client, probe_config),
+        redis::aio::ConnectionManager::new_with_config(client, connection_config),
     )
     .await
     .map_err(|_| {
@@ -420,7 +435,7 @@ async fn redis_stores(url: &str, config: &Config) -> Result<RedisStores, StartEr
     Ok(RedisStores {
         revocations,
         sessions,
-        probe: RedisProbe::new(probe),
+        connection,
     })
 }
 

@@ -269,7 +269,7 @@ pub(crate) async fn check_credentials(
             ));
         }
     };
-    if let Err(wait) = limiter.check_ip(client.ip) {
+    if let Err(wait) = limiter.check_ip(client.ip).await {
         tracing::warn!(ip = %client.ip, "login rate limit reached");
         return Err(ApiError::too_many_attempts(wait));
     }
@@ -283,7 +283,7 @@ pub(crate) async fn check_credentials(
         db.user_by_username(identifier.trim()).await?
     };
     let account = user.as_ref().map_or(identifier, |user| user.id.as_str());
-    if let Err(wait) = limiter.check_account(account) {
+    if let Err(wait) = limiter.check_account(account).await {
         tracing::warn!(ip = %client.ip, "login rate limit reached for an account");
         return Err(ApiError::too_many_attempts(wait));
     }
@@ -682,7 +682,7 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     validate::password(&body.new_password).map_err(ApiError::unprocessable)?;
     // The old password is a password guess like a login's: same account budget.
-    if let Err(wait) = limiter.check_account(caller.user_id()) {
+    if let Err(wait) = limiter.check_account(caller.user_id()).await {
         tracing::warn!(user = %caller.user_id(), "password change rate limit reached");
         return Err(ApiError::too_many_attempts(wait));
     }

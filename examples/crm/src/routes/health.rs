@@ -1,6 +1,12 @@
 //! `GET /health`: whether the stores this instance needs answer.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::{
     Json,
@@ -43,7 +49,27 @@ impl RedisProbe {
     }
 }
 
-/// `GET /health`: 200 `{"status":"ok"}` when the database and, with `--redis-url`, Redis
+/// Whether this instance is draining: set once the shutdown signal is received (see
+/// `--drain-period`); from then on `GET /health` answers 503 `draining`. Cheap to clone: every
+/// clone is the same flag.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    /// Start draining: `GET /health` answers 503 from now on.
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether draining has started.
+    #[must_use]
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// `GET /health`: 503 `draining` once the instance drains (after SIGTERM, for
+/// `--drain-period`); else 200 `{"status":"ok"}` when the database and, with `--redis-url`, Redis
 /// answer within [`HEALTH_TIMEOUT`] (asked at the same time); otherwise 503 `unavailable`,
 /// whose `detail` and `down` member name what does not answer, so that a load balancer takes
 /// the instance out until its stores are back (no restart needed).
@@ -57,7 +83,14 @@ impl RedisProbe {
         (status = 503, response = crate::openapi::Unavailable),
     )
 )]
-pub async fn check(State(db): State<Db>, State(redis): State<Option<RedisProbe>>) -> Response {
+pub async fn check(
+    State(db): State<Db>,
+    State(redis): State<Option<RedisProbe>>,
+    State(draining): State<Draining>,
+) -> Response {
+    if draining.is_draining() {
+        return ApiError::draining().into_response();
+    }
     let database = async {
         tokio::time::timeout(HEALTH_TIMEOUT, db.ping())
             .await

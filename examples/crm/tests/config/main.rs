@@ -93,6 +93,12 @@ fn other_bad_values_name_their_flag() {
     assert_one_line(&run(&["--listen", "localhost"]), "--listen");
     assert_one_line(&run(&["--issuer", ""]), "--issuer");
     assert_one_line(
+        &run(&["--trusted-proxies", "10.0.0.0/8,lb.internal"]),
+        "--trusted-proxies",
+    );
+    assert_one_line(&run(&["--drain-period", "2h"]), "--drain-period");
+    assert_one_line(&run(&["--redis-prefix", "a b"]), "--redis-prefix");
+    assert_one_line(
         &run(&[
             "--admin-email",
             "not-an-email",
@@ -153,7 +159,12 @@ fn help_and_version_exit_zero() {
         "--admin-password",
         "--login-rate",
         "--revocation-failure",
+        "--redis-prefix",
+        "--trusted-proxies",
+        "--drain-period",
         "CRM_LISTEN",
+        "CRM_TRUSTED_PROXIES",
+        "CRM_DRAIN_PERIOD",
         "CRM_REVOCATION_FAILURE",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");

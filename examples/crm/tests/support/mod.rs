@@ -264,6 +264,9 @@ pub enum Backend {
 pub struct Env {
     pub db: Database,
     pub redis: Option<Redis>,
+    /// The `--redis-prefix` of this test's apps: keys of this test only, since the login
+    /// limits (kept in Redis) of parallel tests on a shared Redis would otherwise meet.
+    pub redis_prefix: String,
 }
 
 impl Env {
@@ -277,7 +280,12 @@ impl Env {
             Backend::SqliteRedis | Backend::PostgresRedis => Some(Redis::get()?),
             Backend::Sqlite | Backend::Postgres => None,
         };
-        Some(Self { db, redis })
+        let redis_prefix = format!("crm-test-{}:", random());
+        Some(Self {
+            db,
+            redis,
+            redis_prefix,
+        })
     }
 
     /// The app on these stores, with a generous login rate unless `extra` sets one.
@@ -287,6 +295,9 @@ impl Env {
         let mut args: Vec<String> = vec!["crm".into(), "--database-url".into(), url];
         if let Some(redis) = redis {
             args.extend(["--redis-url".into(), redis]);
+            if !extra.contains(&"--redis-prefix") {
+                args.extend(["--redis-prefix".into(), self.redis_prefix.clone()]);
+            }
         }
         if !extra.contains(&"--login-rate") {
             args.extend(["--login-rate".into(), "100000/min".into()]);

@@ -25,9 +25,9 @@ use reqwest::{
 };
 use serde_json::{Value, json};
 use support::{
-    Database, Resp,
+    Database, RedisServer, Resp, in_ci,
     process::{Crm, free_port},
-    random,
+    random, within,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -438,6 +438,109 @@ async fn metrics_are_scraped_in_the_prometheus_text_format() {
     assert_eq!(other.status(), 404);
     assert!(other.headers().contains_key("x-request-id"));
     assert!(samples(requests, ValueType::Sample, &[("route", "/metrics")]).is_empty());
+}
+
+/// `DELETE /api/customers/{id}`: a sensitive route, checked against the revocation store.
+async fn delete(api: &Api, token: &str, id: &str) -> Resp {
+    api.send(
+        Method::DELETE,
+        &format!("/api/customers/{id}"),
+        HeaderMap::new(),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// The sum of the samples of `name` whose labels include `labels` (0 when there is none).
+fn total(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .metrics
+        .iter()
+        .filter(|metric| metric.name == name)
+        .flat_map(|metric| samples(metric, ValueType::Sample, labels))
+        .map(|sample| sample.value.value.as_f64())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_shows_as_store_errors_and_health_503_until_it_is_back() {
+    let mut redis = match RedisServer::start() {
+        Ok(redis) => redis,
+        Err(error) => {
+            assert!(!in_ci(), "redis-server is required in CI: {error}");
+            eprintln!("\n!!! SKIPPED: redis-server failed: {error}\n");
+            return;
+        }
+    };
+    let db = Database::sqlite();
+    let metrics_port = free_port();
+    let mut args = args(&db);
+    args.extend([
+        "--redis-url".to_owned(),
+        redis.url(),
+        "--metrics-listen".to_owned(),
+        format!("127.0.0.1:{metrics_port}"),
+    ]);
+    let crm = Crm::start(&as_strs(&args)).await;
+    let metrics_url = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let api = Api::new(&crm.base);
+    let token = api.register().await;
+    let first = api.customer(&token).await;
+    let second = api.customer(&token).await;
+    let before = scrape(&metrics_url).await;
+    assert_eq!(
+        total(&before, "tollgate_revocation_store_errors_total", &[]),
+        0.0
+    );
+
+    redis.stop();
+    // A sensitive route (the revocation check) with the store down: 503 (failure closed).
+    let refused = delete(&api, &token, &first).await;
+    assert_eq!(refused.status, 503, "{}", refused.text);
+    assert_eq!(api.get("/health", None).await.status, 503);
+    let down = scrape(&metrics_url).await;
+    assert!(total(&down, "tollgate_revocation_store_errors_total", &[]) >= 1.0);
+    assert!(
+        total(
+            &down,
+            "tollgate_revocation_checks_total",
+            &[("status", "error")]
+        ) >= 1.0
+    );
+    assert_eq!(total(&down, "tollgate_revocation_store_failing", &[]), 1.0);
+    assert!(
+        total(
+            &down,
+            "tollgate_decisions_total",
+            &[
+                ("layer", "revocation"),
+                ("reason", "revocation_store_unavailable")
+            ]
+        ) >= 1.0
+    );
+
+    redis.restart().unwrap();
+    let back = within(Duration::from_secs(20), || async {
+        api.get("/health", None).await.status == 200
+    })
+    .await;
+    assert!(back.is_some(), "/health stayed 503 after Redis came back");
+    // The first check the store answers ends the outage.
+    let answered = within(Duration::from_secs(20), || async {
+        delete(&api, &token, &second).await.status == 204
+    })
+    .await;
+    assert!(answered.is_some(), "the sensitive route stayed refused");
+    let after = scrape(&metrics_url).await;
+    assert_eq!(total(&after, "tollgate_revocation_store_failing", &[]), 0.0);
+    assert!(
+        total(
+            &after,
+            "tollgate_revocation_checks_total",
+            &[("status", "active")]
+        ) >= 1.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -239,8 +239,9 @@ impl Cluster {
         );
     }
 
-    /// SIGTERM to instance `index`; wait for its exit (0).
-    async fn terminate(&mut self, index: usize) {
+    /// SIGTERM to instance `index`; wait for its exit (0). How long HAProxy took to see it
+    /// down (`None`: it exited first), and how long it took to exit.
+    async fn terminate(&mut self, index: usize) -> (Option<Duration>, Duration) {
         let mut child = self.instances[index].child.take().unwrap();
         let sent = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -248,18 +249,28 @@ impl Cluster {
             .unwrap();
         assert!(sent.success());
         let started = Instant::now();
-        let status = loop {
+        let mut down = None;
+        loop {
             if let Some(status) = child.try_wait().unwrap() {
-                break status;
+                assert!(status.success(), "crm{} exited with {status}", index + 1);
+                return (down, started.elapsed());
             }
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "crm{} did not exit after SIGTERM",
                 index + 1
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        assert!(status.success(), "crm{} exited with {status}", index + 1);
+            if down.is_none()
+                && self
+                    .states()
+                    .await
+                    .get(index)
+                    .is_some_and(|state| state.starts_with("DOWN"))
+            {
+                down = Some(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The tail of every log of the cluster.
@@ -564,15 +575,19 @@ async fn a_rolling_restart_under_load_fails_no_request_and_keeps_the_sessions() 
 
     let mut figures = Vec::new();
     for index in 0..3 {
-        // SIGTERM; the instance drains (HAProxy takes it out), then exits 0.
-        let stopping = Instant::now();
-        cluster.terminate(index).await;
-        let stopped = stopping.elapsed();
+        // SIGTERM: the instance drains, HAProxy takes it out, then it exits 0.
+        let (down, stopped) = cluster.terminate(index).await;
+        let down = down.unwrap_or_else(|| {
+            panic!(
+                "crm{} exited after {stopped:?} before HAProxy took it out",
+                index + 1
+            )
+        });
         let starting = Instant::now();
         cluster.spawn(index);
         cluster.wait_healthy(index).await;
         cluster.wait_up(index).await;
-        figures.push((stopped, starting.elapsed()));
+        figures.push((down, stopped, starting.elapsed()));
     }
 
     let outcome = load.finish().await;
@@ -604,9 +619,10 @@ async fn a_rolling_restart_under_load_fails_no_request_and_keeps_the_sessions() 
             .unwrap();
         assert_eq!(response.status(), 200);
     }
-    for (index, (stopped, back)) in figures.iter().enumerate() {
+    for (index, (down, stopped, back)) in figures.iter().enumerate() {
         eprintln!(
-            "crm{}: SIGTERM to exit {stopped:?} (drain {DRAIN_PERIOD}), start to up in HAProxy {back:?}",
+            "crm{}: SIGTERM to down in HAProxy {down:?}, to exit {stopped:?} (drain \
+             {DRAIN_PERIOD}); start to up in HAProxy {back:?}",
             index + 1
         );
     }

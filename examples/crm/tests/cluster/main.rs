@@ -22,7 +22,6 @@ mod support;
 
 use std::{
     fs::{File, OpenOptions},
-    io::Read,
     net::{IpAddr, Ipv4Addr},
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -277,10 +276,7 @@ impl Cluster {
     fn logs(&self) -> String {
         let mut all = String::new();
         for name in ["haproxy.log", "crm1.log", "crm2.log", "crm3.log"] {
-            let mut text = String::new();
-            if let Ok(mut file) = File::open(self.logs.join(name)) {
-                let _ = file.read_to_string(&mut text);
-            }
+            let text = std::fs::read_to_string(self.logs.join(name)).unwrap_or_default();
             let lines: Vec<&str> = text.lines().collect();
             let tail = lines[lines.len().saturating_sub(30)..].join("\n");
             all.push_str(&format!("--- {name}\n{tail}\n"));
@@ -381,7 +377,7 @@ impl Load {
                     let mut n = 0_usize;
                     while !stop.load(Ordering::Relaxed) {
                         n += 1;
-                        let (what, expected, request) = if writes && n % 2 == 0 {
+                        let (what, expected, request) = if writes && n.is_multiple_of(2) {
                             let request = client
                                 .post(format!("{lb}/api/customers"))
                                 .json(&json!({"name": format!("load {task}-{n}")}));

@@ -11,7 +11,11 @@
 //!   127.0.0.2 and 127.0.0.3 get separate budgets (HAProxy's `X-Forwarded-For`); a client
 //!   forging `X-Forwarded-For`, to an instance directly or through HAProxy, gets no new one.
 //! - Rolling restart under load (SIGTERM, exit, start on the same port, back in HAProxy's
-//!   view): no failed request, and the session refreshes afterwards.
+//!   view): no failed request, HAProxy takes each instance out before it exits, and the
+//!   session refreshes afterwards.
+//! - `kill -9` of an instance under load: HAProxy routes around it (no read fails; only a
+//!   write cut off in flight may be answered 502, unacknowledged), every acknowledged write
+//!   is there, and the session refreshes.
 //!
 //! The tests need `haproxy`, PostgreSQL (`TOLLGATE_TEST_DATABASE_URL`) and Redis: without
 //! them they are skipped loudly, and fail under `CI=true`. They run one at a time (each
@@ -363,6 +367,8 @@ struct Outcome {
     answered: usize,
     /// Requests not answered as expected: the request and the status or error.
     failures: Vec<String>,
+    /// The customers whose creation was acknowledged (201).
+    created: Vec<String>,
 }
 
 impl Load {
@@ -388,8 +394,17 @@ impl Load {
                         };
                         match request.bearer_auth(&token).send().await {
                             Ok(response) if response.status() == expected => {
-                                let _ = response.bytes().await;
-                                outcome.answered += 1;
+                                match response.json::<Value>().await {
+                                    Ok(body) => {
+                                        outcome.answered += 1;
+                                        if let Some(id) = body["id"].as_str() {
+                                            outcome.created.push(id.to_owned());
+                                        }
+                                    }
+                                    Err(error) => {
+                                        outcome.failures.push(format!("{what}: {error}"));
+                                    }
+                                }
                             }
                             Ok(response) => outcome
                                 .failures
@@ -412,6 +427,7 @@ impl Load {
             let outcome = task.await.unwrap();
             all.answered += outcome.answered;
             all.failures.extend(outcome.failures);
+            all.created.extend(outcome.created);
         }
         all
     }
@@ -625,6 +641,74 @@ async fn a_rolling_restart_under_load_fails_no_request_and_keeps_the_sessions() 
     eprintln!(
         "rolling restart: the load answered {} requests, {} failed",
         outcome.answered,
+        outcome.failures.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_is_routed_around_and_loses_no_acknowledged_write() {
+    let _serial = SERIAL.lock().await;
+    let Some(mut cluster) = Cluster::start("1000000/min").await else {
+        return;
+    };
+    let client = client(None);
+    let (_, access, refresh) = register(&client, &cluster.lb).await;
+    let load = Load::start(&cluster.lb, &access, 3, true);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // kill -9: no drain, requests in flight cut off.
+    let mut child = cluster.instances[1].child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = within(Duration::from_secs(30), || async {
+        cluster
+            .states()
+            .await
+            .get(1)
+            .is_some_and(|state| state.starts_with("DOWN"))
+    })
+    .await;
+    assert!(out.is_some(), "HAProxy still sees crm2 up");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let outcome = load.finish().await;
+
+    // Reads were retried on the others; a write cut off in flight is answered 502 and not
+    // acknowledged (HAProxy does not replay a POST).
+    let reads: Vec<&String> = outcome
+        .failures
+        .iter()
+        .filter(|failure| !failure.starts_with("POST /api/customers: 502"))
+        .collect();
+    assert!(reads.is_empty(), "requests failed: {reads:?}");
+    assert!(!outcome.created.is_empty());
+    // Every acknowledged write is there, read through HAProxy.
+    for id in &outcome.created {
+        let response = client
+            .get(format!("{}/api/customers/{id}", cluster.lb))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "customer {id}");
+    }
+    // The session lives on (it is in Redis, not in the dead process).
+    let response = client
+        .post(format!("{}/api/auth/token/refresh", cluster.lb))
+        .json(&json!({"refresh": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // Started again, it is back in the pool.
+    cluster.spawn(1);
+    cluster.wait_healthy(1).await;
+    cluster.wait_up(1).await;
+    eprintln!(
+        "kill -9: the load answered {} requests ({} writes acknowledged, all found); {} \
+         writes cut off in flight (502)",
+        outcome.answered,
+        outcome.created.len(),
         outcome.failures.len()
     );
 }

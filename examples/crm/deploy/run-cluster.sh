@@ -34,8 +34,10 @@ if [ -z "${CRM_BIN:-}" ]; then
 fi
 
 pids=()
+stopping=0
 stop() {
   trap - INT TERM EXIT
+  stopping=1
   echo "stopping (each instance drains for $drain_period first)"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait || true
@@ -93,4 +95,4 @@ crm cluster up:
 Ctrl-C stops everything.
 TEXT
 wait -n "${pids[@]}" || true
-echo "a process of the cluster exited" >&2
+[ "$stopping" = 1 ] || echo "a process of the cluster exited: stopping the others" >&2

@@ -64,7 +64,7 @@ start_instance() {
   "$CRM_BIN" --listen "127.0.0.1:$port" \
     --database-url "$database_url" \
     --redis-url "$redis_url" --redis-prefix "$redis_prefix" \
-    --trusted-proxies 127.0.0.1 --drain-period "$drain_period" &
+    --trusted-proxies 127.0.0.1 --drain-period "$drain_period" --refresh-grace 10s &
   pids+=("$!")
 }
 

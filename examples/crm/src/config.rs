@@ -101,6 +101,12 @@ pub struct Cli {
     #[arg(long, env = "CRM_REFRESH_TTL", default_value = "7d", value_name = "DURATION", value_parser = parse_ttl)]
     pub refresh_ttl: Duration,
 
+    /// How long after a refresh the refresh token it spent may be presented again and answered
+    /// with the same pair (a client that lost the answer retries) instead of ending the session
+    /// as stolen. `0s`: never.
+    #[arg(long, env = "CRM_REFRESH_GRACE", default_value = "0s", value_name = "DURATION", value_parser = parse_refresh_grace)]
+    pub refresh_grace: Duration,
+
     /// Session lifetime when login asks `remember_me`.
     #[arg(long, env = "CRM_REMEMBER_ME_TTL", default_value = "30d", value_name = "DURATION", value_parser = parse_ttl)]
     pub remember_me_ttl: Duration,
@@ -363,6 +369,16 @@ fn parse_shutdown_timeout(s: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
+/// A refresh grace interval: `0s` to five minutes (longer would keep a usable refresh token
+/// in the session store for long).
+fn parse_refresh_grace(s: &str) -> Result<Duration, String> {
+    let grace = parse_duration(s)?;
+    if grace > Duration::from_secs(300) {
+        return Err(format!("`{s}` is out of range: at most 5m"));
+    }
+    Ok(grace)
+}
+
 /// Comma-separated addresses (`10.0.0.7`, `2001:db8::1`) and CIDR ranges (`10.0.0.0/8`,
 /// `2001:db8::/32`); empty or blank: none.
 fn parse_trusted_proxies(s: &str) -> Result<TrustedProxies, StartError> {
@@ -517,6 +533,8 @@ pub struct Config {
     pub access_ttl: Duration,
     /// Refresh token and session lifetime.
     pub refresh_ttl: Duration,
+    /// How long a spent refresh token may be retried for the same pair (`0s`: never).
+    pub refresh_grace: Duration,
     /// Session lifetime with `remember_me`.
     pub remember_me_ttl: Duration,
     /// Clock-skew allowance.
@@ -673,6 +691,7 @@ impl Config {
             signing,
             access_ttl: cli.access_ttl,
             refresh_ttl: cli.refresh_ttl,
+            refresh_grace: cli.refresh_grace,
             remember_me_ttl: cli.remember_me_ttl,
             leeway: cli.leeway,
             issuer: cli.issuer,
@@ -1041,6 +1060,21 @@ mod tests {
                 panic!("--redis-prefix {bad:?} accepted");
             };
             assert!(error.to_string().contains("--redis-prefix"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_refresh_grace_parses_and_refuses_what_is_out_of_range() {
+        let config = Config::from_args(["crm"]).unwrap();
+        assert_eq!(config.refresh_grace, Duration::ZERO);
+        let config = Config::from_args(["crm", "--refresh-grace", "10s"]).unwrap();
+        assert_eq!(config.refresh_grace, Duration::from_secs(10));
+        for bad in ["6m", "soon", "10 parsecs"] {
+            let Err(ConfigError::Clap(error)) = Config::from_args(["crm", "--refresh-grace", bad])
+            else {
+                panic!("--refresh-grace {bad} accepted");
+            };
+            assert!(error.to_string().contains("--refresh-grace"), "{error}");
         }
     }
 

@@ -281,6 +281,8 @@ impl AppState {
         let kid = issuer.signing_key().kid().to_owned();
         let sessions = SessionManager::new(issuer, session_store, UserClaims::new(db.clone()))
             .map_err(|e| StartError::other(format!("cannot build the token verifiers: {e}")))?
+            .grace_period(config.refresh_grace)
+            .map_err(|e| StartError::flag("--refresh-grace", e.to_string()))?
             .with_revocation(revocations);
 
         let cookie = RefreshCookie::new(COOKIE_PATH)

@@ -20,6 +20,7 @@ suite!(
     login,
     login_rate_limit,
     refresh_rotation_and_reuse,
+    refresh_retried_within_the_grace,
     token_verify
 );
 
@@ -319,6 +320,34 @@ async fn refresh_rotation_and_reuse(env: Env) {
     app.post("/api/auth/token/refresh", None, json!({}))
         .await
         .assert_problem(400);
+    app.stop().await;
+}
+
+/// With `--refresh-grace`, a client that lost the answer to a refresh retries with the token it
+/// spent and gets the same pair; the session goes on. Without it, the retry is a reuse.
+async fn refresh_retried_within_the_grace(env: Env) {
+    let app = env.start(&["--refresh-grace", "1m"]).await;
+    let user = app.register("grace").await;
+    let first = app.refresh(&user.refresh).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let retried = app.refresh(&user.refresh).await;
+    assert_eq!(retried.status, 200, "{}", retried.text);
+    assert_eq!(retried.body["refresh"], first.body["refresh"]);
+    assert_eq!(retried.body["access"], first.body["access"]);
+    let access = first.body["access"].as_str().unwrap();
+    let refresh = first.body["refresh"].as_str().unwrap();
+    assert_eq!(app.sensitive(access).await.status, 404);
+    let next = app.refresh(refresh).await;
+    assert_eq!(next.status, 200, "{}", next.text);
+    app.stop().await;
+
+    // Without the grace (the default), the same retry ends the session.
+    let app = env.start(&[]).await;
+    let user = app.register("no-grace").await;
+    assert_eq!(app.refresh(&user.refresh).await.status, 200);
+    app.refresh(&user.refresh)
+        .await
+        .assert_invalid_token("refresh_token_reused");
     app.stop().await;
 }
 

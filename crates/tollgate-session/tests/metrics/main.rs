@@ -8,6 +8,10 @@
 mod recorded;
 mod scenario;
 
+#[cfg(feature = "postgres")]
+#[path = "../support/postgres.rs"]
+mod postgres;
+
 use tollgate::revocation::MemoryRevocationStore;
 use tollgate_session::MemorySessionStore;
 
@@ -64,61 +68,16 @@ fn sqlite_store_sessions_move_their_metrics() {
 #[cfg(feature = "postgres")]
 #[test]
 fn postgres_store_sessions_move_their_metrics() {
-    use sqlx::{Executor, postgres::PgPoolOptions};
     use tollgate_session::PostgresSessionStore;
 
     recorded(|meter| async move {
-        let url = std::env::var("TOLLGATE_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let admin = match PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect(&url)
-            .await
-        {
-            Ok(pool) => pool,
-            Err(error) => {
-                if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-                    panic!("PostgreSQL at {url} is unreachable under CI: {error}");
-                }
-                eprintln!(
-                    "SKIPPED postgres_store_sessions_move_their_metrics: PostgreSQL at {url} is unreachable ({error})"
-                );
-                return;
-            }
+        let Some(schema) = postgres::PrivateSchema::create("tollgate_session_metrics", 4).await
+        else {
+            return;
         };
-        let schema = format!(
-            "tollgate_session_metrics_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_micros()
-        );
-        admin
-            .execute(format!("CREATE SCHEMA {schema}").as_str())
-            .await
-            .unwrap();
-        let search_path = format!("SET search_path TO {schema}");
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .after_connect(move |conn, _| {
-                let search_path = search_path.clone();
-                Box::pin(async move {
-                    conn.execute(search_path.as_str()).await?;
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await
-            .unwrap();
-        let store = PostgresSessionStore::new(pool.clone());
+        let store = PostgresSessionStore::new(schema.pool.clone());
         store.migrate().await.unwrap();
         scenario::run(store, MemoryRevocationStore::new(), &meter).await;
-        pool.close().await;
-        admin
-            .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-            .await
-            .unwrap();
+        schema.drop_schema().await;
     });
 }

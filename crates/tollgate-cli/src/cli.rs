@@ -228,7 +228,8 @@ pub(crate) struct RevokeArgs {
 pub(crate) enum Revocation {
     /// Revoke one token by its `jti`, until its `exp`.
     Token {
-        /// The token's `jti`.
+        /// The token's `jti`. It may start with `-` (an id in base64url often does).
+        #[arg(allow_hyphen_values = true)]
         jti: String,
         /// The token's `exp`: the entry is kept until then (plus the store's leeway).
         #[arg(long, value_parser = parse_time)]
@@ -236,7 +237,8 @@ pub(crate) enum Revocation {
     },
     /// End a session: every token carrying this `sid` is refused.
     Session {
-        /// The session id (`sid`).
+        /// The session id (`sid`). It may start with `-` (an id in base64url often does).
+        #[arg(allow_hyphen_values = true)]
         sid: String,
         /// The expiry of the session's last token.
         #[arg(long, value_parser = parse_time)]
@@ -244,7 +246,8 @@ pub(crate) enum Revocation {
     },
     /// Cut a subject off: every token of SUB issued at or before --at is refused.
     Subject {
-        /// The subject (`sub`), e.g. a user id.
+        /// The subject (`sub`), e.g. a user id. It may start with `-` (an id in base64url often does).
+        #[arg(allow_hyphen_values = true)]
         sub: String,
         /// Tokens issued (`iat`) at or before this time are refused [default: now].
         #[arg(long, value_parser = parse_time)]
@@ -256,7 +259,8 @@ pub(crate) enum Revocation {
     },
     /// Set a subject's permission version: tokens with an older `ver` are stale.
     Version {
-        /// The subject (`sub`).
+        /// The subject (`sub`). It may start with `-` (an id in base64url often does).
+        #[arg(allow_hyphen_values = true)]
         sub: String,
         /// The new version; a lower one never replaces a higher one.
         version: u64,

@@ -148,6 +148,13 @@ async fn each_revocation_is_what_the_revocation_layer_enforces() {
     let run = revoke(&["subject", "c", "--json"]);
     assert_eq!(run.json()["revoked"], "subject");
     revoke(&["version", "d", "2"]);
+    // A base64url id may start with `-`: it is an id, not a flag.
+    let run = revoke(&["token", "-s-leading-hyphen", "--until", &exp]);
+    assert!(
+        run.stdout.contains("token `-s-leading-hyphen` revoked"),
+        "{run:?}"
+    );
+    revoke(&["subject", "-u", "--at", &exp, "--until", &exp]);
 
     let expected = [
         (&by_jti, "revoked", AuthErrorKind::Revoked),

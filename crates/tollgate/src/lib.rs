@@ -120,7 +120,7 @@
 //! | `axum` (default) | [`Claims`] and `Option<Claims>` extractors, `IntoResponse` for [`AuthError`] |
 //! | `tonic` | `From<AuthError> for tonic::Status`; `NamedService` for the three services |
 //! | `jwks-remote` | `key::RemoteJwks`: a JWK Set fetched over HTTPS and kept fresh |
-//! | `memory-store` (default) | `revocation::MemoryRevocationStore`: the in-process revocation store (moka) |
+//! | `memory-store` (default) | `revocation::MemoryRevocationStore`: the in-process revocation store |
 //! | `verify-cache` | `verify::VerifiedCache`: a repeated token skips parsing and the signature check (moka) |
 //! | `metrics` | counters, gauges and histograms of every decision, revocation check, key-set fetch and cache look-up, through the [`metrics`](https://docs.rs/metrics) facade: the application installs a recorder (`docs/observability.md` names them all) |
 //! | `full` | all of the above |

@@ -1,14 +1,15 @@
-//! [`MemoryRevocationStore`]: the in-process revocation store, on moka.
+//! [`MemoryRevocationStore`]: the in-process revocation store.
+
+mod table;
 
 use std::{
     fmt,
     future::{Ready, ready},
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use moka::{Expiry, ops::compute::Op, sync::Cache};
-
+use self::table::{Digester, Table, Value};
 use super::store::{
     RevocationEntries, RevocationStatus, RevocationStore, RevocationStoreError, TokenRef,
 };
@@ -16,30 +17,55 @@ use super::store::{
 /// The in-process [`RevocationStore`]: the default, no server needed (feature
 /// `memory-store`).
 ///
-/// Revocations live in [moka](https://docs.rs/moka) caches inside the process, so a check is
-/// a few hash look-ups answered at once
-/// ([`check_now`](RevocationStore::check_now)): the layer calls the inner service directly,
-/// with no allocation, no clone of the inner service and no extra wake-up. Use it for a single instance; several instances
-/// need a shared store (the Redis store of `tollgate-redis`), since a revocation written here
-/// is only known to this process.
+/// Revocations live in hash tables inside the process, so a check is a few look-ups answered
+/// at once ([`check_now`](RevocationStore::check_now)): the layer calls the inner service
+/// directly, with no allocation, no clone of the inner service and no extra wake-up. Use it
+/// for a single instance; several instances need a shared store (the Redis store of
+/// `tollgate-redis`), since a revocation written here is only known to this process.
 ///
 /// # Entries and their lifetime
 ///
 /// Revoked `jti`s, ended sessions (`sid`) and subjects (cut-off and permission version, one
-/// entry per subject) are kept in three separate caches, so the three kinds of ids can never
-/// collide. Each entry expires on its own at its `until` plus the [`leeway`](Self::leeway):
-/// after that it can only match tokens the verify layer refuses anyway. There is **no
-/// capacity limit and no size-based eviction**: a revocation is never dropped while a token it
-/// matches can still be accepted, and memory is bounded by the revocations that are still
-/// live: measured at about 430 bytes per revoked `jti` or ended session and 550 per subject,
-/// with 36-byte ids (see `docs/revocation.md`, "Sizing").
+/// entry per subject) are kept in three separate tables, so the three kinds of ids can never
+/// collide. An entry is kept until its `until` plus the [`leeway`](Self::leeway): after that
+/// it can only match tokens the verify layer refuses anyway, no check finds it, and its memory
+/// is reclaimed by the writes that follow (below). There is **no capacity limit and no
+/// size-based eviction**: a revocation is never dropped while a token it matches can still be
+/// accepted, and memory is bounded by the revocations that are still live: measured at about
+/// 50 bytes per revoked `jti` at a million entries (see `docs/revocation.md`, "Sizing").
+///
+/// # Ids are kept as digests
+///
+/// The tables keep a 128-bit digest of each id (SipHash-1-3 with a 128-bit output, under a
+/// key drawn at random for each store), not the id: a revoked `jti` costs the same whatever
+/// its length. The answers are exact for every revoked id: its digest is stored, so a token
+/// whose `jti` is revoked (and whose entry has not expired) is always refused, and likewise
+/// for sessions and subjects. The only error a digest can bring is the other way round: an id
+/// that was never revoked but shares the digest of one that was is refused too. With `n` live
+/// entries of a kind, the chance of that for one check is about `n / 2^128` (a million
+/// entries: about 3 in 10^33), and as the key is secret and differs between stores, no one
+/// outside the process can choose ids that collide. A collision only ever refuses (a
+/// subject's cut-off or version refuses more tokens, never fewer), and ends with the entry.
+///
+/// # Expiry and memory
+///
+/// There is no background thread. A check compares an entry's time with the clock, so an
+/// expired entry is never found. Its memory is reclaimed by a sweep of its shard (the tables
+/// are split in at least 64 shards by digest), run by a write to that shard once something in
+/// it may have expired and the shard has taken a quarter of its size in new entries since its
+/// last sweep: each write pays for a bounded share of the sweeps, and under any steady rate of
+/// writes a shard holds at most about a third more entries than were live at its last sweep.
+/// A sweep gives memory back when most of the shard's room is unused.
+/// [`remove_expired`](Self::remove_expired) sweeps every shard at once, for an application
+/// that stops writing after a burst and wants the memory back.
 ///
 /// Writes merge, they never weaken: a token or session revoked twice is kept until the later
 /// `until`; a later cut-off replaces an earlier one, never the reverse; a higher permission
 /// version is never replaced by a lower one. A write whose `until` (plus leeway) has passed
 /// stores nothing: no valid token could match it. Writes never fail.
 ///
-/// The handle is cheap to clone; clones share the entries.
+/// The handle is cheap to clone (one reference count); clones share the entries. Checks from
+/// many threads run side by side: each takes the read lock of one shard per table.
 ///
 /// # Example
 ///
@@ -65,24 +91,35 @@ use super::store::{
 /// ```
 #[derive(Clone)]
 pub struct MemoryRevocationStore {
-    caches: Arc<Caches>,
+    tables: Arc<Tables>,
     leeway: u64,
 }
 
-/// The three caches, behind one `Arc`: a clone of the store (the layer's service is cloned
-/// for every request) is one reference count, not three caches' worth.
-struct Caches {
-    tokens: Cache<Box<str>, Keep>,
-    sessions: Cache<Box<str>, Keep>,
-    subjects: Cache<Box<str>, Subject>,
+/// The three tables and their digester, behind one `Arc`: a clone of the store (the layer's
+/// service is cloned for every request) is one reference count.
+struct Tables {
+    digester: Digester,
+    tokens: Table<Keep>,
+    sessions: Table<Keep>,
+    subjects: Table<Subject>,
 }
 
 /// How long an entry is kept: until this Unix time (seconds), `until` plus the leeway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Keep(i64);
 
-/// What is known about a subject: its cut-off and its permission version, each kept as long
-/// as the later of the writes that set them asks.
+impl Value for Keep {
+    fn keep(&self) -> i64 {
+        self.0
+    }
+
+    fn merge(&mut self, write: Self) {
+        self.0 = self.0.max(write.0);
+    }
+}
+
+/// What is known about a subject: its cut-off and its permission version, kept as long as the
+/// later of the writes that set them asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Subject {
     cut_off: Option<i64>,
@@ -90,45 +127,17 @@ struct Subject {
     keep: Keep,
 }
 
-/// The per-entry expiry: every value knows when it may go.
-struct KeepExpiry;
-
-trait Kept {
-    fn keep(&self) -> Keep;
-}
-
-impl Kept for Keep {
-    fn keep(&self) -> Keep {
-        *self
-    }
-}
-
-impl Kept for Subject {
-    fn keep(&self) -> Keep {
-        self.keep
-    }
-}
-
-impl<V: Kept> Expiry<Box<str>, V> for KeepExpiry {
-    fn expire_after_create(&self, _: &Box<str>, value: &V, _: Instant) -> Option<Duration> {
-        Some(remaining(value.keep()))
+impl Value for Subject {
+    fn keep(&self) -> i64 {
+        self.keep.0
     }
 
-    fn expire_after_update(
-        &self,
-        _: &Box<str>,
-        value: &V,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(remaining(value.keep()))
+    fn merge(&mut self, write: Self) {
+        // `None` orders before any `Some`: what one write set, the other cannot unset.
+        self.cut_off = self.cut_off.max(write.cut_off);
+        self.version = self.version.max(write.version);
+        self.keep.merge(write.keep);
     }
-}
-
-/// The time left until `keep`, zero when it has passed.
-fn remaining(keep: Keep) -> Duration {
-    let keep = UNIX_EPOCH + Duration::from_secs(u64::try_from(keep.0).unwrap_or(0));
-    keep.duration_since(SystemTime::now()).unwrap_or_default()
 }
 
 /// Seconds since the Unix epoch now (zero for a clock before 1970).
@@ -142,14 +151,16 @@ impl MemoryRevocationStore {
     /// The default leeway: entries are kept this long after their `until`.
     pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 
-    /// An empty store with the [default leeway](Self::DEFAULT_LEEWAY).
+    /// An empty store with the [default leeway](Self::DEFAULT_LEEWAY) and a fresh random key
+    /// for its digests.
     #[must_use]
     pub fn new() -> Self {
         Self {
-            caches: Arc::new(Caches {
-                tokens: cache(),
-                sessions: cache(),
-                subjects: cache(),
+            tables: Arc::new(Tables {
+                digester: Digester::random(),
+                tokens: Table::new(),
+                sessions: Table::new(),
+                subjects: Table::new(),
             }),
             leeway: Self::DEFAULT_LEEWAY.as_secs(),
         }
@@ -171,35 +182,54 @@ impl MemoryRevocationStore {
     /// How many entries the store holds: revoked tokens, ended sessions and subjects
     /// together.
     ///
-    /// Approximate, as moka's counts are: expired entries are counted until moka's
-    /// housekeeping removes them (it runs as the store is used, or on
-    /// [`run_pending_tasks`](Self::run_pending_tasks)), which can be up to about a second
-    /// after they expire (moka's timer wheel). An expired entry is never found by a check.
+    /// Exact, and it counts the expired entries no sweep has removed yet (see "Expiry and
+    /// memory" above; [`remove_expired`](Self::remove_expired) removes them all). An expired
+    /// entry is never found by a check.
     #[must_use]
     pub fn entry_count(&self) -> u64 {
-        self.caches.tokens.entry_count()
-            + self.caches.sessions.entry_count()
-            + self.caches.subjects.entry_count()
+        let tables = &self.tables;
+        let entries = tables.tokens.len() + tables.sessions.len() + tables.subjects.len();
+        u64::try_from(entries).unwrap_or(u64::MAX)
     }
 
-    /// Run moka's pending housekeeping now: remove the expired entries its timer wheel has
-    /// reached and bring [`entry_count`](Self::entry_count) up to date. Never needed for correctness (an
-    /// expired entry is never found by a check); useful in tests and before measuring.
-    pub fn run_pending_tasks(&self) {
-        self.caches.tokens.run_pending_tasks();
-        self.caches.sessions.run_pending_tasks();
-        self.caches.subjects.run_pending_tasks();
+    /// Remove every expired entry now, in every shard, and give back the memory the tables
+    /// no longer need. Never needed for correctness (an expired entry is never found by a
+    /// check) nor to bound memory under a steady rate of writes (the writes sweep); useful
+    /// after a burst of writes is over, in tests and before measuring.
+    pub fn remove_expired(&self) {
+        let now = now();
+        self.tables.tokens.remove_expired(now);
+        self.tables.sessions.remove_expired(now);
+        self.tables.subjects.remove_expired(now);
     }
 
-    /// The status of `token`: at most three look-ups, none of which allocates.
+    /// The status of `token`: up to three look-ups, none of which allocates, and one clock
+    /// read only when an entry is found.
     fn status(&self, token: &TokenRef<'_>) -> RevocationStatus {
-        let jti_revoked = self.caches.tokens.contains_key(token.jti);
-        let session_ended = token
-            .sid
-            .is_some_and(|sid| self.caches.sessions.contains_key(sid));
-        let subject = token.sub.and_then(|sub| self.caches.subjects.get(sub));
+        let tables = &*self.tables;
+        let digest = |id| tables.digester.digest(id);
+        let mut clock = None;
+        let mut live = |keep: i64| keep > *clock.get_or_insert_with(now);
+        // A revoked `jti` decides alone (`status_of` puts it first).
+        if tables
+            .tokens
+            .get(digest(token.jti))
+            .is_some_and(|keep| live(keep.0))
+        {
+            return RevocationStatus::Revoked;
+        }
+        let session_ended = token.sid.is_some_and(|sid| {
+            tables
+                .sessions
+                .get(digest(sid))
+                .is_some_and(|keep| live(keep.0))
+        });
+        let subject = token
+            .sub
+            .and_then(|sub| tables.subjects.get(digest(sub)))
+            .filter(|subject| live(subject.keep.0));
         RevocationEntries {
-            token_revoked: jti_revoked,
+            token_revoked: false,
             session_ended,
             cut_off: subject.and_then(|s| s.cut_off),
             current_version: subject.and_then(|s| s.version),
@@ -207,44 +237,20 @@ impl MemoryRevocationStore {
         .status_of(token)
     }
 
-    /// `until` plus the leeway, or `None` when that moment has passed.
-    fn keep(&self, until: i64) -> Option<Keep> {
+    /// `until` plus the leeway, and the time now, or `None` when that moment has passed.
+    fn keep(&self, until: i64) -> Option<(Keep, i64)> {
         let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
         let keep = until.saturating_add(leeway);
-        (keep > now()).then_some(Keep(keep))
+        let now = now();
+        (keep > now).then_some((Keep(keep), now))
     }
 
-    fn keep_longest(cache: &Cache<Box<str>, Keep>, id: &str, keep: Keep) {
-        cache
-            .entry(Box::from(id))
-            .and_compute_with(|current| match current {
-                Some(entry) if entry.value().0 >= keep.0 => Op::Nop,
-                _ => Op::Put(keep),
-            });
+    fn write_subject(&self, sub: &str, until: i64, subject: impl FnOnce(Keep) -> Subject) {
+        if let Some((keep, now)) = self.keep(until) {
+            let digest = self.tables.digester.digest(sub);
+            self.tables.subjects.insert(digest, subject(keep), now);
+        }
     }
-
-    fn update_subject(&self, sub: &str, keep: Keep, update: impl FnOnce(&mut Subject)) {
-        self.caches
-            .subjects
-            .entry(Box::from(sub))
-            .and_compute_with(|current| {
-                let mut subject = current.map_or(
-                    Subject {
-                        cut_off: None,
-                        version: None,
-                        keep,
-                    },
-                    |entry| entry.into_value(),
-                );
-                update(&mut subject);
-                subject.keep = Keep(subject.keep.0.max(keep.0));
-                Op::Put(subject)
-            });
-    }
-}
-
-fn cache<V: Kept + Clone + Send + Sync + 'static>() -> Cache<Box<str>, V> {
-    Cache::builder().expire_after(KeepExpiry).build()
 }
 
 impl Default for MemoryRevocationStore {
@@ -268,25 +274,27 @@ impl RevocationStore for MemoryRevocationStore {
     }
 
     async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), RevocationStoreError> {
-        if let Some(keep) = self.keep(until) {
-            Self::keep_longest(&self.caches.tokens, jti, keep);
+        if let Some((keep, now)) = self.keep(until) {
+            let digest = self.tables.digester.digest(jti);
+            self.tables.tokens.insert(digest, keep, now);
         }
         Ok(())
     }
 
     async fn end_session(&self, sid: &str, until: i64) -> Result<(), RevocationStoreError> {
-        if let Some(keep) = self.keep(until) {
-            Self::keep_longest(&self.caches.sessions, sid, keep);
+        if let Some((keep, now)) = self.keep(until) {
+            let digest = self.tables.digester.digest(sid);
+            self.tables.sessions.insert(digest, keep, now);
         }
         Ok(())
     }
 
     async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), RevocationStoreError> {
-        if let Some(keep) = self.keep(until) {
-            self.update_subject(sub, keep, |subject| {
-                subject.cut_off = Some(subject.cut_off.map_or(at, |current| current.max(at)));
-            });
-        }
+        self.write_subject(sub, until, |keep| Subject {
+            cut_off: Some(at),
+            version: None,
+            keep,
+        });
         Ok(())
     }
 
@@ -296,11 +304,11 @@ impl RevocationStore for MemoryRevocationStore {
         version: u64,
         until: i64,
     ) -> Result<(), RevocationStoreError> {
-        if let Some(keep) = self.keep(until) {
-            self.update_subject(sub, keep, |subject| {
-                subject.version = Some(subject.version.map_or(version, |v| v.max(version)));
-            });
-        }
+        self.write_subject(sub, until, |keep| Subject {
+            cut_off: None,
+            version: Some(version),
+            keep,
+        });
         Ok(())
     }
 }
@@ -308,10 +316,10 @@ impl RevocationStore for MemoryRevocationStore {
 impl fmt::Debug for MemoryRevocationStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryRevocationStore")
-            .field("tokens", &self.caches.tokens.entry_count())
-            .field("sessions", &self.caches.sessions.entry_count())
-            .field("subjects", &self.caches.subjects.entry_count())
+            .field("tokens", &self.tables.tokens.len())
+            .field("sessions", &self.tables.sessions.len())
+            .field("subjects", &self.tables.subjects.len())
             .field("leeway", &self.leeway)
-            .finish()
+            .finish_non_exhaustive()
     }
 }

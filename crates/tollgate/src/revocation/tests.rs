@@ -568,7 +568,7 @@ mod memory {
         store.end_session("s", past).await.unwrap();
         store.cut_off("alice", past, past).await.unwrap();
         store.set_version("alice", 9, past).await.unwrap();
-        store.run_pending_tasks();
+        store.remove_expired();
         assert_eq!(store.entry_count(), 0);
         let token = TokenRef {
             sub: Some("alice"),
@@ -633,16 +633,125 @@ mod memory {
             status(&store, &TokenRef::new("long", EXP)).await,
             RevocationStatus::Revoked
         );
-        // Expired entries are never found (above); moka removes them from its count when its
-        // timer wheel, whose buckets are about a second wide, reaches them. Bounded wait.
+        // Expired entries are never found (above); a sweep removes them from the store.
+        assert_eq!(store.entry_count(), 4);
+        store.remove_expired();
+        assert_eq!(store.entry_count(), 1);
+    }
+
+    /// A 36-character id, the length of a UUID `jti`.
+    fn id(kind: &str, i: usize) -> String {
+        format!("{i:08x}-{kind:0>4}-4000-8000-{i:012x}")
+    }
+
+    #[tokio::test]
+    async fn writes_sweep_the_entries_that_have_expired() {
+        let store = MemoryRevocationStore::new().leeway(Duration::ZERO);
+        let soon = now() + 1;
+        for i in 0..1_000 {
+            store.revoke_token(&id("old", i), soon).await.unwrap();
+        }
+        assert_eq!(store.entry_count(), 1_000);
+        // Bounded wait for `soon` to pass.
         for _ in 0..50 {
-            store.run_pending_tasks();
-            if store.entry_count() == 1 {
+            if now() >= soon {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(store.entry_count(), 1);
+        assert!(now() >= soon);
+        // Expired, still stored: no write has come since.
+        assert_eq!(store.entry_count(), 1_000);
+        // The first write to each shard sweeps it (every shard's entries have expired). So
+        // many writes reach every shard, up to the 1024 of a 256-core machine, with a
+        // probability above 1 - 10^-5.
+        for i in 0..20_000 {
+            store.revoke_token(&id("new", i), EXP).await.unwrap();
+        }
+        assert_eq!(store.entry_count(), 20_000);
+        for i in (0..1_000).step_by(7) {
+            let (old, new) = (id("old", i), id("new", i));
+            assert_eq!(
+                status(&store, &TokenRef::new(&old, EXP)).await,
+                RevocationStatus::Active
+            );
+            assert_eq!(
+                status(&store, &TokenRef::new(&new, EXP)).await,
+                RevocationStatus::Revoked
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_revoked_jti_is_refused_and_no_other() {
+        let store = MemoryRevocationStore::new();
+        let count = 100_000;
+        for i in 0..count {
+            store.revoke_token(&id("rev", i), EXP).await.unwrap();
+            store.end_session(&id("sid", i), EXP).await.unwrap();
+        }
+        assert_eq!(store.entry_count(), 2 * count as u64);
+        for i in 0..count {
+            let (revoked, active, ended) = (id("rev", i), id("act", i), id("sid", i));
+            let check = |jti| store.check_now(&TokenRef::new(jti, EXP)).unwrap().unwrap();
+            assert_eq!(check(&revoked), RevocationStatus::Revoked, "{revoked}");
+            // A never revoked jti: refused only if its 128-bit digest equalled one of the
+            // 100 000 revoked ones (about 3 chances in 10^34).
+            assert_eq!(check(&active), RevocationStatus::Active, "{active}");
+            // The same id as an ended session is not a revoked jti.
+            assert_eq!(check(&ended), RevocationStatus::Active, "{ended}");
+            let in_session = TokenRef::new(&active, EXP).session(&ended);
+            assert_eq!(
+                store.check_now(&in_session).unwrap().unwrap(),
+                RevocationStatus::SessionEnded
+            );
+        }
+    }
+
+    /// Checks from several threads while another writes enough entries to grow every shard's
+    /// table several times: a revoked token is refused by every check, an active one passes.
+    #[test]
+    fn checks_during_writes_from_other_threads_stay_exact() {
+        let store = MemoryRevocationStore::new();
+        let revoke = |store: &MemoryRevocationStore, jti: &str| {
+            let mut write = std::pin::pin!(store.revoke_token(jti, EXP));
+            let mut context = Context::from_waker(std::task::Waker::noop());
+            assert!(write.as_mut().poll(&mut context).is_ready());
+        };
+        revoke(&store, "revoked");
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let checkers: Vec<_> = (0..3)
+                .map(|_| {
+                    scope.spawn(|| {
+                        // At least one round, however late the thread starts.
+                        loop {
+                            let revoked = TokenRef::new("revoked", EXP);
+                            let active = TokenRef::new("active", EXP);
+                            assert_eq!(
+                                store.check_now(&revoked).unwrap().unwrap(),
+                                RevocationStatus::Revoked
+                            );
+                            assert_eq!(
+                                store.check_now(&active).unwrap().unwrap(),
+                                RevocationStatus::Active
+                            );
+                            if done.load(Ordering::Relaxed) {
+                                break;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for i in 0..100_000 {
+                revoke(&store, &id("w", i));
+            }
+            done.store(true, Ordering::Relaxed);
+            for checker in checkers {
+                checker.join().unwrap();
+            }
+        });
+        assert_eq!(store.entry_count(), 100_001);
     }
 
     #[tokio::test]

@@ -46,7 +46,6 @@ fn a_tonic_service_counts_the_decisions_of_each_layer() {
             .revoke_token("revoked-jti", now() + 600)
             .await
             .unwrap();
-        store.run_pending_tasks();
 
         assert_eq!(
             grpc::call(addr, "Get", Some(&token)).await.unwrap(),

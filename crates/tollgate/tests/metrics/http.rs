@@ -133,7 +133,6 @@ fn revocation_and_policy_count_every_status_and_refusal() {
         let no_jti = token(&|claims| {
             claims.as_object_mut().unwrap().remove("jti");
         });
-        store.run_pending_tasks();
 
         assert_eq!(call(addr, "/customers", Some(&active)).await, 200);
         assert_eq!(call(addr, "/invoices", Some(&active)).await, 403);

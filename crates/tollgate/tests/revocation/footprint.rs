@@ -31,7 +31,7 @@ fn measure(name: &str, store: &MemoryRevocationStore, write: impl Fn(&MemoryRevo
     for i in 0..ENTRIES {
         write(store, i);
     }
-    store.run_pending_tasks();
+    store.remove_expired();
     let after = rss();
     assert_eq!(store.entry_count(), ENTRIES);
     println!(

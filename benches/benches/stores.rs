@@ -1,6 +1,10 @@
 //! Revocation checks: the in-process `MemoryRevocationStore`, and tollgate-redis's store through its
 //! coherent local cache and direct (one `MGET` round trip).
 //!
+//! `revocation/memory-scale` checks the in-process store holding 1 000 to 10 million revoked
+//! `jti`s, each size filled once (10 million take about 400 MiB and some seconds to write);
+//! run it alone with `cargo bench -p tollgate-benches --bench stores -- memory-scale`.
+//!
 //! The Redis groups need a Redis: `TOLLGATE_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6379`);
 //! without it they are skipped with a message. They use a private key prefix and delete what
 //! they wrote.
@@ -12,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use tollgate::{
     StandardClaims,
     revocation::{MemoryRevocationStore, RevocationStatus, RevocationStore, TokenRef},
@@ -52,7 +56,7 @@ fn memory(c: &mut Criterion) {
     let (active, revoked) = tokens();
     let store = MemoryRevocationStore::new();
     now_or_never(fill(&store, &revoked, 10_000)).unwrap();
-    store.run_pending_tasks();
+    store.remove_expired();
     let active_ref = TokenRef::from_claims(&active).unwrap();
     let revoked_ref = TokenRef::from_claims(&revoked).unwrap();
     assert_eq!(
@@ -71,6 +75,40 @@ fn memory(c: &mut Criterion) {
     group.bench_function("revoked", |b| {
         b.iter(|| now_or_never(store.check(black_box(&revoked_ref))))
     });
+    group.finish();
+}
+
+/// Check time as the revoked `jti`s go from 1 000 to 10 million: an active token (all three
+/// look-ups) and a revoked one (the first decides).
+fn memory_scale(c: &mut Criterion) {
+    let (active, revoked) = tokens();
+    let active_ref = TokenRef::from_claims(&active).unwrap();
+    let revoked_ref = TokenRef::from_claims(&revoked).unwrap();
+    let mut group = c.benchmark_group("revocation/memory-scale");
+    for count in [1_000, 10_000, 100_000, 1_000_000, 10_000_000] {
+        let store = MemoryRevocationStore::new();
+        let until = now() + 3600;
+        now_or_never(store.revoke_token(revoked_ref.jti, until))
+            .unwrap()
+            .unwrap();
+        for i in 0..count {
+            now_or_never(
+                store.revoke_token(&format!("{i:08x}-7425-40de-944b-e07fc1f90ae7"), until),
+            )
+            .unwrap()
+            .unwrap();
+        }
+        assert_eq!(store.entry_count(), count as u64 + 1);
+        for (status, token, expected) in [
+            ("active", &active_ref, RevocationStatus::Active),
+            ("revoked", &revoked_ref, RevocationStatus::Revoked),
+        ] {
+            assert_eq!(store.check_now(token).unwrap().unwrap(), expected);
+            group.bench_with_input(BenchmarkId::new(status, count), token, |b, token| {
+                b.iter(|| store.check_now(black_box(token)))
+            });
+        }
+    }
     group.finish();
 }
 
@@ -158,5 +196,5 @@ fn redis(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, memory, redis);
+criterion_group!(benches, memory, memory_scale, redis);
 criterion_main!(benches);

@@ -1,12 +1,21 @@
-//! Memory per revoked `jti`, at one million entries: in tollgate's in-process `MemoryRevocationStore`
-//! (growth of the process's resident set) and in Redis through tollgate-redis (growth of
-//! `INFO memory` `used_memory`). Also the memory per entry of the verified-token cache, at
-//! 100 000 tokens.
+//! Memory per entry, one measurement per process (so none reuses memory another freed):
 //!
-//! Run with `cargo run --release -p tollgate-benches --bin bench-memory -- [redis-url|-] [count]`.
-//! Point it at a private Redis (`redis-server --port 6390 --save '' --appendonly no`): it
+//! - `store COUNT`: tollgate's in-process `MemoryRevocationStore` holding COUNT revoked `jti`s
+//!   (growth of the process's resident set);
+//! - `cache COUNT`: the verified-token cache holding COUNT distinct tokens (resident set);
+//! - `redis URL COUNT`: Redis through tollgate-redis holding COUNT revoked `jti`s (growth of
+//!   `INFO memory` `used_memory`).
+//!
+//! ```text
+//! cargo run --release -p tollgate-benches --bin bench-memory -- store 1000000
+//! cargo run --release -p tollgate-benches --bin bench-memory -- cache 100000
+//! cargo run --release -p tollgate-benches --bin bench-memory -- redis redis://127.0.0.1:6390/ 1000000
+//! ```
+//!
+//! Point `redis` at a private Redis (`redis-server --port 6390 --save '' --appendonly no`): it
 //! writes under its own key prefix and deletes everything it wrote at the end, but
-//! `used_memory` counts the whole server. Ids are 36-byte UUID-like strings.
+//! `used_memory` counts the whole server. Ids are 36-byte UUID-like strings, each revoked
+//! until an hour from now.
 
 use std::time::Instant;
 
@@ -19,6 +28,8 @@ use tollgate::{
 use tollgate_benches::{Keys, now, now_or_never};
 use tollgate_redis::RedisRevocationStore;
 
+const USAGE: &str = "usage: bench-memory store COUNT | cache COUNT | redis URL COUNT";
+
 fn jti(i: usize) -> String {
     format!("{i:08x}-d9cb-469f-a165-70867728950e")
 }
@@ -30,27 +41,34 @@ fn rss() -> u64 {
     pages * 4096
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let redis_url = args.next().filter(|a| a != "-");
-    let count: usize = args.next().map_or(1_000_000, |c| c.parse().unwrap());
+fn count(arg: &str) -> Result<usize, String> {
+    arg.parse()
+        .map_err(|_| format!("COUNT must be a whole number, not {arg:?}\n{USAGE}"))
+}
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    // What each measurement builds is kept alive to the end: memory one of them freed would
-    // be reused by the next, whose growth would then be undercounted.
-    let _cache = verify_cache(100_000);
-    let _store = runtime.block_on(async {
-        let store = memory_store(count).await;
-        if let Some(url) = redis_url {
-            redis_store(&url, count).await;
-        } else {
-            eprintln!("redis: skipped (pass a Redis URL as the first argument)");
+    match args.as_slice() {
+        ["store", n] => {
+            let count = count(n)?;
+            let _store = runtime.block_on(memory_store(count));
         }
-        store
-    });
+        ["cache", n] => {
+            let _cache = verify_cache(count(n)?);
+        }
+        ["redis", url, n] => {
+            let count = count(n)?;
+            runtime.block_on(redis_store(url, count));
+        }
+        _ => return Err(USAGE.to_owned()),
+    }
+    Ok(())
 }
 
 fn verify_cache(count: usize) -> (Vec<String>, tollgate::verify::Verifier) {
@@ -67,8 +85,8 @@ fn verify_cache(count: usize) -> (Vec<String>, tollgate::verify::Verifier) {
     println!(
         "VerifiedCache: {count} tokens of {} bytes, RSS +{:.1} MiB, {:.0} bytes per entry",
         tokens[0].len(),
-        (after - before) as f64 / 1048576.0,
-        (after - before) as f64 / count as f64,
+        after.saturating_sub(before) as f64 / 1048576.0,
+        after.saturating_sub(before) as f64 / count as f64,
     );
     (tokens, verifier)
 }
@@ -77,20 +95,20 @@ async fn memory_store(count: usize) -> MemoryRevocationStore {
     let until = now() + 3600;
     let store = MemoryRevocationStore::new();
     store.revoke_token(&jti(usize::MAX), until).await.unwrap();
-    store.run_pending_tasks();
+    store.remove_expired();
     let before = rss();
     let start = Instant::now();
     for i in 0..count {
         store.revoke_token(&jti(i), until).await.unwrap();
     }
-    store.run_pending_tasks();
+    store.remove_expired();
     let elapsed = start.elapsed();
     let after = rss();
     assert_eq!(store.entry_count(), count as u64 + 1);
     println!(
         "MemoryRevocationStore: {count} revoked jti, RSS +{:.1} MiB, {:.0} bytes per entry ({:.2} s to write)",
-        (after - before) as f64 / 1048576.0,
-        (after - before) as f64 / count as f64,
+        after.saturating_sub(before) as f64 / 1048576.0,
+        after.saturating_sub(before) as f64 / count as f64,
         elapsed.as_secs_f64()
     );
     store
@@ -142,8 +160,8 @@ async fn redis_store(url: &str, count: usize) {
     println!(
         "Redis: {count} revoked jti (prefix {} bytes), used_memory +{:.1} MiB, {:.0} bytes per entry ({:.2} s to write)",
         prefix.len(),
-        (after - before) as f64 / 1048576.0,
-        (after - before) as f64 / count as f64,
+        after.saturating_sub(before) as f64 / 1048576.0,
+        after.saturating_sub(before) as f64 / count as f64,
         elapsed.as_secs_f64()
     );
 

@@ -32,7 +32,7 @@ use super::store::{
 /// is reclaimed by the writes that follow (below). There is **no capacity limit and no
 /// size-based eviction**: a revocation is never dropped while a token it matches can still be
 /// accepted, and memory is bounded by the revocations that are still live: measured at about
-/// 50 bytes per revoked `jti` at a million entries (see `docs/revocation.md`, "Sizing").
+/// 55 bytes per revoked `jti` at a million entries (see `docs/revocation.md`, "Sizing").
 ///
 /// # Ids are kept as digests
 ///

@@ -21,6 +21,7 @@ use tollgate::{
     RequirePolicyLayer, RevocationLayer, StandardClaims, VerifyLayer,
     key::Algorithm,
     policy::{Authorizer, Policy},
+    response::ResponseBody,
     revocation::MemoryRevocationStore,
     verify::VerifiedCache,
 };
@@ -141,7 +142,7 @@ fn stack(c: &mut Criterion) {
                 Policy::permission("customer:read").unwrap(),
             ))
             .service(service_fn(|_: Request<()>| {
-                ready(Ok::<_, Infallible>(Response::new(())))
+                ready(Ok::<_, Infallible>(Response::new(ResponseBody::inner(()))))
             }));
         let bearer = bearer.clone();
         move || {

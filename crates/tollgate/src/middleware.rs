@@ -19,7 +19,7 @@ use std::{
 use http::{HeaderMap, HeaderValue, Response, header::CONTENT_TYPE};
 use pin_project_lite::pin_project;
 
-use crate::{body::ResponseBody, error::AuthError, response::Responder};
+use crate::{body::RejectionBody, error::AuthError, response::Responder};
 
 /// The panic text of every tollgate response future polled again after it completed.
 pub(crate) const POLLED_AFTER_COMPLETION: &str = "tollgate response future polled after completion";
@@ -177,8 +177,9 @@ where
     F: Future<Output = Result<Response<B>, E>>,
     P: Future<Output = Decision<F>>,
     K: Deref<Target: LayerConfig>,
+    B: RejectionBody,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -222,10 +223,10 @@ where
 }
 
 /// Log a refusal and render it. The one place where a layer's rejection becomes a response.
-fn render<C: LayerConfig + ?Sized, B>(
+fn render<C: LayerConfig + ?Sized, B: RejectionBody>(
     config: &C,
     rejection: Rejection,
-) -> Response<ResponseBody<B>> {
+) -> Response<B> {
     let Rejection { error, headers } = rejection;
     error.log(C::LAYER);
     respond(config, error, &headers)
@@ -234,17 +235,17 @@ fn render<C: LayerConfig + ?Sized, B>(
 /// The inner service's response; one made from an [`AuthError`] a handler returned is
 /// rendered again with this layer's responder (so the outermost layer's answer is the one the
 /// client gets), given the request's `content-type`.
-fn handler_response<C: LayerConfig + ?Sized, B>(
+fn handler_response<C: LayerConfig + ?Sized, B: RejectionBody>(
     response: Response<B>,
     content_type: Option<HeaderValue>,
     config: &C,
-) -> Response<ResponseBody<B>> {
+) -> Response<B> {
     let extensions = response.extensions();
     let error = extensions
         .get::<HandlerRejection>()
         .and_then(|_| extensions.get::<AuthError>().cloned());
     let Some(error) = error else {
-        return response.map(ResponseBody::inner);
+        return response;
     };
     let mut headers = HeaderMap::new();
     if let Some(content_type) = content_type {
@@ -256,14 +257,14 @@ fn handler_response<C: LayerConfig + ?Sized, B>(
 }
 
 /// `error` as the layer's responder renders it, with the error in the response extensions.
-fn respond<C: LayerConfig + ?Sized, B>(
+fn respond<C: LayerConfig + ?Sized, B: RejectionBody>(
     config: &C,
     error: AuthError,
     request: &HeaderMap,
-) -> Response<ResponseBody<B>> {
+) -> Response<B> {
     let (mut parts, body) = config.responder().respond(&error, request).into_parts();
     parts.extensions.insert(error);
-    Response::from_parts(parts, ResponseBody::rejection(body))
+    Response::from_parts(parts, B::rejection(body))
 }
 
 impl<F, P, K> fmt::Debug for LayerFuture<F, P, K> {
@@ -283,7 +284,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::{error::AuthErrorKind, response::DefaultResponder};
+    use crate::{body::ResponseBody, error::AuthErrorKind, response::DefaultResponder};
 
     struct Config(DefaultResponder);
 
@@ -297,8 +298,8 @@ mod tests {
     }
 
     type Future = LayerFuture<
-        Ready<Result<Response<String>, ()>>,
-        NeverPending<Ready<Result<Response<String>, ()>>>,
+        Ready<Result<Response<ResponseBody<String>>, ()>>,
+        NeverPending<Ready<Result<Response<ResponseBody<String>>, ()>>>,
         Arc<Config>,
     >;
 
@@ -324,8 +325,11 @@ mod tests {
     #[should_panic(expected = "tollgate response future polled after completion")]
     fn polling_after_completion_panics_with_the_one_text() {
         let config = Arc::new(Config(DefaultResponder::new()));
-        let mut future: Future =
-            LayerFuture::call(ready(Ok(Response::new(String::new()))), None, config);
+        let mut future: Future = LayerFuture::call(
+            ready(Ok(Response::new(ResponseBody::inner(String::new())))),
+            None,
+            config,
+        );
         assert!(poll(Pin::new(&mut future)).is_ready());
         let _ = poll(Pin::new(&mut future));
     }

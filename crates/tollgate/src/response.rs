@@ -38,7 +38,7 @@ use http::{
     header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
 };
 
-pub use crate::body::ResponseBody;
+pub use crate::body::{RejectionBody, ResponseBody};
 use crate::error::{AuthError, ConfigError};
 
 /// Turns a rejection into a response.

@@ -82,8 +82,8 @@ impl RpcRouter {
     ///
     /// `service` is any tower service over tonic's request type whose error is `Infallible`:
     /// a generated server (`FooServer<T>`), or one wrapped in layers whose response bodies
-    /// differ from tonic's (tollgate's `ResponseBody`); they are converted to tonic's
-    /// [`Body`].
+    /// differ from tonic's; they are converted to tonic's [`Body`] (the tollgate layers
+    /// answer in tonic's body already, so theirs is taken as it is).
     pub fn route<S, B>(mut self, path: &str, service: S) -> Self
     where
         S: Service<Request<Body>, Response = Response<B>, Error = Infallible>

@@ -19,6 +19,7 @@ use tempfile::TempDir;
 use tollgate::{
     AuthError, AuthErrorKind, RevocationLayer, VerifyLayer,
     key::{Algorithm, Key},
+    response::ResponseBody,
     revocation::{RevocationStatus, RevocationStore, TokenRef},
     verify::{TrustedIssuer, Verifier},
 };
@@ -68,7 +69,7 @@ async fn layer_answer(
         .layer(VerifyLayer::new(verifier.clone()))
         .layer(RevocationLayer::new(store.clone()))
         .service(service_fn(|_: Request<String>| async {
-            Ok::<_, Infallible>(Response::new(String::new()))
+            Ok::<_, Infallible>(Response::new(ResponseBody::inner(String::new())))
         }));
     let request = Request::get("/")
         .header(AUTHORIZATION, format!("Bearer {token}"))

@@ -16,7 +16,7 @@ use super::{
     rule::Policy,
 };
 use crate::{
-    body::ResponseBody,
+    body::RejectionBody,
     claims::{Claims, StandardClaims},
     error::{AuthError, AuthErrorKind},
     middleware::{LayerFuture, Rejection, content_type, inner_service_accessors},
@@ -68,8 +68,9 @@ impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequirePolicy<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     R: Responder,
+    ResBody: RejectionBody,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = RequirePolicyFuture<S::Future, R>;
 

@@ -19,7 +19,7 @@ use super::{
     store::{RevocationStatus, RevocationStoreError},
 };
 use crate::{
-    body::ResponseBody,
+    body::RejectionBody,
     middleware::{Decision, LayerFuture, POLLED_AFTER_COMPLETION, Rejection, content_type},
     response::Responder,
     telemetry::{self, CheckTimer, Layer},
@@ -56,8 +56,9 @@ where
     S: Service<Request<B>, Response = Response<ResBody>>,
     C: Future<Output = Result<RevocationStatus, RevocationStoreError>>,
     R: Responder,
+    ResBody: RejectionBody,
 {
-    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+    type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.project().inner.poll(cx)

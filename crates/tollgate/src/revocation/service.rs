@@ -16,7 +16,7 @@ use super::{
     store::{RevocationStore, TokenRef},
 };
 use crate::{
-    body::ResponseBody,
+    body::RejectionBody,
     claims::{Claims, StandardClaims},
     error::{AuthError, AuthErrorKind},
     middleware::{LayerFuture, Rejection, content_type, inner_service_accessors},
@@ -64,8 +64,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     St: RevocationStore,
     R: Responder,
+    ResBody: RejectionBody,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = RevocationFuture<S, S::Future, ReqBody, St::CheckFuture, St, R>;
 

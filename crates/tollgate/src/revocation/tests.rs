@@ -83,11 +83,8 @@ fn request(claims: Option<StandardClaims>) -> Request<Full<Bytes>> {
 fn protected<St: RevocationStore>(
     layer: RevocationLayer<St>,
     calls: &Arc<AtomicUsize>,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<crate::body::ResponseBody<Full<Bytes>>>,
-    Error = Infallible,
-> + Clone {
+) -> impl tower::Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible>
++ Clone {
     let calls = Arc::clone(calls);
     ServiceBuilder::new()
         .layer(layer)
@@ -102,7 +99,7 @@ fn protected<St: RevocationStore>(
 async fn send<St: RevocationStore>(
     layer: &RevocationLayer<St>,
     request: Request<Full<Bytes>>,
-) -> (Response<crate::body::ResponseBody<Full<Bytes>>>, usize) {
+) -> (Response<Full<Bytes>>, usize) {
     let calls = Arc::new(AtomicUsize::new(0));
     let response = protected(layer.clone(), &calls)
         .oneshot(request)

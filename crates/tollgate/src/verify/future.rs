@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 
 use super::layer::VerifyConfig;
 use crate::{
-    body::ResponseBody,
+    body::RejectionBody,
     middleware::{Decision, LayerFuture},
     response::Responder,
 };
@@ -43,8 +43,9 @@ impl<F, R, B, E> Future for VerifyFuture<F, R>
 where
     F: Future<Output = Result<Response<B>, E>>,
     R: Responder,
+    B: RejectionBody,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.project().inner.poll(cx)

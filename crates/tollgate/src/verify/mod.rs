@@ -13,7 +13,9 @@
 //! ```
 //! use std::convert::Infallible;
 //!
+//! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode, header::AUTHORIZATION};
+//! use http_body_util::Full;
 //! use tollgate::{Claims, StandardClaims, VerifyLayer, key::{Algorithm, Key}, verify::{TrustedIssuer, Verifier}};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
@@ -31,7 +33,9 @@
 //!     .service(service_fn(|request: Request<String>| async move {
 //!         // Present whenever the layer let the request through.
 //!         let sub = request.extensions().get::<Claims<StandardClaims>>().and_then(|c| c.sub.clone());
-//!         Ok::<_, Infallible>(Response::new(format!("hello {}", sub.as_deref().unwrap_or("?"))))
+//!         let body = format!("hello {}", sub.as_deref().unwrap_or("?"));
+//!         // The layer answers in the inner service's body type (a `RejectionBody`).
+//!         Ok::<_, Infallible>(Response::new(Full::<Bytes>::from(body)))
 //!     }));
 //!
 //! # let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() + 60;

@@ -21,6 +21,7 @@ use super::{
     verifier::{Outcome, Verified, Verifier},
 };
 use crate::{
+    body::RejectionBody,
     claims::StandardClaims,
     error::{AuthError, AuthErrorKind},
     middleware::{LayerFuture, Rejection, content_type, inner_service_accessors},
@@ -102,8 +103,9 @@ where
     ReqBody: Send + 'static,
     C: DeserializeOwned + Send + Sync + 'static,
     R: Responder + Send + Sync + 'static,
+    ResBody: RejectionBody,
 {
-    type Response = Response<crate::body::ResponseBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = VerifyFuture<S::Future, R>;
 

@@ -15,6 +15,7 @@ use serde_json::json;
 use tollgate::{
     AuthErrorKind, RevocationLayer, StandardClaims, VerifyLayer,
     key::Algorithm,
+    response::ResponseBody,
     revocation::{MemoryRevocationStore, RevocationStore},
     verify::VerifiedCache,
     verify::Verifier,
@@ -220,7 +221,7 @@ async fn revocation_is_checked_for_cached_tokens() {
         .layer(VerifyLayer::new(verifier.clone()))
         .layer(RevocationLayer::new(store.clone()))
         .service(service_fn(|_: Request<String>| async {
-            Ok::<_, Infallible>(Response::new(String::new()))
+            Ok::<_, Infallible>(Response::new(ResponseBody::inner(String::new())))
         }));
     let payload = claims();
     let token = key.sign(&payload);

@@ -9,7 +9,7 @@ use std::{
 
 use http::Response;
 use pin_project_lite::pin_project;
-use tollgate::response::ResponseBody;
+use tollgate::response::RejectionBody;
 
 use super::CsrfError;
 
@@ -51,15 +51,13 @@ impl<F> CsrfGuardFuture<F> {
 impl<F, B, E> Future for CsrfGuardFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: RejectionBody,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(ResponseBody::inner)))
-            }
+            StateProj::Inner { future } => Poll::Ready(Ok(ready!(future.poll(cx))?)),
             StateProj::Refused { error } => {
                 let error = error
                     .take()

@@ -18,7 +18,7 @@ use http::{
 pub use future::CsrfGuardFuture;
 pub use layer::CsrfGuardLayer;
 pub use service::CsrfGuard;
-use tollgate::response::{ResponseBody, problem_body};
+use tollgate::response::{RejectionBody, problem_body};
 
 use origin::{AllowedOrigin, OriginRef};
 
@@ -110,8 +110,8 @@ impl CsrfError {
 
     /// The refusal: 403, `application/problem+json`, the problem body, and this error in the
     /// extensions.
-    fn to_response<B>(self) -> Response<ResponseBody<B>> {
-        let mut response = Response::new(ResponseBody::rejection(problem_body(
+    fn to_response<B: RejectionBody>(self) -> Response<B> {
+        let mut response = Response::new(B::rejection(problem_body(
             self.status(),
             self.body_text(),
             self.kind.code(),

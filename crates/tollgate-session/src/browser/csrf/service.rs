@@ -8,7 +8,7 @@ use std::{
 };
 
 use http::{Request, Response};
-use tollgate::response::ResponseBody;
+use tollgate::response::RejectionBody;
 use tower_service::Service;
 
 use super::{CsrfGuardConfig, future::CsrfGuardFuture, layer::CsrfGuardLayer};
@@ -57,8 +57,9 @@ impl<S> CsrfGuard<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CsrfGuard<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: RejectionBody,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = CsrfGuardFuture<S::Future>;
 

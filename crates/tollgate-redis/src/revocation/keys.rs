@@ -174,30 +174,35 @@ end
     };
 }
 
-/// The script that revokes a token: in the shard `KEYS[1]`, store the later of the stored and
-/// the written `<until>` under the digest, remove every field whose `<until>` has passed (by
-/// the Redis server's clock), set the shard to expire at the latest `<until>` left, and
-/// publish the message, all in one atomic step. A shard left without fields is deleted by
-/// Redis.
+/// The script that revokes a token, in one atomic step: read the shard `KEYS[1]` once; keep
+/// the later of the stored and the written `<until>` under the digest; remove every other
+/// field whose `<until>` has passed (by the Redis server's clock); set the shard to expire at
+/// the latest `<until>` left; publish the message. A revocation whose `<until>` has passed
+/// stores nothing, and a shard left without fields is deleted by Redis.
 ///
 /// `ARGV`: digest, until, channel, message.
 pub(crate) const REVOKE_SCRIPT: &str = concat!(
     lua_cmp!(),
     r"
 local field, untl = ARGV[1], ARGV[2]
-local old = redis.call('HGET', KEYS[1], field)
-if old and cmp(old, untl) > 0 then untl = old end
-redis.call('HSET', KEYS[1], field, untl)
 local now = redis.call('TIME')[1]
 local latest = nil
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
-  local u = fields[i + 1]
-  if cmp(u, now) <= 0 then
-    redis.call('HDEL', KEYS[1], fields[i])
+  local f, u = fields[i], fields[i + 1]
+  if f == field then
+    if cmp(u, untl) > 0 then untl = u end
+  elseif cmp(u, now) <= 0 then
+    redis.call('HDEL', KEYS[1], f)
   elseif latest == nil or cmp(u, latest) > 0 then
     latest = u
   end
+end
+if cmp(untl, now) > 0 then
+  redis.call('HSET', KEYS[1], field, untl)
+  if latest == nil or cmp(untl, latest) > 0 then latest = untl end
+else
+  redis.call('HDEL', KEYS[1], field)
 end
 if latest then redis.call('EXPIREAT', KEYS[1], latest) end
 redis.call('PUBLISH', ARGV[3], ARGV[4])

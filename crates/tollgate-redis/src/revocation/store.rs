@@ -37,8 +37,8 @@ use super::{
 /// field of one of 65 536 hashes (see the [crate docs](crate)). Two ids with the same digest
 /// would be answered alike: if one of them is revoked, the other is refused too. That can
 /// only refuse an unrevoked token (a false refusal, never a revoked token let through), and
-/// its probability is about n / 2^128 per check for n revoked tokens: far below one in
-/// 10^30 at a billion. Every call is bounded by the
+/// its probability is about n / 2^128 per check for n revoked tokens (3 × 10^-30 at a
+/// billion). Every call is bounded by the
 /// [`timeout`](RedisRevocationStoreBuilder::timeout): a call that takes longer fails with
 /// [`RevocationStoreErrorKind::Timeout`], an unreachable or failing server with
 /// [`RevocationStoreErrorKind::Unavailable`].
@@ -595,7 +595,7 @@ impl<C> RedisRevocationStoreBuilder<C> {
 
     /// The prefix of every key and of the channel (default `tollgate:`). With Redis Cluster a
     /// prefix with a hash tag (`{tollgate}:`) keeps every key in one slot; it is not needed,
-    /// since the cluster connection splits the check's `MGET` by slot.
+    /// since the cluster connection routes the check's `HGET` and splits its `MGET` by slot.
     ///
     /// # Errors
     ///

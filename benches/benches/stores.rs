@@ -1,5 +1,5 @@
 //! Revocation checks: the in-process `MemoryRevocationStore`, and tollgate-redis's store through its
-//! coherent local cache and direct (one `MGET` round trip).
+//! coherent local cache and direct (one round trip), as the revoked tokens in Redis grow.
 //!
 //! `revocation/memory-scale` checks the in-process store holding 1 000 to 10 million revoked
 //! `jti`s, each size filled once (10 million take about 400 MiB and some seconds to write);
@@ -7,7 +7,9 @@
 //!
 //! The Redis groups need a Redis: `TOLLGATE_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6379`);
 //! without it they are skipped with a message. They use a private key prefix and delete what
-//! they wrote.
+//! they wrote. They are measured with 1 000, 10 000, 100 000 and 1 000 000 revoked tokens in
+//! Redis (written between the measurements, 64 writes at a time); `TOLLGATE_BENCH_REDIS_COUNTS`
+//! (comma-separated, increasing) sets other counts.
 //!
 //! Run with `cargo bench -p tollgate-benches --bench stores`.
 
@@ -49,6 +51,27 @@ async fn fill(store: &impl RevocationStore, revoked: &StandardClaims, count: usi
                 .await
                 .unwrap();
         }
+    }
+}
+
+/// Revoke the tokens `from..to` (ids of the form of the benchmark's), 64 writes at a time.
+async fn revoke_many(store: &RedisRevocationStore, from: usize, to: usize) {
+    let until = now() + 3600;
+    let tasks = 64;
+    let mut set = tokio::task::JoinSet::new();
+    for task in 0..tasks {
+        let store = store.clone();
+        set.spawn(async move {
+            for i in (from + task..to).step_by(tasks) {
+                store
+                    .revoke_token(&format!("{i:08x}-7425-40de-944b-e07fc1f90ae8"), until)
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        done.unwrap();
     }
 }
 
@@ -142,7 +165,7 @@ fn redis(c: &mut Criterion) {
             .local_cache(LocalCache::new())
             .build()
             .unwrap();
-        fill(&direct, &revoked, 1_000).await;
+        fill(&direct, &revoked, 0).await;
         let deadline = Instant::now() + Duration::from_secs(5);
         while !cached.is_subscribed() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -161,20 +184,34 @@ fn redis(c: &mut Criterion) {
         (direct, cached)
     });
 
+    let counts: Vec<usize> = std::env::var("TOLLGATE_BENCH_REDIS_COUNTS").map_or_else(
+        |_| vec![1_000, 10_000, 100_000, 1_000_000],
+        |counts| {
+            counts
+                .split(',')
+                .map(|c| c.trim().parse().unwrap())
+                .collect()
+        },
+    );
     let mut group = c.benchmark_group("revocation/redis");
-    for (name, store) in [("cached", &cached), ("direct", &direct)] {
-        for (status, token) in [("active", &active_ref), ("revoked", &revoked_ref)] {
-            group.bench_function(format!("{name}-{status}"), |b| {
-                b.iter_custom(|iters| {
-                    runtime.block_on(async {
-                        let start = Instant::now();
-                        for _ in 0..iters {
-                            black_box(store.check(black_box(token)).await.unwrap());
-                        }
-                        start.elapsed()
-                    })
+    let mut written = 0;
+    for count in counts {
+        runtime.block_on(revoke_many(&direct, written, count));
+        written = count;
+        for (name, store) in [("cached", &cached), ("direct", &direct)] {
+            for (status, token) in [("active", &active_ref), ("revoked", &revoked_ref)] {
+                group.bench_function(BenchmarkId::new(format!("{name}-{status}"), count), |b| {
+                    b.iter_custom(|iters| {
+                        runtime.block_on(async {
+                            let start = Instant::now();
+                            for _ in 0..iters {
+                                black_box(store.check(black_box(token)).await.unwrap());
+                            }
+                            start.elapsed()
+                        })
+                    });
                 });
-            });
+            }
         }
     }
     group.finish();

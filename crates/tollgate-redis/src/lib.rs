@@ -7,12 +7,19 @@
 //! application share their revocations: a token revoked through one instance is refused by
 //! all of them.
 //!
-//! - **One round trip per check**: one `MGET` of the token's (up to) four keys answers all
-//!   four questions (revoked `jti`, ended `sid`, the subject's cut-off and permission
-//!   version), decided by tollgate's [`RevocationEntries::status_of`](tollgate::revocation::RevocationEntries::status_of) rule.
-//! - **Entries expire on their own**: every key expires (`EXPIREAT`) at the `until` it was
-//!   written with plus a [leeway](RedisRevocationStoreBuilder::leeway) (60 s by default, like
-//!   tollgate's `MemoryRevocationStore`), so Redis holds only what can still match a valid token.
+//! - **One round trip per check**: an `HGET` of the token's digest and an `MGET` of its
+//!   session's and subject's keys, sent together, answer all four questions (revoked `jti`,
+//!   ended `sid`, the subject's cut-off and permission version), decided by tollgate's
+//!   [`RevocationEntries::status_of`](tollgate::revocation::RevocationEntries::status_of) rule.
+//! - **Compact**: a revoked token is a 16-byte digest of its `jti` and its `until`, one field of
+//!   one of 65 536 hashes that Redis keeps in its compact encoding: about 36 bytes of Redis
+//!   memory per revoked token at a million of them.
+//! - **Entries go at their `until`**: every entry counts until the `until` it was written with
+//!   plus a [leeway](RedisRevocationStoreBuilder::leeway) (60 s by default, like tollgate's
+//!   `MemoryRevocationStore`) and not after; keys expire (`EXPIREAT`) then, and a hash of
+//!   revoked tokens at the latest of its fields, the fields that have passed being removed by
+//!   the hash's next write. Redis holds only what can still match a valid token, plus the passed
+//!   fields of hashes not written since.
 //! - **Atomic writes**: each write is one Lua script that merges with what is stored (a later
 //!   cut-off replaces an earlier one and never the reverse, the highest version wins, an
 //!   expiry is never shortened), sets the expiry and publishes the write on the channel
@@ -37,16 +44,29 @@
 //! # Key layout
 //!
 //! ```text
-//! <prefix>jti:<jti>   "1:<until>"          a revoked token
-//! <prefix>sid:<sid>   "1:<until>"          an ended session
-//! <prefix>cut:<sub>   "<at>:<until>"       tokens of <sub> issued at or before <at> are refused
-//! <prefix>ver:<sub>   "<version>:<until>"  tokens of <sub> with a lower `ver` are stale
-//! <prefix>revocations                      the channel; a message is a key without the prefix
+//! <prefix>jtis:<shard> hash <digest> -> "<until>"  revoked tokens
+//! <prefix>sid:<sid>    "1:<until>"                   an ended session
+//! <prefix>cut:<sub>    "<at>:<until>"                tokens of <sub> issued at or before <at> are refused
+//! <prefix>ver:<sub>    "<version>:<until>"           tokens of <sub> with a lower `ver` are stale
+//! <prefix>revocations                                the channel; a message is "<kind>:<id>"
 //! ```
 //!
 //! The prefix is `tollgate:` unless set with
 //! [`RedisRevocationStoreBuilder::prefix`](RedisRevocationStoreBuilder::prefix); `<until>` is the `until` of the write
-//! plus the leeway, and the key expires then.
+//! plus the leeway. `<digest>` is the first 16 bytes of the SHA-256 of the `jti` (binary),
+//! `<shard>` its first two bytes in lowercase hex (`0000` to `ffff`): the same in every process,
+//! instance, version and in the `tollgate` command-line tool.
+//!
+//! A key expires at its `<until>`. A shard expires at the latest `<until>` of its fields; each
+//! revocation written to it removes its fields whose `<until>` has passed, and a check ignores
+//! such a field, so the answer is exact whether or not it has been removed yet.
+//!
+//! **Digest collisions.** Two ids with the same digest are answered alike. That can only
+//! refuse a token that was not revoked (its digest equals a revoked one's), never let a revoked
+//! token through. With n revoked tokens, the chance that a given unrevoked token is refused is
+//! about n / 2^128 (3 × 10^-30 at a billion). Making one on purpose means finding two ids
+//! with the same truncated SHA-256 (about 2^64 hash computations) and having both issued as
+//! `jti`s.
 //!
 //! # Example
 //!
@@ -86,9 +106,9 @@
 //!   [`RedisRevocationStoreBuilder::with_connection`](RedisRevocationStoreBuilder::with_connection); pass a
 //!   [`redis::Client`] for any one node to [`RedisRevocationStore::builder`] for the local
 //!   cache's subscription (`PUBLISH` reaches the subscribers of every node). The cluster
-//!   connection splits the check's `MGET` by slot and routes each write script by its one
-//!   key; a hash-tagged prefix such as `{tollgate}:` keeps everything in one slot (one
-//!   node per check) if preferred.
+//!   connection routes the check's `HGET` by its key, splits its `MGET` by slot, and routes
+//!   each write script by its one key; a hash-tagged prefix such as `{tollgate}:` keeps
+//!   everything in one slot (one node per check) if preferred.
 //! - **Sentinel** (feature `sentinel`): build a `redis::sentinel::SentinelClient` for the
 //!   master (`SentinelServerType::Master`) and start from
 //!   `RedisRevocationStore::sentinel(sentinel_client)`. Its connection

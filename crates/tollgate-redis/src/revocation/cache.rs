@@ -392,7 +392,8 @@ impl CacheState {
     }
 }
 
-fn unix_now() -> i64 {
+/// The current Unix time in whole seconds, by this machine's clock.
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -23,14 +23,22 @@ use crate::telemetry;
 use super::{
     cache::{self, CacheState, Facts, LocalCache, SubscribeVia, Subscriber},
     health::Health,
-    keys::{self, Keys, Kind, WRITE_SCRIPT},
+    keys::{self, Keys, Kind, REVOKE_SCRIPT, WRITE_SCRIPT},
 };
 
 /// A [`RevocationStore`] on Redis, optionally with a coherent [`LocalCache`] in front.
 ///
-/// One check is one round trip (`MGET` of the token's keys), or none when the local cache
-/// knows the answer; every write is one atomic script that stores the entry with its expiry
-/// and publishes it on the revocation channel. Every call is bounded by the
+/// One check is one round trip (an `HGET` of the token's digest in its shard and, when the
+/// token has a `sid` or a `sub`, an `MGET` of their keys, sent together), or none when the
+/// local cache knows the answer; every write is one atomic script that stores the entry with
+/// its expiry and publishes it on the revocation channel.
+///
+/// A revoked `jti` is stored under a 16-byte digest (the first half of its SHA-256), one
+/// field of one of 65 536 hashes (see the [crate docs](crate)). Two ids with the same digest
+/// would be answered alike: if one of them is revoked, the other is refused too. That can
+/// only refuse an unrevoked token (a false refusal, never a revoked token let through), and
+/// its probability is about n / 2^128 per check for n revoked tokens (3 × 10^-30 at a
+/// billion). Every call is bounded by the
 /// [`timeout`](RedisRevocationStoreBuilder::timeout): a call that takes longer fails with
 /// [`RevocationStoreErrorKind::Timeout`], an unreachable or failing server with
 /// [`RevocationStoreErrorKind::Unavailable`].
@@ -58,7 +66,10 @@ struct Inner<C> {
     keys: Keys,
     timeout: Duration,
     leeway: i64,
-    script: redis::Script,
+    /// Writes of a session, a cut-off or a version ([`WRITE_SCRIPT`]).
+    write_script: redis::Script,
+    /// Revocations of a token ([`REVOKE_SCRIPT`]).
+    revoke_script: redis::Script,
     cache: Option<Arc<CacheState>>,
     local_cache: Option<LocalCache>,
     health: Health,
@@ -270,8 +281,9 @@ impl<C> RedisRevocationStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    /// Store `value` for `id` of `kind` until `until` (plus the leeway) and publish it.
-    async fn write(
+    /// Store `value` for `id` of `kind` (a session, a cut-off, a version) until `until` (plus
+    /// the leeway) and publish it.
+    async fn write_entry(
         &self,
         kind: Kind,
         id: &str,
@@ -279,10 +291,23 @@ where
         until: i64,
     ) -> Result<(), RevocationStoreError> {
         let inner = &self.inner;
+        let mut invocation = inner.write_script.key(inner.keys.key(kind, id));
+        invocation.arg(value);
+        self.write(invocation, kind, id, until).await
+    }
+
+    /// Run a write script whose key and first argument `invocation` holds, with `until` (plus
+    /// the leeway), the channel and the message about `id` of `kind`.
+    async fn write(
+        &self,
+        mut invocation: redis::ScriptInvocation<'_>,
+        kind: Kind,
+        id: &str,
+        until: i64,
+    ) -> Result<(), RevocationStoreError> {
+        let inner = &self.inner;
         let until = until.saturating_add(inner.leeway);
-        let mut invocation = inner.script.key(inner.keys.key(kind, id));
         invocation
-            .arg(value)
             .arg(until)
             .arg(inner.keys.channel())
             .arg(Keys::message(kind, id));
@@ -344,12 +369,16 @@ impl OwnedToken {
     }
 }
 
-/// Read the `MGET` answer: the token's key, then the session's, then the subject's two.
+/// Read the answers: `jti`, the `<until>` stored under the token's digest (an entry whose
+/// `<until>` is not after `now` counts as absent, whether or not its shard's next write has
+/// removed it yet), and `values`, the `MGET` answer: the session's key, then the subject's two.
 fn parse_facts(
     token: &TokenRef<'_>,
+    jti: Option<Vec<u8>>,
     values: Vec<Option<Vec<u8>>>,
+    now: i64,
 ) -> Result<Facts, RevocationStoreError> {
-    let expected = 1 + usize::from(token.sid.is_some()) + 2 * usize::from(token.sub.is_some());
+    let expected = usize::from(token.sid.is_some()) + 2 * usize::from(token.sub.is_some());
     if values.len() != expected {
         return Err(RevocationStoreError::new(
             RevocationStoreErrorKind::Corrupt,
@@ -363,7 +392,10 @@ fn parse_facts(
             .transpose()
     };
     let mut facts = Facts {
-        jti: flag(next())?,
+        jti: jti
+            .map(|raw| keys::parse_until(&raw))
+            .transpose()?
+            .filter(|until| *until > now),
         ..Facts::default()
     };
     if token.sid.is_some() {
@@ -398,8 +430,10 @@ where
         }
 
         let keys = &self.inner.keys;
-        let mut names = Vec::with_capacity(4);
-        names.push(keys.key(Kind::Jti, token.jti));
+        let digest = keys::digest(token.jti);
+        let mut hget = redis::cmd("HGET");
+        hget.arg(keys.jti_shard(&digest)).arg(&digest[..]);
+        let mut names = Vec::with_capacity(3);
         if let Some(sid) = token.sid {
             names.push(keys.key(Kind::Sid, sid));
         }
@@ -410,17 +444,30 @@ where
         let owned = OwnedToken::new(token);
         let inner = Arc::clone(&self.inner);
         RedisCheckFuture::pending(Box::pin(async move {
-            let mut connection = inner.connection.clone();
-            let mut mget = redis::cmd("MGET");
-            mget.arg(&names);
-            let values: Vec<Option<Vec<u8>>> =
-                match time::timeout(inner.timeout, mget.query_async(&mut connection)).await {
-                    Ok(Ok(values)) => values,
-                    Ok(Err(error)) => return Err(inner.failed(Some(error))),
-                    Err(_) => return Err(inner.failed(None)),
-                };
+            // The two commands go out together on the (multiplexed) connection: one round
+            // trip. Separate commands rather than one pipeline, since a cluster connection
+            // routes each by its own keys where a pipeline must stay in one slot.
+            let query = async {
+                let mut connection = inner.connection.clone();
+                if names.is_empty() {
+                    let jti = hget.query_async(&mut connection).await?;
+                    return Ok((jti, Vec::new()));
+                }
+                let mut mget = redis::cmd("MGET");
+                mget.arg(&names);
+                let mut other = inner.connection.clone();
+                tokio::try_join!(
+                    hget.query_async::<Option<Vec<u8>>>(&mut connection),
+                    mget.query_async::<Vec<Option<Vec<u8>>>>(&mut other),
+                )
+            };
+            let (jti, values) = match time::timeout(inner.timeout, query).await {
+                Ok(Ok(answers)) => answers,
+                Ok(Err(error)) => return Err(inner.failed(Some(error))),
+                Err(_) => return Err(inner.failed(None)),
+            };
             let token = owned.as_ref();
-            let facts = parse_facts(&token, values)?;
+            let facts = parse_facts(&token, jti, values, cache::unix_now())?;
             if let (Some(cache), Some(epoch)) = (&inner.cache, epoch) {
                 cache.fill(epoch, &token, &facts);
             }
@@ -446,15 +493,19 @@ where
     }
 
     async fn revoke_token(&self, jti: &str, until: i64) -> Result<(), RevocationStoreError> {
-        self.write(Kind::Jti, jti, 1, until).await
+        let inner = &self.inner;
+        let digest = keys::digest(jti);
+        let mut invocation = inner.revoke_script.key(inner.keys.jti_shard(&digest));
+        invocation.arg(&digest[..]);
+        self.write(invocation, Kind::Jti, jti, until).await
     }
 
     async fn end_session(&self, sid: &str, until: i64) -> Result<(), RevocationStoreError> {
-        self.write(Kind::Sid, sid, 1, until).await
+        self.write_entry(Kind::Sid, sid, 1, until).await
     }
 
     async fn cut_off(&self, sub: &str, at: i64, until: i64) -> Result<(), RevocationStoreError> {
-        self.write(Kind::Cut, sub, at, until).await
+        self.write_entry(Kind::Cut, sub, at, until).await
     }
 
     async fn set_version(
@@ -463,7 +514,7 @@ where
         version: u64,
         until: i64,
     ) -> Result<(), RevocationStoreError> {
-        self.write(Kind::Ver, sub, version, until).await
+        self.write_entry(Kind::Ver, sub, version, until).await
     }
 }
 
@@ -544,7 +595,7 @@ impl<C> RedisRevocationStoreBuilder<C> {
 
     /// The prefix of every key and of the channel (default `tollgate:`). With Redis Cluster a
     /// prefix with a hash tag (`{tollgate}:`) keeps every key in one slot; it is not needed,
-    /// since the cluster connection splits the check's `MGET` by slot.
+    /// since the cluster connection routes the check's `HGET` and splits its `MGET` by slot.
     ///
     /// # Errors
     ///
@@ -632,7 +683,8 @@ impl<C> RedisRevocationStoreBuilder<C> {
                 keys,
                 timeout: self.timeout,
                 leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
-                script: redis::Script::new(WRITE_SCRIPT),
+                write_script: redis::Script::new(WRITE_SCRIPT),
+                revoke_script: redis::Script::new(REVOKE_SCRIPT),
                 cache,
                 local_cache: self.local_cache,
                 health: Health::default(),
@@ -706,18 +758,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mget_answers_are_read_in_key_order() {
+    fn answers_are_read_in_key_order() {
         let mut token = TokenRef::new("j", 10);
         token.sid = Some("s");
         token.sub = Some("u");
         let facts = parse_facts(
             &token,
+            None,
             vec![
-                None,
                 Some(b"1:30".to_vec()),
                 Some(b"7:40".to_vec()),
                 Some(b"3:50".to_vec()),
             ],
+            20,
         )
         .unwrap();
         assert_eq!(facts.jti, None);
@@ -726,10 +779,25 @@ mod tests {
         assert_eq!(facts.version, Some((3, 50)));
 
         let bare = TokenRef::new("j", 10);
-        let facts = parse_facts(&bare, vec![Some(b"1:30".to_vec())]).unwrap();
+        let facts = parse_facts(&bare, Some(b"30".to_vec()), Vec::new(), 20).unwrap();
         assert_eq!(facts.jti, Some(30));
-        let error = parse_facts(&bare, vec![None, None]).unwrap_err();
+        let error = parse_facts(&bare, None, vec![None], 20).unwrap_err();
         assert_eq!(error.kind(), RevocationStoreErrorKind::Corrupt);
+        let error = parse_facts(&bare, Some(b"1:30".to_vec()), Vec::new(), 20).unwrap_err();
+        assert_eq!(error.kind(), RevocationStoreErrorKind::Corrupt);
+    }
+
+    #[test]
+    fn a_revoked_token_counts_until_its_until_and_not_after() {
+        let bare = TokenRef::new("j", 10);
+        let at = |now| {
+            parse_facts(&bare, Some(b"30".to_vec()), Vec::new(), now)
+                .unwrap()
+                .jti
+        };
+        assert_eq!(at(29), Some(30));
+        assert_eq!(at(30), None);
+        assert_eq!(at(31), None);
     }
 
     #[test]

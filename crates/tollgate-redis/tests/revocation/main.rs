@@ -14,7 +14,9 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use redis::AsyncCommands;
-use support::{eventually, four_checks, now, private_redis, redis, token, unique_prefix};
+use support::{
+    eventually, four_checks, jti_entry, now, private_redis, redis, token, unique_prefix,
+};
 use tollgate::{
     Claims, RevocationLayer, StandardClaims,
     revocation::{RevocationStatus, RevocationStore, RevocationStoreErrorKind},
@@ -85,8 +87,25 @@ async fn keys_values_expiry_and_messages_follow_the_documented_layout() {
     let until = until + 60;
 
     let mut connection = raw(&client).await;
+    // A revoked token: a field of its shard, named by its digest, holding its `<until>`; the
+    // shard expires at its latest `<until>`.
+    let (shard, field) = jti_entry(&prefix, "t-1");
+    let stored: Option<String> = connection.hget(&shard, &field).await.unwrap();
+    assert_eq!(stored, Some(until.to_string()));
+    let expire_time: i64 = redis::cmd("EXPIRETIME")
+        .arg(&shard)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(expire_time, until);
+    let encoding: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(&shard)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(encoding, "listpack");
     for (key, value, expires) in [
-        ("jti:t-1", format!("1:{until}"), until),
         ("sid:s-1", format!("1:{until}"), until),
         ("cut:u-1", format!("1000:{until}"), until),
         ("ver:u-1", format!("4:{}", until + 60), until + 60),
@@ -104,8 +123,8 @@ async fn keys_values_expiry_and_messages_follow_the_documented_layout() {
 
     // An expiry is never shortened.
     store.revoke_token("t-1", until - 300).await.unwrap();
-    let stored: String = connection.get(format!("{prefix}jti:t-1")).await.unwrap();
-    assert_eq!(stored, format!("1:{until}"));
+    let stored: Option<String> = connection.hget(&shard, &field).await.unwrap();
+    assert_eq!(stored, Some(until.to_string()));
 
     use futures_util_stream::next;
     for expected in ["jti:t-1", "sid:s-1", "cut:u-1", "ver:u-1", "jti:t-1"] {
@@ -115,6 +134,87 @@ async fn keys_values_expiry_and_messages_follow_the_documented_layout() {
             .unwrap();
         assert_eq!(message.get_payload_bytes(), expected.as_bytes());
     }
+}
+
+/// Another id whose digest falls in the same shard as `jti`'s (about 65 536 tries).
+fn same_shard(jti: &str, tag: &str) -> String {
+    let (shard, _) = jti_entry("", jti);
+    (0..)
+        .map(|i| format!("{tag}-{i}"))
+        .find(|other| jti_entry("", other).0 == shard)
+        .unwrap()
+}
+
+async fn expire_time(connection: &mut redis::aio::MultiplexedConnection, key: &str) -> i64 {
+    redis::cmd("EXPIRETIME")
+        .arg(key)
+        .query_async(connection)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_shard_expires_at_its_latest_until_and_its_writes_remove_what_has_passed() {
+    let Some(redis) = redis() else { return };
+    let client = redis.client();
+    let prefix = unique_prefix("shard");
+    let store = store(client.clone(), &prefix, None);
+    let mut connection = raw(&client).await;
+    let (shard, _) = jti_entry(&prefix, "first");
+    let second = same_shard("first", "second");
+    let passed = same_shard("first", "passed");
+    let (_, passed_field) = jti_entry(&prefix, &passed);
+
+    // The shard's expiry only ever grows, to the latest `<until>` of its fields.
+    let until = now() + 600;
+    store.revoke_token("first", until).await.unwrap();
+    store.revoke_token(&second, until - 300).await.unwrap();
+    assert_eq!(expire_time(&mut connection, &shard).await, until + 60);
+    store.revoke_token(&second, until + 300).await.unwrap();
+    assert_eq!(expire_time(&mut connection, &shard).await, until + 360);
+    for jti in ["first", second.as_str()] {
+        assert_eq!(
+            store.check(&token(jti, None, None)).await.unwrap(),
+            RevocationStatus::Revoked,
+            "{jti}"
+        );
+    }
+
+    // A field whose `<until>` has passed is no revocation, even before a write removes it.
+    let _: () = connection
+        .hset(&shard, &passed_field, now() - 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.check(&token(&passed, None, None)).await.unwrap(),
+        RevocationStatus::Active
+    );
+    let fields: usize = connection.hlen(&shard).await.unwrap();
+    assert_eq!(fields, 3);
+    // The shard's next write removes it, and keeps the others.
+    store.revoke_token("first", until).await.unwrap();
+    let left: bool = connection.hexists(&shard, &passed_field).await.unwrap();
+    assert!(!left, "the passed field was not removed");
+    let fields: usize = connection.hlen(&shard).await.unwrap();
+    assert_eq!(fields, 2);
+    assert_eq!(expire_time(&mut connection, &shard).await, until + 360);
+
+    // A revocation whose `until` (with the leeway) has already passed stores nothing.
+    let late = RedisRevocationStore::builder(client.clone())
+        .prefix(format!("{prefix}late:"))
+        .unwrap()
+        .leeway(Duration::ZERO)
+        .build()
+        .unwrap();
+    late.revoke_token("late", now() - 10).await.unwrap();
+    let (late_shard, _) = jti_entry(&format!("{prefix}late:"), "late");
+    let exists: bool = connection.exists(&late_shard).await.unwrap();
+    assert!(!exists);
+    assert_eq!(
+        late.check(&token("late", None, None)).await.unwrap(),
+        RevocationStatus::Active
+    );
+    let _: () = connection.del(&shard).await.unwrap();
 }
 
 /// `Stream::next` without a dependency on a futures utility crate.
@@ -207,13 +307,8 @@ async fn the_local_cache_answers_from_memory_until_a_published_write_invalidates
     // A write behind the store's back (no message): the cached answer stands, which shows
     // the check is answered from memory.
     let mut connection = raw(&client).await;
-    let _: () = connection
-        .set(
-            format!("{prefix}jti:in-memory"),
-            format!("1:{}", now() + 600),
-        )
-        .await
-        .unwrap();
+    let (shard, field) = jti_entry(&prefix, "in-memory");
+    let _: () = connection.hset(shard, field, now() + 600).await.unwrap();
     assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Active);
     // The same write through the store is published and seen at once.
     store.revoke_token("in-memory", now() + 600).await.unwrap();
@@ -325,10 +420,8 @@ async fn a_lost_message_is_bounded_by_the_time_to_live() {
     // back). The cached "nothing known" must not outlive the time to live (plus the one
     // round trip that fetched it, bounded by the store timeout).
     let mut connection = raw(&client).await;
-    let _: () = connection
-        .set(format!("{prefix}jti:lost"), format!("1:{}", now() + 600))
-        .await
-        .unwrap();
+    let (shard, field) = jti_entry(&prefix, "lost");
+    let _: () = connection.hset(shard, field, now() + 600).await.unwrap();
     let written = Instant::now();
     while store.check(&t).await.unwrap() != RevocationStatus::Revoked {
         assert!(
@@ -550,7 +643,8 @@ async fn without_a_local_cache_a_failed_check_starts_the_outage_and_an_answered_
 
     // An error Redis answers (the key holds another type) is no outage: Redis is there.
     let mut connection = raw(&client).await;
-    let _: () = connection.hset("outage:jti:wrong", "f", "v").await.unwrap();
+    let (shard, _) = jti_entry("outage:", "wrong");
+    let _: () = connection.set(shard, "v").await.unwrap();
     store.revoke_token("wrong", now() + 600).await.unwrap_err();
     assert!(!store.is_down());
     assert_eq!(store.check(&t).await.unwrap(), RevocationStatus::Active);

@@ -222,6 +222,16 @@ pub fn unique_prefix(test: &str) -> String {
     format!("tollgate-test:{test}:{random:016x}:")
 }
 
+/// Where the store keeps a revoked `jti`, computed here independently of the store from the
+/// documented layout: the hash `<prefix>jtis:<shard>` and the field, the first 16 bytes of the
+/// SHA-256 of the `jti`, the shard being their first two bytes in lowercase hex.
+pub fn jti_entry(prefix: &str, jti: &str) -> (String, Vec<u8>) {
+    let sha256 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, jti.as_bytes());
+    let field = sha256.as_ref()[..16].to_vec();
+    let shard = format!("{:02x}{:02x}", field[0], field[1]);
+    (format!("{prefix}jtis:{shard}"), field)
+}
+
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
     i64::try_from(

@@ -68,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let claims = StandardClaims {
-        perms: held_texts.iter().map(|t| (*t).to_owned()).collect(),
+        perms: held_texts.iter().map(|&t| t.into()).collect(),
         ..StandardClaims::default()
     };
     let policy = Policy::from(required.clone());
@@ -87,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
     // The same permissions through a role: the same answer.
     if let Ok(roles) = RoleMap::new().add_role("fuzz", held_texts.iter().copied()) {
         let claims = StandardClaims {
-            roles: vec!["fuzz".to_owned()],
+            roles: vec!["fuzz".into()],
             ..StandardClaims::default()
         };
         let through_role = Authorizer::new().role_map(roles);

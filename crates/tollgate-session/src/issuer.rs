@@ -80,8 +80,8 @@ const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 /// #     idle_expires_at: None, refresh_jti: String::new(), active: true,
 /// # };
 /// let claims = StandardClaims {
-///     org: Some("7".to_owned()),
-///     perms: vec!["customer:read".to_owned()],
+///     org: Some("7".into()),
+///     perms: vec!["customer:read".into()],
 ///     ver: Some(3),
 ///     ..StandardClaims::default()
 /// };

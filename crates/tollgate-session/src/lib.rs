@@ -43,8 +43,8 @@
 //! // The subject's current claims, loaded at login and at every refresh.
 //! let claims = |session: Session| async move {
 //!     Ok::<_, ClaimsError>(StandardClaims {
-//!         org: Some("7".to_owned()),
-//!         perms: vec!["customer:read".to_owned()],
+//!         org: Some("7".into()),
+//!         perms: vec!["customer:read".into()],
 //!         ver: Some(1),
 //!         ..StandardClaims::default()
 //!     })

@@ -7,7 +7,7 @@ use std::{
 };
 
 use tollgate::{
-    ConfigError, StandardClaims,
+    CompactString, ConfigError, StandardClaims,
     revocation::{RevocationStatus, RevocationStore, TokenRef},
     verify::Verifier,
 };
@@ -60,7 +60,7 @@ const MAX_GRACE: Duration = Duration::from_secs(300);
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let issuer = Issuer::new("crm", "crm-api", SigningKey::generate("k1", Algorithm::HS256)?);
 /// let claims = |session: Session| async move {
-///     Ok::<_, ClaimsError>(StandardClaims { roles: vec!["sales".to_owned()], ..StandardClaims::default() })
+///     Ok::<_, ClaimsError>(StandardClaims { roles: vec!["sales".into()], ..StandardClaims::default() })
 /// };
 /// let sessions = SessionManager::new(issuer, MemorySessionStore::new(), claims)?;
 ///
@@ -269,9 +269,9 @@ where
         for _ in 0..3 {
             let now = unix_now();
             let probe = StandardClaims {
-                sub: Some(session.subject.clone()),
-                sid: Some(session.id.clone()),
-                jti: Some(String::new()),
+                sub: Some(session.subject.as_str().into()),
+                sid: Some(session.id.as_str().into()),
+                jti: Some(CompactString::default()),
                 iat: Some(now),
                 exp: Some(now.saturating_add(secs(self.issuer.access_lifetime()))),
                 ..StandardClaims::default()

@@ -26,7 +26,7 @@ use crate::session::Session;
 ///             return Err(ClaimsError::refused());
 ///         }
 ///         Ok(StandardClaims {
-///             roles: vec!["sales".to_owned()],
+///             roles: vec!["sales".into()],
 ///             ver: Some(1),
 ///             ..StandardClaims::default()
 ///         })

@@ -610,7 +610,7 @@ fn manager<S: SessionStore>(
                 return Err(ClaimsError::refused());
             }
             Ok(StandardClaims {
-                roles: vec![role],
+                roles: vec![role.into()],
                 ..StandardClaims::default()
             })
         }

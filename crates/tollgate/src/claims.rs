@@ -6,7 +6,9 @@ mod read;
 
 use std::{cell::Cell, fmt, ops::Deref, sync::Arc};
 
+use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use smallvec::SmallVec;
 
 pub use mapping::{ClaimMapping, ClaimPath, MAX_CLAIM_VALUES};
 pub(crate) use read::ClaimsSeed;
@@ -28,26 +30,39 @@ pub(crate) use read::ClaimsSeed;
 /// `perms` are an array of strings or a space-separated string; `scope` a space-separated
 /// string or an array of strings (kept space-separated); `aud` a string or an array of strings.
 ///
+/// # Storage
+///
+/// Every token that is verified is parsed into this struct, so it is built to be cheap to
+/// make: each string is a [`CompactString`], which keeps a string of up to 24 bytes inside
+/// the struct and only puts a longer one on the heap, and one audience is kept inline in
+/// [`Audience`]. The claims of a typical access token (ids, an issuer URL, a few roles and
+/// permissions) then take four allocations (the role and permission lists, a UUID `jti`, and
+/// the `Arc` of [`Claims`]) instead of one per string. A `CompactString` reads as a `&str`
+/// (`claims.sub.as_deref()`, `role == "sales"`, `&*scope`), and one is made with `.into()`
+/// from a `&str` or a `String`; `String::from(value)` or `value.into_string()` turn it back
+/// into a `String`.
+///
 /// # Example
 ///
 /// ```
 /// use tollgate::StandardClaims;
 ///
 /// let claims = StandardClaims {
-///     sub: Some("42".to_owned()),
-///     perms: vec!["customer:read".to_owned()],
+///     sub: Some("42".into()),
+///     perms: vec!["customer:read".into()],
 ///     ..StandardClaims::default()
 /// };
 /// assert_eq!(claims.sub.as_deref(), Some("42"));
+/// assert!(claims.perms.iter().any(|perm| perm == "customer:read"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StandardClaims {
     /// Issuer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
+    pub iss: Option<CompactString>,
     /// Subject: the user id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
+    pub sub: Option<CompactString>,
     /// Audience: one value or several.
     #[serde(skip_serializing_if = "Audience::is_empty")]
     pub aud: Audience,
@@ -62,30 +77,30 @@ pub struct StandardClaims {
     pub iat: Option<i64>,
     /// Token id: the key of revocation entries.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
+    pub jti: Option<CompactString>,
     /// Session id: ending the session revokes every token carrying it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
+    pub sid: Option<CompactString>,
     /// Organization (tenant) id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub org: Option<String>,
+    pub org: Option<CompactString>,
     /// Role names.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<String>,
+    pub roles: Vec<CompactString>,
     /// Permissions, `resource:action`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub perms: Vec<String>,
+    pub perms: Vec<CompactString>,
     /// OAuth scopes, space separated (RFC 9068 §2.2.3): from `scope`, or from `scp` with some
     /// [mappings](ClaimMapping::entra_id).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    pub scope: Option<CompactString>,
     /// Permission version: compared with the subject's current one by the revocation layer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ver: Option<u64>,
     /// `access` or `refresh`: keeps one kind of token from being used as the other (read from
     /// the claim the [`ClaimMapping`] names, `token_type` by default).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_type: Option<String>,
+    pub token_type: Option<CompactString>,
 }
 
 impl<'de> Deserialize<'de> for StandardClaims {
@@ -103,15 +118,17 @@ impl<'de> Deserialize<'de> for StandardClaims {
 }
 
 /// The `aud` claim: absent, one string, or an array of strings.
+///
+/// One audience (the usual case) is kept inline, without an allocation of its own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Audience(Vec<String>);
+pub struct Audience(SmallVec<[CompactString; 1]>);
 
 impl Audience {
     /// An audience of the given values.
     pub fn new<I, S>(values: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: Into<CompactString>,
     {
         Self(values.into_iter().map(Into::into).collect())
     }
@@ -130,23 +147,23 @@ impl Audience {
 
     /// The audiences.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.0.iter().map(CompactString::as_str)
     }
 
-    pub(crate) fn values_mut(&mut self) -> &mut Vec<String> {
+    pub(crate) fn values_mut(&mut self) -> &mut SmallVec<[CompactString; 1]> {
         &mut self.0
     }
 }
 
 impl From<&str> for Audience {
     fn from(value: &str) -> Self {
-        Self(vec![value.to_owned()])
+        Self(SmallVec::from_buf([value.into()]))
     }
 }
 
 impl From<String> for Audience {
     fn from(value: String) -> Self {
-        Self(vec![value])
+        Self(SmallVec::from_buf([value.into()]))
     }
 }
 
@@ -171,12 +188,12 @@ impl<'de> Deserialize<'de> for Audience {
             }
 
             fn visit_str<E: de::Error>(self, value: &str) -> Result<Audience, E> {
-                Ok(Audience(vec![value.to_owned()]))
+                Ok(Audience::from(value))
             }
 
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
-                let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
-                while let Some(value) = seq.next_element::<String>()? {
+                let mut values = SmallVec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+                while let Some(value) = seq.next_element::<CompactString>()? {
                     values.push(value);
                 }
                 Ok(Audience(values))

@@ -45,7 +45,7 @@
 //! let authorizer = Authorizer::new();
 //!
 //! async fn me(Claims(claims): Claims<StandardClaims>) -> String {
-//!     claims.sub.clone().unwrap_or_default()
+//!     claims.sub.as_deref().unwrap_or_default().to_owned()
 //! }
 //!
 //! let app = Router::new()
@@ -161,6 +161,10 @@ mod middleware;
 mod telemetry;
 
 pub use claims::{Audience, Claims, StandardClaims};
+/// The string type of [`StandardClaims`]: short strings inline, longer ones on the heap
+/// (re-exported from the `compact_str` crate, so that no other dependency is needed to build
+/// or read claims).
+pub use compact_str::CompactString;
 pub use error::{AuthError, AuthErrorKind, ConfigError};
 pub use policy::layer::RequirePolicyLayer;
 pub use revocation::layer::RevocationLayer;

@@ -114,7 +114,7 @@ fn organization<T>(request: &Request<T>) -> Result<String, Status> {
     request
         .extensions()
         .get::<Claims<StandardClaims>>()
-        .map(|claims| claims.org.clone().unwrap_or_default())
+        .map(|claims| claims.org.as_deref().unwrap_or_default().to_owned())
         .ok_or_else(|| Status::unauthenticated("no verified token"))
 }
 

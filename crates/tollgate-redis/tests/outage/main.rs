@@ -54,8 +54,8 @@ impl Captured {
 fn request(jti: &str) -> Request<Full<Bytes>> {
     let mut request = Request::new(Full::default());
     request.extensions_mut().insert(Claims::new(StandardClaims {
-        sub: Some("outage-user".to_owned()),
-        jti: Some(jti.to_owned()),
+        sub: Some("outage-user".into()),
+        jti: Some(jti.into()),
         exp: Some(now() + 3600),
         iat: Some(now() - 10),
         ..StandardClaims::default()

@@ -439,8 +439,8 @@ async fn a_lost_message_is_bounded_by_the_time_to_live() {
 fn request(jti: &str) -> Request<Full<Bytes>> {
     let mut request = Request::new(Full::default());
     request.extensions_mut().insert(Claims::new(StandardClaims {
-        sub: Some("fault-user".to_owned()),
-        jti: Some(jti.to_owned()),
+        sub: Some("fault-user".into()),
+        jti: Some(jti.into()),
         exp: Some(now() + 3600),
         iat: Some(now() - 10),
         ..StandardClaims::default()

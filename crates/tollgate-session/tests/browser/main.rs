@@ -52,7 +52,7 @@ impl ClaimsSource for Claims {
                 return Err(ClaimsError::unavailable("the user database is down"));
             }
             Ok(StandardClaims {
-                perms: vec!["customer:read".to_owned()],
+                perms: vec!["customer:read".into()],
                 ..StandardClaims::default()
             })
         }

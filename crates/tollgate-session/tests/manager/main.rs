@@ -22,7 +22,7 @@ use tollgate_session::{
 fn claims() -> impl ClaimsSource {
     |_: Session| async {
         Ok::<_, ClaimsError>(StandardClaims {
-            perms: vec!["customer:read".to_owned()],
+            perms: vec!["customer:read".into()],
             ver: Some(1),
             ..StandardClaims::default()
         })

@@ -47,9 +47,9 @@ fn session(id: &str) -> Session {
 
 fn crm_claims() -> StandardClaims {
     StandardClaims {
-        org: Some("7".to_owned()),
-        roles: vec!["sales".to_owned()],
-        perms: vec!["customer:read".to_owned(), "customer:create".to_owned()],
+        org: Some("7".into()),
+        roles: vec!["sales".into()],
+        perms: vec!["customer:read".into(), "customer:create".into()],
         ver: Some(3),
         ..StandardClaims::default()
     }

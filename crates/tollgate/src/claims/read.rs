@@ -8,6 +8,7 @@
 
 use std::{borrow::Cow, cell::Cell, fmt};
 
+use compact_str::{CompactString, ToCompactString};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{
@@ -264,7 +265,7 @@ fn read_fixed<'de, A: MapAccess<'de>>(
     state.first(FIXED_BIT + fixed as u32, name)?;
     let detail = state.detail;
     let claims = &mut state.claims;
-    let string = |value: Result<Option<String>, A::Error>| {
+    let string = |value: Result<Option<CompactString>, A::Error>| {
         value.inspect_err(|_| note(detail, || format!("`{name}` must be a string").into()))
     };
     let date = |value: Result<NumericDate, A::Error>| {
@@ -328,7 +329,7 @@ impl LeafVisitor<'_, '_> {
     }
 
     /// Add one value to the list `target`.
-    fn push<E: de::Error>(&mut self, value: String) -> Result<(), E> {
+    fn push<E: de::Error>(&mut self, value: CompactString) -> Result<(), E> {
         let claims = &mut self.state.claims;
         let len = match self.target {
             Target::Audience => {
@@ -371,7 +372,7 @@ impl LeafVisitor<'_, '_> {
         Ok(())
     }
 
-    fn set_id<E: de::Error>(&mut self, value: String) -> Result<(), E> {
+    fn set_id<E: de::Error>(&mut self, value: CompactString) -> Result<(), E> {
         let claims = &mut self.state.claims;
         match self.target {
             Target::Subject => claims.sub = Some(value),
@@ -382,10 +383,10 @@ impl LeafVisitor<'_, '_> {
         Ok(())
     }
 
-    fn integer<E: de::Error>(mut self, value: impl ToString) -> Result<(), E> {
+    fn integer<E: de::Error>(mut self, value: impl ToCompactString) -> Result<(), E> {
         match self.target {
             Target::Subject | Target::Organization if self.state.integer_ids => {
-                self.set_id(value.to_string())
+                self.set_id(value.to_compact_string())
             }
             Target::Subject | Target::Organization => {
                 let path = self.path;
@@ -428,26 +429,24 @@ impl<'de> Visitor<'de> for LeafVisitor<'_, '_> {
 
     fn visit_str<E: de::Error>(mut self, value: &str) -> Result<(), E> {
         match self.target {
-            Target::Subject | Target::Organization | Target::TokenType => {
-                self.set_id(value.to_owned())
-            }
+            Target::Subject | Target::Organization | Target::TokenType => self.set_id(value.into()),
             Target::Version => Err(self.wrong_type()),
             // One string is one audience.
-            Target::Audience => self.push(value.to_owned()),
+            Target::Audience => self.push(value.into()),
             // One source's scope string is kept as it is: split when it is checked.
             Target::Scopes if self.state.claims.scope.is_none() => {
                 self.state.scopes = value.split(' ').filter(|token| !token.is_empty()).count();
                 if self.state.scopes > MAX_CLAIM_VALUES {
                     return Err(self.too_many());
                 }
-                self.state.claims.scope = Some(value.to_owned());
+                self.state.claims.scope = Some(value.into());
                 Ok(())
             }
             // RFC 6749 §3.3: scope tokens separated by spaces; roles and permissions likewise.
             Target::Roles | Target::Permissions | Target::Scopes => value
                 .split(' ')
                 .filter(|token| !token.is_empty())
-                .try_for_each(|token| self.push(token.to_owned())),
+                .try_for_each(|token| self.push(token.into())),
         }
     }
 
@@ -471,7 +470,7 @@ impl<'de> Visitor<'de> for LeafVisitor<'_, '_> {
             return Err(self.wrong_type());
         }
         loop {
-            let element = seq.next_element::<String>().inspect_err(|_| {
+            let element = seq.next_element::<CompactString>().inspect_err(|_| {
                 let _: A::Error = self.wrong_type();
             })?;
             match element {
@@ -734,21 +733,21 @@ mod tests {
     /// names.
     #[derive(Debug, Deserialize)]
     struct Before {
-        iss: Option<String>,
-        sub: Option<String>,
+        iss: Option<CompactString>,
+        sub: Option<CompactString>,
         #[serde(default)]
         aud: crate::Audience,
         #[serde(default, deserialize_with = "date")]
         exp: Option<i64>,
-        jti: Option<String>,
-        org: Option<String>,
+        jti: Option<CompactString>,
+        org: Option<CompactString>,
         #[serde(default)]
-        roles: Vec<String>,
+        roles: Vec<CompactString>,
         #[serde(default)]
-        perms: Vec<String>,
-        scope: Option<String>,
+        perms: Vec<CompactString>,
+        scope: Option<CompactString>,
         ver: Option<u64>,
-        token_type: Option<String>,
+        token_type: Option<CompactString>,
     }
 
     fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {

@@ -37,13 +37,13 @@ use crate::{
 /// let policy = Policy::permission("customer:read")?;
 /// let (request, ()) = Request::new(()).into_parts();
 ///
-/// let viewer = StandardClaims { roles: vec!["viewer".to_owned()], ..Default::default() };
+/// let viewer = StandardClaims { roles: vec!["viewer".into()], ..Default::default() };
 /// assert!(authorizer.check(&policy, &viewer, &request).is_ok());
 ///
-/// let scoped = StandardClaims { scope: Some("openid customer:read".to_owned()), ..Default::default() };
+/// let scoped = StandardClaims { scope: Some("openid customer:read".into()), ..Default::default() };
 /// assert!(authorizer.check(&policy, &scoped, &request).is_ok());
 ///
-/// let root = StandardClaims { roles: vec!["superuser".to_owned()], ..Default::default() };
+/// let root = StandardClaims { roles: vec!["superuser".into()], ..Default::default() };
 /// assert!(authorizer.check(&Policy::permission("anything:at-all")?, &root, &request).is_ok());
 ///
 /// assert!(authorizer.check(&policy, &StandardClaims::default(), &request).is_err());
@@ -210,7 +210,7 @@ impl Authorizer {
     /// use tollgate::{StandardClaims, policy::{Authorizer, Policy}};
     ///
     /// let policy = Policy::permission("customer:read")?;
-    /// let claims = StandardClaims { perms: vec!["customer:*".to_owned()], ..Default::default() };
+    /// let claims = StandardClaims { perms: vec!["customer:*".into()], ..Default::default() };
     /// assert!(Authorizer::new().check_claims(&policy, &claims).is_ok());
     /// // In a tonic handler, with the `tonic` feature:
     /// // authorizer.check_claims(&policy, &claims)?;   // AuthError → Status::permission_denied

@@ -73,9 +73,9 @@ mod tests {
 
     fn claims(perms: &[&str], scope: Option<&str>, roles: &[&str]) -> StandardClaims {
         StandardClaims {
-            perms: perms.iter().map(|&p| p.to_owned()).collect(),
-            scope: scope.map(str::to_owned),
-            roles: roles.iter().map(|&r| r.to_owned()).collect(),
+            perms: perms.iter().map(|&p| p.into()).collect(),
+            scope: scope.map(Into::into),
+            roles: roles.iter().map(|&r| r.into()).collect(),
             ..StandardClaims::default()
         }
     }

@@ -56,7 +56,7 @@
 //! // What the verify layer inserts for a verified token.
 //! let request = |roles: &[&str]| {
 //!     let claims = StandardClaims {
-//!         roles: roles.iter().map(|&r| r.to_owned()).collect(),
+//!         roles: roles.iter().map(|&r| r.into()).collect(),
 //!         ..StandardClaims::default()
 //!     };
 //!     let mut request = Request::new(Full::default());

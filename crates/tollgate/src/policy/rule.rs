@@ -50,9 +50,9 @@ use crate::{
 /// let authorizer = Authorizer::new();
 ///
 /// let claims = StandardClaims {
-///     org: Some("acme".to_owned()),
-///     roles: vec!["manager".to_owned()],
-///     perms: vec!["customer:*".to_owned()],
+///     org: Some("acme".into()),
+///     roles: vec!["manager".into()],
+///     perms: vec!["customer:*".into()],
 ///     ..StandardClaims::default()
 /// };
 /// let (ours, ()) = Request::new(()).into_parts();
@@ -66,7 +66,7 @@ use crate::{
 /// assert_eq!(denied.kind(), AuthErrorKind::InsufficientScope);
 /// assert_eq!(denied.scope(), None); // an organization check names no scope
 ///
-/// let viewer = StandardClaims { perms: vec!["customer:read".to_owned()], ..claims };
+/// let viewer = StandardClaims { perms: vec!["customer:read".into()], ..claims };
 /// let denied = authorizer.check(&policy, &viewer, &ours).unwrap_err();
 /// assert_eq!(denied.scope(), Some("customer:update"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -171,7 +171,7 @@ impl Policy {
     /// use tollgate::{StandardClaims, policy::{Authorizer, Policy}};
     ///
     /// let policy = Policy::scope("User.Read")?;
-    /// let claims = StandardClaims { scope: Some("openid User.Read".to_owned()), ..Default::default() };
+    /// let claims = StandardClaims { scope: Some("openid User.Read".into()), ..Default::default() };
     /// assert!(Authorizer::new().check_claims(&policy, &claims).is_ok());
     ///
     /// let denied = Authorizer::new().check_claims(&Policy::scope("Mail.Send")?, &claims).unwrap_err();

@@ -61,11 +61,11 @@ struct Token {
 impl Token {
     fn claims(&self) -> StandardClaims {
         StandardClaims {
-            perms: self.perms.iter().map(|&p| p.to_owned()).collect(),
-            roles: self.roles.iter().map(|&r| r.to_owned()).collect(),
-            scope: self.scope.map(str::to_owned),
-            org: self.org.map(str::to_owned),
-            sub: self.sub.map(str::to_owned),
+            perms: self.perms.iter().map(|&p| p.into()).collect(),
+            roles: self.roles.iter().map(|&r| r.into()).collect(),
+            scope: self.scope.map(Into::into),
+            org: self.org.map(Into::into),
+            sub: self.sub.map(Into::into),
             ..StandardClaims::default()
         }
     }
@@ -918,8 +918,8 @@ async fn service_accessors_and_readiness() {
 #[test]
 fn scopes_match_exactly_whatever_their_form() {
     let claims = StandardClaims {
-        scope: Some("openid  User.Read read:messages customer:*".to_owned()),
-        perms: vec!["customer:read".to_owned()],
+        scope: Some("openid  User.Read read:messages customer:*".into()),
+        perms: vec!["customer:read".into()],
         ..StandardClaims::default()
     };
     // (required scope, met)

@@ -63,8 +63,8 @@
 //! let request = || {
 //!     let mut request = Request::new(Full::default());
 //!     request.extensions_mut().insert(Claims::new(StandardClaims {
-//!         sub: Some("42".to_owned()),
-//!         jti: Some("token-1".to_owned()),
+//!         sub: Some("42".into()),
+//!         jti: Some("token-1".into()),
 //!         exp: Some(1_900_000_900),
 //!         iat: Some(1_900_000_000),
 //!         ..StandardClaims::default()

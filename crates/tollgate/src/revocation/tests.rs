@@ -61,9 +61,9 @@ impl RevocationStore for DownStore {
 
 fn claims(jti: Option<&str>) -> StandardClaims {
     StandardClaims {
-        sub: Some("alice".to_owned()),
-        sid: Some("session-1".to_owned()),
-        jti: jti.map(str::to_owned),
+        sub: Some("alice".into()),
+        sid: Some("session-1".into()),
+        jti: jti.map(Into::into),
         exp: Some(EXP),
         iat: Some(1_000),
         ver: Some(3),
@@ -453,7 +453,7 @@ mod memory {
         assert_eq!(calls, 0);
 
         let mut other = claims(Some("t2"));
-        other.sid = Some("session-2".to_owned());
+        other.sid = Some("session-2".into());
         let (response, _) = send(&layer, request(Some(other))).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
@@ -474,7 +474,7 @@ mod memory {
         assert_eq!(response.status(), StatusCode::OK);
 
         let mut other = claims(Some("t3"));
-        other.sub = Some("bob".to_owned());
+        other.sub = Some("bob".into());
         let (response, _) = send(&layer, request(Some(other))).await;
         assert_eq!(response.status(), StatusCode::OK);
     }

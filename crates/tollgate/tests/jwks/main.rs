@@ -164,7 +164,7 @@ async fn configuration_endpoint(State(idp): State<Idp>) -> axum::response::Respo
 }
 
 async fn me(Extension(claims): Extension<Claims<StandardClaims>>) -> String {
-    claims.sub.clone().unwrap_or_default()
+    claims.sub.as_deref().unwrap_or_default().to_owned()
 }
 
 /// The protected app, served on loopback.

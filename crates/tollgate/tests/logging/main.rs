@@ -34,7 +34,7 @@ impl std::io::Write for Captured {
 }
 
 async fn me(Claims(claims): Claims<StandardClaims>) -> String {
-    claims.sub.clone().unwrap_or_default()
+    claims.sub.as_deref().unwrap_or_default().to_owned()
 }
 
 #[tokio::test]

@@ -43,7 +43,7 @@ impl tonic::server::UnaryService<Empty> for Handler {
         let sub = request
             .extensions()
             .get::<Claims<StandardClaims>>()
-            .map(|claims| claims.sub.clone().unwrap_or_default());
+            .map(|claims| claims.sub.as_deref().unwrap_or_default().to_owned());
         Box::pin(async move {
             sub.map(|sub| tonic::Response::new(Subject { sub }))
                 .ok_or_else(|| Status::internal("no claims"))

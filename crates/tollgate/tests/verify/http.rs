@@ -17,13 +17,13 @@ use tower::ServiceExt;
 use crate::support::{ISSUER, TestKey, claims, hs256_raw, now};
 
 async fn me(Claims(claims): Claims<StandardClaims>) -> String {
-    claims.sub.clone().unwrap_or_default()
+    claims.sub.as_deref().unwrap_or_default().to_owned()
 }
 
 async fn maybe(claims: Option<Claims<StandardClaims>>) -> String {
     claims.map_or_else(
         || "anonymous".to_owned(),
-        |c| c.sub.clone().unwrap_or_default(),
+        |c| c.sub.as_deref().unwrap_or_default().to_owned(),
     )
 }
 

@@ -20,8 +20,9 @@ use pin_project_lite::pin_project;
 /// again.
 ///
 /// Implemented for axum's body (feature `axum`), tonic's body (feature `tonic`),
-/// [`http_body_util::Full<Bytes>`], and [`ResponseBody`], which wraps any other body: map such an inner service's responses with
-/// [`ResponseBody::inner`] (for example with tower's `map_response`).
+/// [`http_body_util::Full<Bytes>`], and [`ResponseBody`], which wraps any other body: map
+/// such an inner service's responses with [`ResponseBody::inner`] (for example with tower's
+/// `map_response`).
 pub trait RejectionBody {
     /// A body holding `bytes` (an empty body when `bytes` is empty).
     fn rejection(bytes: Bytes) -> Self;

@@ -74,7 +74,9 @@ fn main() -> ExitCode {
                         0
                     };
                     black_box(read);
-                    ready(Ok::<_, Infallible>(Response::new(axum::body::Body::empty())))
+                    ready(Ok::<_, Infallible>(
+                        Response::new(axum::body::Body::empty()),
+                    ))
                 }));
             let bearer = HeaderValue::try_from(format!("Bearer {token}")).expect("header value");
             for _ in 0..iterations {

@@ -34,7 +34,10 @@ pub(crate) fn from_slice_seed<'de, S: DeserializeSeed<'de>>(
     if bytes.trim_ascii_start().first() != Some(&b'{') {
         return Err(AuthErrorKind::Malformed);
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    // One UTF-8 check of the whole document (RFC 8259 §8.1), then a reader that trusts it:
+    // reading from bytes would check each string again as it reads it.
+    let text = std::str::from_utf8(bytes).map_err(|_| AuthErrorKind::Malformed)?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = seed
         .deserialize(Strict(&mut deserializer))
         .map_err(|_| AuthErrorKind::Malformed)?;

@@ -97,6 +97,49 @@ async fn discovered_keys_verify_and_a_rotated_key_is_picked_up() {
     assert_eq!(idp.configuration_hits(), 1);
 }
 
+/// The provider moves its JWK Set: a fetch of the old `jwks_uri` fails (the token with the
+/// new key is refused as a key-source outage), so the next fetch, after the cool-down, reads
+/// the document again and the keys come from the new one.
+#[tokio::test]
+async fn a_moved_jwks_uri_is_found_through_the_document() {
+    let old = SigningKey::new("k1");
+    let new = SigningKey::new("k2");
+    let provider = Idp::start(&[]).await;
+    let (old_home, new_home) = (Idp::start(&[&old]).await, Idp::start(&[&old, &new]).await);
+    let issuer = provider.issuer();
+    let document = |jwks_uri: String| json!({"issuer": issuer, "jwks_uri": jwks_uri}).to_string();
+    provider.serve_configuration(&document(old_home.url()));
+    let jwks = RemoteJwks::discovery_builder(&issuer)
+        .unwrap()
+        .min_refresh_interval(Duration::from_secs(1))
+        .unwrap()
+        .build()
+        .unwrap();
+    jwks.refresh().await.unwrap();
+    assert_eq!(jwks.jwks_uri(), Some(old_home.url()));
+
+    provider.serve_configuration(&document(new_home.url()));
+    old_home.down.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1100)).await; // past the cool-down
+    let app = serve_issuer(TrustedIssuer::new(issuer.as_str(), jwks.clone())).await;
+    let client = reqwest::Client::new();
+    let token = new.token_from(&issuer, "bob");
+    assert_key_source_unavailable(&client, app, &token).await;
+    assert_eq!(old_home.hits(), 2);
+    tokio::time::sleep(Duration::from_millis(1100)).await; // past the cool-down
+    assert_eq!(call(&client, app, &token).await.0, StatusCode::OK);
+    assert_eq!(jwks.jwks_uri(), Some(new_home.url()));
+    assert_eq!(provider.configuration_hits(), 2);
+    assert_eq!((old_home.hits(), new_home.hits()), (2, 1));
+    // The old key is still in the new set.
+    assert_eq!(
+        call(&client, app, &old.token_from(&issuer, "alice"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
 #[tokio::test]
 async fn the_one_liner_fetches_on_first_use() {
     let key = SigningKey::new("k1");

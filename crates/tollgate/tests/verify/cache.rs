@@ -104,6 +104,34 @@ async fn an_entry_is_never_served_after_exp() {
     }
 }
 
+/// `max_age` counts from `iat` on every hit too: a token admitted young is refused once it
+/// is older than that, though its `exp` is far.
+#[tokio::test]
+async fn an_entry_is_never_served_past_max_age() {
+    let key = TestKey::new(Algorithm::HS256);
+    let start = now();
+    NOW.set(start);
+    let mut payload = claims();
+    payload["iat"] = json!(start);
+    payload["exp"] = json!(start + 3600);
+    let token = key.sign(&payload);
+    let verifier = key
+        .verifier()
+        .max_age(Duration::from_secs(60))
+        .unwrap()
+        .with_clock(clock)
+        .cache(VerifiedCache::new(100));
+    let first = verifier.verify::<StandardClaims>(&token).await.unwrap();
+    NOW.set(start + 60);
+    let hit = verifier.verify::<StandardClaims>(&token).await.unwrap();
+    assert!(Arc::ptr_eq(&first.claims().0, &hit.claims().0));
+    NOW.set(start + 61);
+    for _ in 0..2 {
+        let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
+        assert_eq!(error.kind(), AuthErrorKind::TooOld);
+    }
+}
+
 #[tokio::test]
 async fn a_token_not_yet_valid_is_not_admitted() {
     let key = TestKey::new(Algorithm::HS256);

@@ -375,3 +375,95 @@ async fn claims_are_typed_by_the_user() {
         AuthErrorKind::Malformed
     );
 }
+
+#[tokio::test]
+async fn every_mapping_setter_reads_its_claim_from_the_mapped_name() {
+    let key = TestKey::new(Algorithm::HS256);
+    let mapping = ClaimMapping::new()
+        .subject("uid")
+        .and_then(|m| m.organization("tenant"))
+        .and_then(|m| m.token_type("kind"))
+        .and_then(|m| m.permission_version("pv"))
+        .and_then(|m| m.audience(["client"]))
+        .unwrap();
+    let verifier =
+        Verifier::new(TrustedIssuer::new(ISSUER, key.key.clone()).add_audience(AUDIENCE))
+            .claim_mapping(mapping)
+            .token_type_claim("access")
+            .unwrap();
+    let mut payload = claims();
+    let object = payload.as_object_mut().unwrap();
+    for name in ["sub", "org", "token_type", "ver", "aud"] {
+        object.remove(name);
+    }
+    payload["uid"] = json!("user-7");
+    payload["tenant"] = json!("org-7");
+    payload["kind"] = json!("access");
+    payload["pv"] = json!(3);
+    payload["client"] = json!(AUDIENCE);
+    let verified = verifier
+        .verify::<StandardClaims>(&key.sign(&payload))
+        .await
+        .unwrap();
+    let standard: &StandardClaims = verified.claims();
+    assert_eq!(standard.sub.as_deref(), Some("user-7"));
+    assert_eq!(standard.org.as_deref(), Some("org-7"));
+    assert_eq!(standard.token_type.as_deref(), Some("access"));
+    assert_eq!(standard.ver, Some(3));
+    assert!(standard.aud.contains(AUDIENCE));
+
+    // The mapped claims are the ones checked: another audience, another token type.
+    let mut other = payload.clone();
+    other["client"] = json!("someone-else");
+    assert_eq!(
+        check(&verifier, &key, &other).await,
+        Err(AuthErrorKind::InvalidAudience)
+    );
+    let mut refresh = payload.clone();
+    refresh["kind"] = json!("refresh");
+    assert_eq!(
+        check(&verifier, &key, &refresh).await,
+        Err(AuthErrorKind::InvalidType)
+    );
+    // The standard names are no longer read: `token_type` beside `kind` changes nothing.
+    let mut both = payload;
+    both["token_type"] = json!("refresh");
+    assert_eq!(check(&verifier, &key, &both).await, Ok(()));
+}
+
+/// A permission that is not `resource:action` (`reports.export`) grants nothing as a
+/// permission; read as a scope, `Policy::scope` requires it exactly.
+#[tokio::test]
+async fn a_permissions_claim_read_as_scopes_meets_scope_policies() {
+    use tollgate::policy::{Authorizer, Policy};
+    let key = TestKey::new(Algorithm::HS256);
+    let mapping = ClaimMapping::new()
+        .permissions(Vec::<&str>::new())
+        .and_then(|m| m.scopes(["scope", "perms"]))
+        .unwrap();
+    let verifier = key.verifier().claim_mapping(mapping);
+    let mut payload = claims();
+    payload["perms"] = json!(["reports.export", "customer:read"]);
+    payload["scope"] = json!("openid");
+    let verified = verifier
+        .verify::<StandardClaims>(&key.sign(&payload))
+        .await
+        .unwrap();
+    let standard: &StandardClaims = verified.claims();
+    assert!(standard.perms.is_empty());
+    let authorizer = Authorizer::new();
+    for scope in ["reports.export", "openid", "customer:read"] {
+        let policy = Policy::scope(scope).unwrap();
+        assert!(
+            authorizer.check_claims(&policy, standard).is_ok(),
+            "{scope}"
+        );
+    }
+    let export = Policy::scope("reports.*").unwrap();
+    assert!(authorizer.check_claims(&export, standard).is_err());
+    // `resource:action` scopes still count as permissions where the authorizer reads scopes.
+    let read = Policy::permission("customer:read").unwrap();
+    assert!(authorizer.check_claims(&read, standard).is_err());
+    let scopes_too = Authorizer::new().scope_claim(true);
+    assert!(scopes_too.check_claims(&read, standard).is_ok());
+}

@@ -150,6 +150,26 @@ impl RedisServer {
         }
     }
 
+    /// Freeze it (`SIGSTOP`): connections stay open and nothing is answered, as a hung
+    /// server does, until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Let a paused server run again (`SIGCONT`).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
     /// Start it again, empty, on the same port, and wait until it answers PING.
     pub fn restart(&mut self) -> io::Result<()> {
         self.stop();

@@ -6,7 +6,8 @@
 //! - Revocation propagation under load: a background load through HAProxy, then 201 logouts,
 //!   each on one instance directly while the two others are polled directly on a sensitive
 //!   route until they refuse the token; p50, p99 and max of the delays are printed
-//!   (`docs/deployment.md` quotes them), and each must be within the documented bound.
+//!   (`docs/deployment.md` quotes them), and each must be within the documented bound (the
+//!   local cache's propagation bound, plus the polling request's own time).
 //! - Login limits through HAProxy: N attempts in all, then 429 on every instance; clients on
 //!   127.0.0.2 and 127.0.0.3 get separate budgets (HAProxy's `X-Forwarded-For`); a client
 //!   forging `X-Forwarded-For`, to an instance directly or through HAProxy, gets no new one.
@@ -443,6 +444,10 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 
 const REVOCATIONS: usize = 201;
 
+/// What the propagation test allows beyond the documented bound: the time of the polling
+/// request that sees the refusal.
+const POLL_SLACK: Duration = Duration::from_millis(250);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_on_one_instance_is_enforced_by_the_others_under_load() {
     let _serial = SERIAL.lock().await;
@@ -467,7 +472,8 @@ async fn a_logout_on_one_instance_is_enforced_by_the_others_under_load() {
     let load = Load::start(&cluster.lb, &load_token, 3, false);
 
     let bound = LocalCache::new().propagation_bound();
-    let limit = bound + Duration::from_secs(3);
+    // The bound is the promise; the poll that sees the refusal takes its own request's time.
+    let limit = bound + POLL_SLACK;
     let mut delays = Vec::with_capacity(REVOCATIONS * 2);
     for (n, token) in tokens.iter().enumerate() {
         let bases: Vec<String> = cluster.instances.iter().map(Instance::base).collect();
@@ -514,6 +520,9 @@ async fn a_logout_on_one_instance_is_enforced_by_the_others_under_load() {
         outcome.answered,
     );
 }
+
+/// The clients of the load in the `kill -9` test.
+const LOAD_CLIENTS: usize = 3;
 
 /// The login rate of the limits test: per hour, so that no attempt is refilled during it.
 const RATE: usize = 4;
@@ -655,7 +664,7 @@ async fn a_killed_instance_is_routed_around_and_loses_no_acknowledged_write() {
     };
     let client = client(None);
     let (_, access, refresh) = register(&client, &cluster.lb).await;
-    let load = Load::start(&cluster.lb, &access, 3, true);
+    let load = Load::start(&cluster.lb, &access, LOAD_CLIENTS, true);
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     // kill -9: no drain, requests in flight cut off.
@@ -676,13 +685,25 @@ async fn a_killed_instance_is_routed_around_and_loses_no_acknowledged_write() {
 
     // Reads were retried on the others; a write cut off in flight is not acknowledged
     // (HAProxy does not replay a POST): answered 502, or, when HAProxy drops the client's
-    // kept-alive connection at that moment, not answered at all.
-    let reads: Vec<&String> = outcome
+    // kept-alive connection at that moment, not answered at all. Only a write in flight at
+    // the kill is cut off (later ones meet a refused connection, which HAProxy retries on
+    // another instance): at most one per client of the load.
+    let unexpected: Vec<&String> = outcome
         .failures
         .iter()
-        .filter(|failure| !failure.starts_with("POST /api/customers: "))
+        .filter(|failure| {
+            let Some(rest) = failure.strip_prefix("POST /api/customers: ") else {
+                return true;
+            };
+            rest.starts_with(|c: char| c.is_ascii_digit()) && !rest.starts_with("502")
+        })
         .collect();
-    assert!(reads.is_empty(), "requests failed: {reads:?}");
+    assert!(unexpected.is_empty(), "requests failed: {unexpected:?}");
+    assert!(
+        outcome.failures.len() <= LOAD_CLIENTS,
+        "more writes cut off than were in flight: {:?}",
+        outcome.failures
+    );
     assert!(!outcome.created.is_empty());
     // Every acknowledged write is there, read through HAProxy.
     for id in &outcome.created {

@@ -46,7 +46,7 @@ use crate::{
 ///   no entry is served under rules other than the ones it was admitted under.
 /// - **Bounded.** At most [`new`](Self::new)'s `max_capacity` tokens are kept; when it is
 ///   full, moka's admission policy (TinyLFU) keeps the tokens used most. An entry holds the
-///   token and its claims: about 2 KiB for a 500-byte access token (see
+///   token and its claims: about 1.6 KiB for a 500-byte access token (see
 ///   `docs/performance.md`).
 ///
 /// Revocation is a separate layer ([`RevocationLayer`](crate::RevocationLayer))

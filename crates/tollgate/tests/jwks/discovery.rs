@@ -49,6 +49,16 @@ impl Idp {
     }
 }
 
+/// A key source found through `issuer`'s document, refetched at most once a second.
+fn discovered(issuer: &str) -> RemoteJwks {
+    RemoteJwks::discovery_builder(issuer)
+        .unwrap()
+        .min_refresh_interval(Duration::from_secs(1))
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn discovered_keys_verify_and_a_rotated_key_is_picked_up() {
     let old = SigningKey::new("k1");
@@ -56,12 +66,7 @@ async fn discovered_keys_verify_and_a_rotated_key_is_picked_up() {
     let idp = Idp::start(&[&old]).await;
     let issuer = idp.issuer();
     idp.configure(&issuer);
-    let jwks = RemoteJwks::discovery_builder(&issuer)
-        .unwrap()
-        .min_refresh_interval(Duration::from_secs(1))
-        .unwrap()
-        .build()
-        .unwrap();
+    let jwks = discovered(&issuer);
     assert_eq!(jwks.issuer(), Some(issuer.as_str()));
     assert_eq!(
         jwks.url(),
@@ -109,12 +114,7 @@ async fn a_moved_jwks_uri_is_found_through_the_document() {
     let issuer = provider.issuer();
     let document = |jwks_uri: String| json!({"issuer": issuer, "jwks_uri": jwks_uri}).to_string();
     provider.serve_configuration(&document(old_home.url()));
-    let jwks = RemoteJwks::discovery_builder(&issuer)
-        .unwrap()
-        .min_refresh_interval(Duration::from_secs(1))
-        .unwrap()
-        .build()
-        .unwrap();
+    let jwks = discovered(&issuer);
     jwks.refresh().await.unwrap();
     assert_eq!(jwks.jwks_uri(), Some(old_home.url()));
 

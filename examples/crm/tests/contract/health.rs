@@ -35,21 +35,35 @@ async fn health_jwks_and_unknown_routes(env: Env) {
     app.stop().await;
 }
 
-/// `/health` answers 503 naming Redis while the Redis of `--redis-url` is stopped, and 200
-/// again once it is back, without a restart of the app.
-async fn health_follows_redis(db: Database) {
-    let Ok(mut redis) = RedisServer::start() else {
+/// The app on `db` and a private `redis-server`, `/health` answering 200; `None` (a panic in
+/// CI) without `redis-server`.
+async fn app_on_private_redis(db: &Database) -> Option<(RedisServer, TestApp)> {
+    let Ok(redis) = RedisServer::start() else {
         assert!(!support::in_ci(), "redis-server is required in CI");
-        return;
+        return None;
     };
-    let url = redis.url();
     let app = TestApp::start(
-        ["crm", "--database-url", &db.url(), "--redis-url", &url]
-            .map(str::to_owned)
-            .to_vec(),
+        [
+            "crm",
+            "--database-url",
+            &db.url(),
+            "--redis-url",
+            &redis.url(),
+        ]
+        .map(str::to_owned)
+        .to_vec(),
     )
     .await;
     assert_eq!(app.get("/health", None).await.status, 200);
+    Some((redis, app))
+}
+
+/// `/health` answers 503 naming Redis while the Redis of `--redis-url` is stopped, and 200
+/// again once it is back, without a restart of the app.
+async fn health_follows_redis(db: Database) {
+    let Some((mut redis, app)) = app_on_private_redis(&db).await else {
+        return;
+    };
 
     redis.stop();
     let down = app.get("/health", None).await;
@@ -74,19 +88,10 @@ async fn health_follows_redis(db: Database) {
 /// hanging with it; 200 again once Redis runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_503_while_redis_hangs() {
-    let Ok(redis) = RedisServer::start() else {
-        assert!(!support::in_ci(), "redis-server is required in CI");
+    let db = Database::sqlite();
+    let Some((redis, app)) = app_on_private_redis(&db).await else {
         return;
     };
-    let db = Database::sqlite();
-    let url = redis.url();
-    let app = TestApp::start(
-        ["crm", "--database-url", &db.url(), "--redis-url", &url]
-            .map(str::to_owned)
-            .to_vec(),
-    )
-    .await;
-    assert_eq!(app.get("/health", None).await.status, 200);
 
     redis.pause();
     // The test client waits far longer than the check's timeout: an answer at all shows

@@ -20,6 +20,7 @@ struct Policy;
 #[doc = include_str!("../../../docs/revocation.md")]
 struct Revocation;
 
+#[cfg(feature = "jwks-remote")]
 #[doc = include_str!("../../../docs/interop.md")]
 struct Interop;
 

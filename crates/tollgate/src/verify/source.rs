@@ -138,7 +138,7 @@ impl TokenSource {
     pub fn extract<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, AuthErrorKind> {
         for source in self.sources.iter() {
             if let Some(found) = from_headers(source, headers)? {
-                return Ok(Some(found));
+                return found.check().map(Some);
             }
         }
         Ok(None)
@@ -157,10 +157,27 @@ impl TokenSource {
         &self,
         request: &'a Request<B>,
     ) -> Result<Option<Cow<'a, str>>, AuthErrorKind> {
+        match self.find_request(request)? {
+            Some(found) => found.check_owned().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// What [`extract_request`](Self::extract_request) finds, before the `b64token` check
+    /// of a header's or a cookie's value: the verify layer first looks a token up in its
+    /// verified-token cache, which holds only tokens that passed every check (a compact JWS
+    /// is made of `b64token` characters), and checks the characters of the others.
+    pub(crate) fn find_request<'a, B>(
+        &self,
+        request: &'a Request<B>,
+    ) -> Result<Option<Found<'a>>, AuthErrorKind> {
         for source in self.sources.iter() {
             let found = match source {
-                Source::Query(name) => query(request.uri(), name)?,
-                other => from_headers(other, request.headers())?.map(Cow::Borrowed),
+                Source::Query(name) => query(request.uri(), name)?.map(Found::checked),
+                other => match from_headers(other, request.headers())? {
+                    Some(found) => Some(found.found()?),
+                    None => None,
+                },
             };
             if found.is_some() {
                 return Ok(found);
@@ -170,20 +187,80 @@ impl TokenSource {
     }
 }
 
+/// A token a source found, and whether its characters are still to be checked.
+pub(crate) struct Found<'a> {
+    token: Cow<'a, str>,
+    checked: bool,
+}
+
+impl<'a> Found<'a> {
+    fn checked(token: Cow<'a, str>) -> Self {
+        Self {
+            token,
+            checked: true,
+        }
+    }
+
+    /// The token as found: UTF-8, its characters not necessarily checked yet.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.token
+    }
+
+    /// The token, once its characters are checked to be a `b64token`.
+    pub(crate) fn check_owned(self) -> Result<Cow<'a, str>, AuthErrorKind> {
+        if !self.checked {
+            b64token(self.token.as_bytes())?;
+        }
+        Ok(self.token)
+    }
+}
+
+/// A token a header source found in the headers: its bytes (borrowed), or the string an
+/// application's function returned.
+enum InHeaders<'a> {
+    Bytes(&'a [u8]),
+    Given(&'a str),
+}
+
+impl<'a> InHeaders<'a> {
+    /// The token, once its characters are checked to be a `b64token`.
+    fn check(self) -> Result<&'a str, AuthErrorKind> {
+        match self {
+            Self::Bytes(bytes) => token_chars(bytes),
+            Self::Given(token) => Ok(token),
+        }
+    }
+}
+
+impl<'a> InHeaders<'a> {
+    /// As found, before the `b64token` check; bytes that are not UTF-8 are no token.
+    fn found(self) -> Result<Found<'a>, AuthErrorKind> {
+        match self {
+            Self::Bytes(bytes) => match std::str::from_utf8(bytes) {
+                Ok(token) => Ok(Found {
+                    token: Cow::Borrowed(token),
+                    checked: false,
+                }),
+                Err(_) => Err(AuthErrorKind::Malformed),
+            },
+            Self::Given(token) => Ok(Found::checked(Cow::Borrowed(token))),
+        }
+    }
+}
+
 /// What one source finds in the headers: nothing for a query source.
 fn from_headers<'a>(
     source: &Source,
     headers: &'a HeaderMap,
-) -> Result<Option<&'a str>, AuthErrorKind> {
+) -> Result<Option<InHeaders<'a>>, AuthErrorKind> {
     Ok(match source {
-        Source::Bearer => bearer(headers)?,
-        Source::Header(name) => match headers.get(name) {
-            Some(value) => Some(token_chars(value.as_bytes())?),
-            None => None,
-        },
-        Source::Cookie(name) => cookie(headers, name)?,
+        Source::Bearer => bearer(headers)?.map(InHeaders::Bytes),
+        Source::Header(name) => headers
+            .get(name)
+            .map(|value| InHeaders::Bytes(value.as_bytes())),
+        Source::Cookie(name) => cookie(headers, name).map(InHeaders::Bytes),
         Source::Query(_) => None,
-        Source::Custom(f) => f(headers),
+        Source::Custom(f) => f(headers).map(InHeaders::Given),
     })
 }
 
@@ -217,7 +294,7 @@ impl Default for TokenSource {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthErrorKind> {
+fn bearer(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthErrorKind> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -239,11 +316,17 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthErrorKind> {
     }
     let rest = &bytes[space..];
     let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
-    token_chars(rest[start..].trim_ascii_end()).map(Some)
+    Ok(Some(rest[start..].trim_ascii_end()))
 }
 
 /// A `b64token` (RFC 6750 §2.1): `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn token_chars(bytes: &[u8]) -> Result<&str, AuthErrorKind> {
+    b64token(bytes)?;
+    std::str::from_utf8(bytes).map_err(|_| AuthErrorKind::Malformed)
+}
+
+/// Whether `bytes` are a `b64token`: [`AuthErrorKind::Malformed`] if not.
+fn b64token(bytes: &[u8]) -> Result<(), AuthErrorKind> {
     let body_end = bytes.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     // Every byte is checked, without early exit: the loop has no branch and vectorizes (a
     // token is read on every request, and is hundreds of bytes long).
@@ -251,10 +334,11 @@ fn token_chars(bytes: &[u8]) -> Result<&str, AuthErrorKind> {
         && bytes[..body_end]
             .iter()
             .fold(true, |valid, &b| valid & is_b64token_char(b));
-    if !valid {
-        return Err(AuthErrorKind::Malformed);
+    if valid {
+        Ok(())
+    } else {
+        Err(AuthErrorKind::Malformed)
     }
-    std::str::from_utf8(bytes).map_err(|_| AuthErrorKind::Malformed)
 }
 
 /// `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`, as arithmetic rather than branches.
@@ -267,7 +351,7 @@ const fn is_b64token_char(b: u8) -> bool {
     letter | digit | symbol
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, AuthErrorKind> {
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     for value in headers.get_all(COOKIE) {
         for pair in value.as_bytes().split(|&b| b == b';') {
             let pair = pair.trim_ascii();
@@ -281,10 +365,10 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Aut
             if let [b'"', inner @ .., b'"'] = cookie_value {
                 cookie_value = inner;
             }
-            return token_chars(cookie_value).map(Some);
+            return Some(cookie_value);
         }
     }
-    Ok(None)
+    None
 }
 
 impl fmt::Debug for TokenSource {

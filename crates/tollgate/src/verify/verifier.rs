@@ -434,12 +434,34 @@ impl Verifier {
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
-        #[cfg(feature = "verify-cache")]
-        if let Some(cache) = &self.inner.cache
-            && let Some(verified) = cache.cached(self, token)
-        {
+        if let Some(verified) = self.cached(token) {
             return Outcome::Verified(verified);
         }
+        self.attempt_uncached(token, refreshed)
+    }
+
+    /// `token` from the verified-token cache, if the verifier has one and it holds the token
+    /// (the hit or the miss is counted).
+    #[cfg_attr(
+        not(feature = "verify-cache"),
+        allow(clippy::unused_self, unused_variables)
+    )]
+    pub(crate) fn cached<C>(&self, token: &str) -> Option<Verified<C>>
+    where
+        C: Send + Sync + 'static,
+    {
+        #[cfg(feature = "verify-cache")]
+        if let Some(cache) = &self.inner.cache {
+            return cache.cached(self, token);
+        }
+        None
+    }
+
+    /// [`attempt`](Self::attempt) for a token the cache was asked about already.
+    pub(crate) fn attempt_uncached<C>(&self, token: &str, refreshed: bool) -> Outcome<C>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
         match self.check(token, refreshed) {
             Ok(checked) => {
                 #[cfg(feature = "verify-cache")]

@@ -278,3 +278,52 @@ async fn revocation_is_checked_for_cached_tokens() {
     let response = service.clone().oneshot(request()).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The layer looks a token up in the cache before it checks its characters (a cached token
+/// passed every check): what is not a `b64token`, or not UTF-8, is still refused as
+/// malformed, before and after the valid token is cached, and never hits.
+#[tokio::test]
+async fn a_cached_layer_still_refuses_malformed_header_values() {
+    let key = TestKey::new(Algorithm::HS256);
+    let verifier = cached(&key);
+    let service = ServiceBuilder::new()
+        .layer(VerifyLayer::new(verifier.clone()))
+        .service(service_fn(|_: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(ResponseBody::inner(String::new())))
+        }));
+    let token = key.sign(&claims());
+    let call = |value: Vec<u8>| {
+        let service = service.clone();
+        async move {
+            let request = Request::get("/")
+                .header(
+                    AUTHORIZATION,
+                    http::HeaderValue::from_bytes(&value).unwrap(),
+                )
+                .body(String::new())
+                .unwrap();
+            service.oneshot(request).await.unwrap()
+        }
+    };
+    let bearer = |suffix: &[u8]| [b"Bearer ", token.as_bytes(), suffix].concat();
+    for round in 0..2 {
+        for value in [
+            bearer(b"!"),
+            bearer(b"\xff"),
+            [
+                b"Bearer ",
+                token.as_bytes().split_at(10).0,
+                b",",
+                token.as_bytes().split_at(10).1,
+            ]
+            .concat(),
+        ] {
+            let response = call(value).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "round {round}");
+            let error = response.extensions().get::<tollgate::AuthError>().unwrap();
+            assert_eq!(error.kind(), AuthErrorKind::Malformed, "round {round}");
+        }
+        // The valid token passes (and is cached after the first round).
+        assert_eq!(call(bearer(b"")).await.status(), StatusCode::OK);
+    }
+}

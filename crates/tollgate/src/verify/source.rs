@@ -230,9 +230,7 @@ impl<'a> InHeaders<'a> {
             Self::Given(token) => Ok(token),
         }
     }
-}
 
-impl<'a> InHeaders<'a> {
     /// As found, before the `b64token` check; bytes that are not UTF-8 are no token.
     fn found(self) -> Result<Found<'a>, AuthErrorKind> {
         match self {
@@ -319,13 +317,15 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthErrorKind> {
     Ok(Some(rest[start..].trim_ascii_end()))
 }
 
-/// A `b64token` (RFC 6750 §2.1): `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+/// `bytes` as the token's text, once checked to be a `b64token` (so ASCII).
 fn token_chars(bytes: &[u8]) -> Result<&str, AuthErrorKind> {
     b64token(bytes)?;
     std::str::from_utf8(bytes).map_err(|_| AuthErrorKind::Malformed)
 }
 
-/// Whether `bytes` are a `b64token`: [`AuthErrorKind::Malformed`] if not.
+/// Whether `bytes` are a `b64token` (RFC 6750 §2.1),
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`: [`AuthErrorKind::Malformed`]
+/// if not.
 fn b64token(bytes: &[u8]) -> Result<(), AuthErrorKind> {
     let body_end = bytes.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     // Every byte is checked, without early exit: the loop has no branch and vectorizes (a
